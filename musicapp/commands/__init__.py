@@ -1,0 +1,1 @@
+"""Subcommand groups for the CLI; each module defines ``register(subparsers)``."""

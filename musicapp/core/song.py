@@ -1,0 +1,305 @@
+"""The song model: notes, tracks, tempo map, meter and key, all in ticks.
+
+Owns the one data type every layer shares. Everything here is immutable (frozen
+dataclasses, tuples), so a Song is its own snapshot: the engine can play it and the ML
+worker can read it while the editor builds the next one. Edits live in ``core.edits``
+and return new Songs.
+
+Units: positions and lengths are in ticks at ``PPQ`` ticks per quarter note; tempo is
+stored exactly as MIDI does, in microseconds per quarter note; seconds appear only in
+the tempo-map conversion helpers.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field, replace
+from typing import Iterable
+
+from musicapp.core.errors import MusicappError
+
+#: ticks per quarter note for every Song (imported files are rescaled to it).
+PPQ = 480
+DEFAULT_US_PER_BEAT = 500_000  # 120 BPM
+DRUM_CHANNEL = 9  # MIDI channel 10, zero-based
+
+
+class SongError(MusicappError, ValueError):
+    """An invalid value was given to the song model."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Note:
+    """One note. ``start`` and ``length`` in ticks; ``channel`` 0-15 (9 = drums)."""
+
+    start: int
+    pitch: int
+    length: int
+    velocity: int = 100
+    channel: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.pitch <= 127:
+            raise SongError(f"pitch {self.pitch} outside 0..127")
+        if self.start < 0:
+            raise SongError(f"note start {self.start} is negative")
+        if self.length < 0:
+            raise SongError(f"note length {self.length} is negative")
+        if not 1 <= self.velocity <= 127:
+            raise SongError(f"velocity {self.velocity} outside 1..127")
+        if not 0 <= self.channel <= 15:
+            raise SongError(f"channel {self.channel} outside 0..15")
+
+    @property
+    def end(self) -> int:
+        """Tick just after the note (start + length)."""
+        return self.start + self.length
+
+    def moved(self, dt: int = 0, dp: int = 0) -> "Note":
+        """Copy shifted by ``dt`` ticks and ``dp`` semitones."""
+        return replace(self, start=self.start + dt, pitch=self.pitch + dp)
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """A named part: notes sorted by (start, pitch), channel 0-15, GM program 0-127."""
+
+    name: str = "Track"
+    channel: int = 0
+    program: int = 0
+    notes: tuple[Note, ...] = ()
+    mute: bool = False
+    solo: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.channel <= 15:
+            raise SongError(f"track channel {self.channel} outside 0..15")
+        if not 0 <= self.program <= 127:
+            raise SongError(f"program {self.program} outside 0..127")
+        notes = tuple(self.notes)
+        if any(notes[i] > notes[i + 1] for i in range(len(notes) - 1)):
+            notes = tuple(sorted(notes))
+        object.__setattr__(self, "notes", notes)
+
+    @property
+    def is_drums(self) -> bool:
+        return self.channel == DRUM_CHANNEL
+
+    def with_notes(self, notes: Iterable[Note]) -> "Track":
+        """Copy with ``notes`` (sorted on the way in)."""
+        return replace(self, notes=tuple(sorted(notes)))
+
+    @property
+    def end(self) -> int:
+        """Tick after the last note ends (0 when empty)."""
+        return max((n.end for n in self.notes), default=0)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class TempoChange:
+    """From ``tick`` on, a quarter note lasts ``us_per_beat`` microseconds."""
+
+    tick: int
+    us_per_beat: int = DEFAULT_US_PER_BEAT
+
+    def __post_init__(self) -> None:
+        if self.tick < 0:
+            raise SongError("tempo change at a negative tick")
+        if not 1 <= self.us_per_beat <= 0xFFFFFF:
+            raise SongError(f"tempo {self.us_per_beat} us/beat outside 1..16777215")
+
+    @property
+    def bpm(self) -> float:
+        return 60_000_000 / self.us_per_beat
+
+    @staticmethod
+    def from_bpm(tick: int, bpm: float) -> "TempoChange":
+        if not bpm > 0:
+            raise SongError(f"tempo {bpm} BPM must be positive")
+        return TempoChange(tick, round(60_000_000 / bpm))
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class TimeSignature:
+    """Meter from ``tick`` on: ``numerator`` / ``denominator`` (a power of two)."""
+
+    tick: int
+    numerator: int = 4
+    denominator: int = 4
+
+    def __post_init__(self) -> None:
+        if self.tick < 0:
+            raise SongError("time signature at a negative tick")
+        if not 1 <= self.numerator <= 255:
+            raise SongError(f"time signature numerator {self.numerator} outside 1..255")
+        if self.denominator not in (1, 2, 4, 8, 16, 32, 64):
+            raise SongError(f"time signature denominator {self.denominator} is not a power of two")
+
+    def bar_ticks(self, ppq: int = PPQ) -> int:
+        """Length of one bar in ticks."""
+        return self.numerator * ppq * 4 // self.denominator
+
+    def beat_ticks(self, ppq: int = PPQ) -> int:
+        """Length of one beat (the denominator's note value) in ticks."""
+        return ppq * 4 // self.denominator
+
+
+NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """A key: ``tonic`` pitch class 0-11 (0 = C) and a mode name (see core.scales.MODES)."""
+
+    tonic: int = 0
+    mode: str = "major"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.tonic <= 11:
+            raise SongError(f"key tonic {self.tonic} outside 0..11")
+        if not self.mode or not self.mode.isidentifier():
+            raise SongError(f"bad mode name {self.mode!r}")
+
+    def __str__(self) -> str:
+        return f"{NOTE_NAMES[self.tonic]} {self.mode}"
+
+
+@dataclass(frozen=True, slots=True)
+class Song:
+    """A whole song. Tempo and meter lists are sorted and always start at tick 0."""
+
+    tracks: tuple[Track, ...] = ()
+    tempos: tuple[TempoChange, ...] = (TempoChange(0),)
+    meters: tuple[TimeSignature, ...] = (TimeSignature(0),)
+    key: Key | None = None
+    ppq: int = PPQ
+    _tempo_cache: list = field(default_factory=list, init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        if self.ppq <= 0:
+            raise SongError("ppq must be positive")
+        tempos = _normalize_changes(tuple(self.tempos), TempoChange(0))
+        meters = _normalize_changes(tuple(self.meters), TimeSignature(0))
+        object.__setattr__(self, "tracks", tuple(self.tracks))
+        object.__setattr__(self, "tempos", tempos)
+        object.__setattr__(self, "meters", meters)
+
+    # ----- structure -------------------------------------------------------------------
+    def with_track(self, index: int, track: Track) -> "Song":
+        """Copy with track ``index`` replaced."""
+        tracks = list(self.tracks)
+        tracks[index] = track
+        return replace(self, tracks=tuple(tracks))
+
+    def replace(self, **changes) -> "Song":
+        """Copy with the given fields changed (dataclasses.replace)."""
+        return replace(self, **changes)
+
+    @property
+    def end(self) -> int:
+        """Tick after the last note of any track."""
+        return max((t.end for t in self.tracks), default=0)
+
+    @property
+    def note_count(self) -> int:
+        return sum(len(t.notes) for t in self.tracks)
+
+    # ----- time conversions ------------------------------------------------------------
+    def _tempo_table(self) -> list[tuple[int, float, int]]:
+        """(tick, seconds at tick, us_per_beat) per tempo change, computed once."""
+        if not self._tempo_cache:
+            table: list[tuple[int, float, int]] = []
+            secs = 0.0
+            prev_tick, prev_us = 0, self.tempos[0].us_per_beat
+            for tc in self.tempos:
+                secs += (tc.tick - prev_tick) * prev_us / (1e6 * self.ppq)
+                table.append((tc.tick, secs, tc.us_per_beat))
+                prev_tick, prev_us = tc.tick, tc.us_per_beat
+            self._tempo_cache.extend(table)
+        return self._tempo_cache
+
+    def tick_to_seconds(self, tick: float) -> float:
+        """Seconds from the song start to ``tick``, following the tempo map."""
+        table = self._tempo_table()
+        i = bisect.bisect_right(table, tick, key=lambda r: r[0]) - 1
+        t0, s0, us = table[max(i, 0)]
+        return s0 + (tick - t0) * us / (1e6 * self.ppq)
+
+    def seconds_to_tick(self, seconds: float) -> float:
+        """Inverse of ``tick_to_seconds`` (fractional ticks)."""
+        table = self._tempo_table()
+        i = bisect.bisect_right(table, seconds, key=lambda r: r[1]) - 1
+        t0, s0, us = table[max(i, 0)]
+        return t0 + (seconds - s0) * 1e6 * self.ppq / us
+
+    def tempo_at(self, tick: int) -> TempoChange:
+        i = bisect.bisect_right(self.tempos, tick, key=lambda t: t.tick) - 1
+        return self.tempos[max(i, 0)]
+
+    def meter_at(self, tick: int) -> TimeSignature:
+        i = bisect.bisect_right(self.meters, tick, key=lambda m: m.tick) - 1
+        return self.meters[max(i, 0)]
+
+    @staticmethod
+    def ticks_to_beats(ticks: float, ppq: int = PPQ) -> float:
+        """Quarter-note beats in ``ticks``."""
+        return ticks / ppq
+
+    @staticmethod
+    def beats_to_ticks(beats: float, ppq: int = PPQ) -> int:
+        return round(beats * ppq)
+
+    def bar_starts(self, until: int) -> list[int]:
+        """Ticks where bars start, from 0 up to and including the bar holding ``until``."""
+        out: list[int] = []
+        meters = self.meters
+        for i, m in enumerate(meters):
+            stop = meters[i + 1].tick if i + 1 < len(meters) else until + 1
+            t = m.tick
+            bar = m.bar_ticks(self.ppq)
+            while t < stop and t <= until:
+                out.append(t)
+                t += bar
+        return out
+
+    def tick_to_bar_beat(self, tick: int) -> tuple[int, int, int]:
+        """(bar, beat, tick-in-beat), all zero-based, at ``tick`` under the meter map.
+
+        A meter change is taken to start a new bar.
+        """
+        bar = 0
+        for i, m in enumerate(self.meters):
+            nxt = self.meters[i + 1].tick if i + 1 < len(self.meters) else None
+            bt = m.bar_ticks(self.ppq)
+            if nxt is not None and tick >= nxt:
+                bar += -(-(nxt - m.tick) // bt)
+                continue
+            into = tick - m.tick
+            bar += into // bt
+            in_bar = into % bt
+            beat_t = m.beat_ticks(self.ppq)
+            return bar, in_bar // beat_t, in_bar % beat_t
+        raise AssertionError("unreachable: meters always start at 0")
+
+    def bar_beat_to_tick(self, bar: int, beat: int = 0, ticks: int = 0) -> int:
+        """Inverse of ``tick_to_bar_beat``."""
+        remaining = bar
+        for i, m in enumerate(self.meters):
+            bt = m.bar_ticks(self.ppq)
+            nxt = self.meters[i + 1].tick if i + 1 < len(self.meters) else None
+            bars_here = -(-(nxt - m.tick) // bt) if nxt is not None else None
+            if bars_here is None or remaining < bars_here:
+                return m.tick + remaining * bt + beat * m.beat_ticks(self.ppq) + ticks
+            remaining -= bars_here
+        raise AssertionError("unreachable")
+
+
+def _normalize_changes(items: tuple, default):
+    """Sort by tick, keep the last of equal ticks, and make sure one sits at tick 0."""
+    by_tick: dict[int, object] = {}
+    for it in sorted(items, key=lambda x: x.tick):
+        by_tick[it.tick] = it
+    if 0 not in by_tick:
+        first = by_tick[min(by_tick)] if by_tick else default
+        by_tick[0] = replace(first, tick=0)
+    return tuple(by_tick[t] for t in sorted(by_tick))
