@@ -27,10 +27,13 @@ PY="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 stamp=".venv/.musicapp-installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-  # torch first and pinned: a loose requirement would pull GBs of CUDA wheels on CPU machines
-  .venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/python -m pip install -q torch==2.13.0
-  .venv/bin/python -m pip install -q -e ".[dev]"
+  log=".venv/setup.log"
+  echo "setup: installing Python packages into .venv (log: $log)" >&2
+  {
+    # torch first and pinned: a loose requirement would pull GBs of CUDA wheels on CPU machines
+    .venv/bin/python -c "import torch" 2>/dev/null || .venv/bin/python -m pip install torch==2.13.0
+    .venv/bin/python -m pip install -e ".[dev]"
+  } >"$log" 2>&1 || { tail -n 30 "$log" >&2; echo "setup: pip install failed (see $log)" >&2; exit 1; }
   touch "$stamp"
 fi
 
