@@ -1,0 +1,114 @@
+"""File reading and atomic writing shared by MIDI files and project files.
+
+Owns the size-limited read (``read_limited``: the size is checked before anything is
+read) and the one safe way to put bytes on disk: write a temporary file in the target's folder,
+flush and fsync it, optionally keep a ``.bak`` copy of the file being replaced, then rename
+over the target. Any ``OSError`` (disk full, permission, missing folder) removes the
+temporary file, leaves the old file untouched and becomes the caller's one-line
+``MusicappError`` subclass.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from pathlib import Path
+from typing import Callable, TypeVar
+
+from musicapp.core.errors import MusicappError
+
+T = TypeVar("T")
+
+
+def read_limited(path: str | os.PathLike, limit: int, error_cls: type[MusicappError]) -> bytes:
+    """The bytes of ``path`` if it holds at most ``limit`` bytes; else ``error_cls``."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > limit:
+            raise error_cls(f"{p.name}: file is too large ({size / 1e6:.1f} MB, "
+                            f"limit {limit / 1e6:.1f} MB)")
+        return p.read_bytes()
+    except OSError as err:
+        raise error_cls(f"cannot read {p}: {_reason(err)}") from None
+
+
+def parse_file(path: str | os.PathLike, limit: int, error_cls: type[MusicappError],
+               parse: Callable[[bytes], T]) -> T:
+    """``parse(read_limited(path))``, with ``error_cls`` messages prefixed by the file name."""
+    p = Path(path)
+    data = read_limited(p, limit, error_cls)
+    try:
+        return parse(data)
+    except error_cls as err:
+        raise error_cls(f"{p.name}: {err}") from None
+
+
+def backup_path(path: str | os.PathLike) -> Path:
+    """Where the previous version of ``path`` is kept (``song.musicapp.bak``)."""
+    p = Path(path)
+    return p.with_name(p.name + ".bak")
+
+
+def atomic_write_bytes(
+    path: str | os.PathLike,
+    data: bytes,
+    error_cls: type[MusicappError],
+    *,
+    keep_backup: bool = False,
+) -> None:
+    """Write ``data`` to ``path`` atomically; on failure raise ``error_cls`` (one line).
+
+    With ``keep_backup`` the file being replaced (if any) is first copied to
+    ``backup_path(path)`` (itself written atomically).
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise error_cls(f"cannot write {target}: it is a folder")
+    try:
+        tmp = _write_temp(target, data)
+    except OSError as err:
+        raise error_cls(f"cannot write {target}: {_reason(err)}") from None
+    try:
+        if keep_backup and target.exists():
+            bak = backup_path(target)
+            bak_tmp = _write_temp(bak, b"")
+            try:
+                shutil.copyfile(target, bak_tmp)
+                os.replace(bak_tmp, bak)
+            except OSError:
+                _remove_quietly(bak_tmp)
+                raise
+        os.replace(tmp, target)
+    except OSError as err:
+        _remove_quietly(tmp)
+        raise error_cls(f"cannot write {target}: {_reason(err)}") from None
+
+
+def _write_temp(target: Path, data: bytes) -> Path:
+    """A fsynced temporary file holding ``data`` beside ``target``; removed on failure."""
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    # 0o666 so the umask decides the final permissions, as for any newly created file.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+    return tmp
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
+
+
+def _reason(err: OSError) -> str:
+    """The OS's short reason ("No space left on device"), never a traceback."""
+    return err.strerror or str(err) or type(err).__name__

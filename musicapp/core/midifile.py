@@ -1,0 +1,314 @@
+"""Standard MIDI File import and export: .mid bytes <-> ``Song``.
+
+Owns the policy for turning MIDI events into notes and back. mido does the byte-level
+decoding and encoding; ``core.midi_check`` validates the framing first so every malformed
+file becomes one ``MidiFileError`` with a plain message.
+
+Import rules (deterministic):
+- Any division is rescaled to the song PPQ (480), rounding half up, start and end apart.
+- Note-on with velocity 0 is a note-off. A note-off closes the *oldest* open note of the
+  same channel and pitch (first in, first out), so overlapping same-pitch notes keep their
+  own starts. A note that would end up shorter than 1 tick (zero-length) gets 1 tick;
+  notes still open at the end of a track end at the track's last event.
+- A track whose notes use several channels is split into one track per channel (a type 0
+  file always is); channel 10 (9 zero-based) makes a drum track. Each track takes the
+  last program change on its channel before its first note (or the first one at all).
+- Tempo, time signature and key signature events count from whichever track holds them.
+- Type 2 files are read as sequential patterns: each track starts where the previous ended.
+
+Export writes type 1: a conductor track (tempo, meter, key signature plus a text event
+with the exact mode) and one track per song track (name, program change, notes). Overlaps
+of one pitch on one channel are cut where the next note starts, duplicates dropped and
+zero-length notes written 1 tick long, so nothing hangs; ``midi_normal_form`` gives the
+song a written file reads back as.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections import defaultdict, deque
+from dataclasses import dataclass, field, replace
+
+import mido
+
+from musicapp.core.atomic import atomic_write_bytes, parse_file
+from musicapp.core.errors import MidiFileError, MusicappError
+from musicapp.core.midi_check import MAX_FILE_BYTES, MidiHeader, check_midi_bytes
+from musicapp.core.scales import key_from_signature, key_signature_of
+from musicapp.core.song import DRUM_CHANNEL, PPQ, Key, Note, Song, TempoChange, TimeSignature, Track
+
+_KEY_TEXT = re.compile(r"^musicapp-key (\d{1,2}) ([a-z_]+)$")
+_MAJOR_NAMES = ("Cb", "Gb", "Db", "Ab", "Eb", "Bb", "F", "C", "G", "D", "A", "E", "B", "F#", "C#")
+_MINOR_NAMES = ("Abm", "Ebm", "Bbm", "Fm", "Cm", "Gm", "Dm", "Am", "Em", "Bm", "F#m", "C#m",
+                "G#m", "D#m", "A#m")
+
+
+@dataclass(frozen=True, slots=True)
+class MidiImport:
+    """What ``read_midi_details`` found: the song plus facts about the file itself."""
+
+    song: Song
+    format: int
+    division: int
+    file_tracks: int
+    file_key: Key | None
+    notes: tuple[str, ...] = ()  # plain remarks, e.g. how a type 2 file was read
+
+
+def read_midi(source: str | os.PathLike | bytes) -> Song:
+    """Read a .mid file (a path or its bytes) into a ``Song`` at PPQ 480."""
+    return read_midi_details(source).song
+
+
+def read_midi_details(source: str | os.PathLike | bytes) -> MidiImport:
+    """Like ``read_midi`` but also reports the file's format, division and key signature."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return _import(bytes(source))
+    return parse_file(source, MAX_FILE_BYTES, MidiFileError, _import)
+
+
+def write_midi(song: Song, path: str | os.PathLike) -> None:
+    """Write ``song`` as a type 1 .mid file, atomically (temp file + rename)."""
+    atomic_write_bytes(path, midi_bytes(song), MidiFileError)
+
+
+def midi_bytes(song: Song) -> bytes:
+    """The type 1 .mid file for ``song`` as bytes (what ``write_midi`` writes)."""
+    if not isinstance(song, Song):
+        raise MidiFileError(f"cannot export {type(song).__name__} as MIDI")
+    mf = mido.MidiFile(type=1, ticks_per_beat=song.ppq, charset="utf-8")
+    mf.tracks.append(_to_track(_conductor_events(song)))
+    for track in midi_normal_form(song).tracks:
+        mf.tracks.append(_to_track(_track_events(track)))
+    out = io.BytesIO()
+    try:
+        mf.save(file=out)
+    except (ValueError, TypeError, UnicodeError) as err:
+        raise MidiFileError(f"cannot encode the song as MIDI: {err}") from None
+    return out.getvalue()
+
+
+def midi_normal_form(song: Song) -> Song:
+    """The song as a MIDI round trip returns it (same PPQ, mute/solo cleared).
+
+    Per track, notes of one channel and pitch never overlap: a note is cut where the next
+    one starts, of notes starting together only the last in sort order (longest, then
+    loudest) is kept, and zero-length notes become 1 tick long.
+    """
+    tracks = []
+    for t in song.tracks:
+        by_voice: dict[tuple[int, int], list[Note]] = defaultdict(list)
+        for n in t.notes:
+            by_voice[(n.channel, n.pitch)].append(n if n.length else replace(n, length=1))
+        kept: list[Note] = []
+        for voice in by_voice.values():
+            for a, b in zip(voice, voice[1:] + [None]):
+                if b is not None and b.start == a.start:
+                    continue
+                if b is not None and a.end > b.start:
+                    a = replace(a, length=b.start - a.start)
+                kept.append(a)
+        tracks.append(replace(t, notes=tuple(sorted(kept)), mute=False, solo=False))
+    return song.replace(tracks=tuple(tracks))
+
+
+# ----- import ----------------------------------------------------------------------------
+
+@dataclass
+class _Part:
+    """Notes and programs of one MTrk, in file ticks (pattern offset already added)."""
+
+    name: str | None = None
+    notes: dict[int, list[tuple[int, int, int, int]]] = field(default_factory=dict)
+    programs: dict[int, int] = field(default_factory=dict)
+    first_channel: int | None = None
+
+
+@dataclass
+class _Conductor:
+    tempos: list[tuple[int, int]] = field(default_factory=list)
+    meters: list[tuple[int, int, int]] = field(default_factory=list)
+    keys: list[tuple[int, Key]] = field(default_factory=list)
+    text_key: Key | None = None
+
+
+def _import(data: bytes) -> MidiImport:
+    header, bodies = check_midi_bytes(data)
+    clean = b"".join([b"MThd", (6).to_bytes(4, "big"), header.format.to_bytes(2, "big"),
+                      len(bodies).to_bytes(2, "big"), header.division.to_bytes(2, "big")]
+                     + [b"MTrk" + len(b).to_bytes(4, "big") + b for b in bodies])
+    try:
+        mf = mido.MidiFile(file=io.BytesIO(clean), charset="latin1")
+    except MusicappError:
+        raise
+    except Exception as err:  # the pre-check should make this unreachable; stay one line
+        raise MidiFileError(f"corrupt MIDI data ({type(err).__name__}: {err})") from None
+    return _build(mf, header)
+
+
+def _build(mf: mido.MidiFile, header: MidiHeader) -> MidiImport:
+    cond = _Conductor()
+    parts: list[_Part] = []
+    offset = 0
+    for mtrk in mf.tracks:
+        part, end = _read_part(mtrk, offset, cond)
+        parts.append(part)
+        if header.format == 2:
+            offset = end
+    d = header.division
+    scale = (lambda t: t) if d == PPQ else (lambda t: (t * PPQ + d // 2) // d)
+    tracks: list[Track] = []
+    for i, part in enumerate(parts):
+        tracks.extend(_part_tracks(part, i + 1, scale, split_names=header.format == 0))
+    file_key = cond.keys[0][1] if cond.keys else None
+    song = Song(
+        tracks=tuple(tracks),
+        tempos=tuple(TempoChange(scale(t), us) for t, us in cond.tempos),
+        meters=tuple(TimeSignature(scale(t), n, dd) for t, n, dd in cond.meters),
+        key=cond.text_key or file_key,
+    )
+    remarks = ("type 2 file: its patterns were read one after another",) if header.format == 2 else ()
+    return MidiImport(song, header.format, d, len(mf.tracks), file_key, remarks)
+
+
+def _read_part(mtrk: mido.MidiTrack, offset: int, cond: _Conductor) -> tuple[_Part, int]:
+    """Collect one track's notes (file ticks) and its tempo/meter/key events into ``cond``."""
+    part = _Part()
+    open_notes: dict[tuple[int, int], deque[tuple[int, int]]] = defaultdict(deque)
+    tick = offset
+    for msg in mtrk:
+        tick += msg.time
+        kind = msg.type
+        if kind == "note_on" and msg.velocity > 0:
+            open_notes[(msg.channel, msg.note)].append((tick, msg.velocity))
+            _touch(part, msg.channel)
+        elif kind in ("note_on", "note_off"):
+            queue = open_notes.get((msg.channel, msg.note))
+            if queue:
+                start, vel = queue.popleft()
+                part.notes[msg.channel].append((start, tick, msg.note, vel))
+        elif kind == "program_change":
+            if msg.channel not in part.notes or msg.channel not in part.programs:
+                part.programs[msg.channel] = msg.program
+            if part.first_channel is None:
+                part.first_channel = msg.channel
+        elif kind == "track_name" and part.name is None:
+            part.name = _fix_text(msg.name)
+        elif kind == "set_tempo":
+            cond.tempos.append((tick, msg.tempo))
+        elif kind == "time_signature":
+            cond.meters.append((tick, msg.numerator, msg.denominator))
+        elif kind == "key_signature":
+            minor = msg.key.endswith("m")
+            cond.keys.append((tick, key_from_signature(_sharps(msg.key), minor)))
+        elif kind == "text" and cond.text_key is None:
+            cond.text_key = _parse_key_text(msg.text)
+        elif not msg.is_meta and hasattr(msg, "channel") and part.first_channel is None:
+            part.first_channel = msg.channel
+    for (channel, pitch), queue in sorted(open_notes.items()):
+        for start, vel in queue:
+            part.notes[channel].append((start, tick, pitch, vel))
+    return part, tick
+
+
+def _touch(part: _Part, channel: int) -> None:
+    part.notes.setdefault(channel, [])
+    if part.first_channel is None:
+        part.first_channel = channel
+
+
+def _part_tracks(part: _Part, number: int, scale, split_names: bool) -> list[Track]:
+    channels = sorted(ch for ch, notes in part.notes.items() if notes)
+    if not channels:
+        if part.first_channel is None:
+            return []  # a conductor or empty track: no channel events at all
+        channels = [part.first_channel]
+    base = part.name if part.name is not None else f"Track {number}"
+    tracks = []
+    for ch in channels:
+        notes = []
+        for start, end, pitch, vel in part.notes.get(ch, ()):
+            s = scale(start)
+            notes.append(Note(s, pitch, max(scale(end) - s, 1), vel, ch))
+        label = "Drums" if ch == DRUM_CHANNEL else f"Channel {ch + 1}"
+        if split_names and part.name is None:
+            name = label  # type 0 without a name: one track per channel
+        else:
+            name = f"{base} ({label})" if len(channels) > 1 else base
+        tracks.append(Track(name, ch, part.programs.get(ch, 0), tuple(sorted(notes))))
+    return tracks
+
+
+def _sharps(mido_key: str) -> int:
+    name = mido_key
+    return (_MINOR_NAMES.index(name) if name.endswith("m") else _MAJOR_NAMES.index(name)) - 7
+
+
+def _fix_text(text: str) -> str:
+    """Meta text is decoded as latin-1 (never fails); recover UTF-8 where it is valid."""
+    try:
+        return text.encode("latin1").decode("utf-8")
+    except UnicodeError:
+        return text
+
+
+def _parse_key_text(text: str) -> Key | None:
+    m = _KEY_TEXT.match(text)
+    if not m or int(m.group(1)) > 11:
+        return None
+    try:
+        key = Key(int(m.group(1)), m.group(2))
+        key_signature_of(key)  # checks the mode is known
+    except MusicappError:
+        return None
+    return key
+
+
+# ----- export ----------------------------------------------------------------------------
+
+_Event = tuple[int, int, mido.Message | mido.MetaMessage]
+
+
+def _conductor_events(song: Song) -> list[_Event]:
+    events: list[_Event] = []
+    for tc in song.tempos:
+        events.append((tc.tick, 0, mido.MetaMessage("set_tempo", tempo=tc.us_per_beat)))
+    for ts in song.meters:
+        events.append((ts.tick, 0, mido.MetaMessage(
+            "time_signature", numerator=ts.numerator, denominator=ts.denominator,
+            clocks_per_click=96 // ts.denominator or 1)))
+    if song.key is not None:
+        sig = key_signature_of(song.key)
+        if sig is not None:
+            sharps, minor = sig
+            name = (_MINOR_NAMES if minor else _MAJOR_NAMES)[sharps + 7]
+            events.append((0, 0, mido.MetaMessage("key_signature", key=name)))
+        text = f"musicapp-key {song.key.tonic} {song.key.mode}"
+        events.append((0, 0, mido.MetaMessage("text", text=text)))
+    return events
+
+
+def _track_events(track: Track) -> list[_Event]:
+    events: list[_Event] = [
+        (0, 0, mido.MetaMessage("track_name", name=track.name)),
+        (0, 1, mido.Message("program_change", channel=track.channel, program=track.program)),
+    ]
+    for n in track.notes:  # already in normal form: no overlaps, length >= 1
+        events.append((n.start, 3, mido.Message("note_on", channel=n.channel, note=n.pitch,
+                                                velocity=n.velocity)))
+        events.append((n.end, 2, mido.Message("note_off", channel=n.channel, note=n.pitch,
+                                              velocity=64)))
+    return events
+
+
+def _to_track(events: list[_Event]) -> mido.MidiTrack:
+    """Absolute (tick, order, message) events -> a delta-time track ending at the last one."""
+    track = mido.MidiTrack()
+    now = 0
+    for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
+        track.append(msg.copy(time=tick - now))
+        now = tick
+    track.append(mido.MetaMessage("end_of_track", time=0))
+    return track

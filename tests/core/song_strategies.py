@@ -1,0 +1,44 @@
+"""Hypothesis strategies for songs: several tracks and channels, tempo and meter changes, key."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from musicapp.core.scales import MODES
+from musicapp.core.song import Key, Note, Song, TempoChange, TimeSignature, Track
+
+TICKS = st.integers(0, 480 * 64)
+# The tempo of a TempoChange is stored in whole microseconds, exactly as MIDI holds it.
+tempos = st.builds(TempoChange, TICKS, st.integers(1, 0xFFFFFF))
+meters = st.builds(TimeSignature, TICKS, st.integers(1, 32), st.sampled_from([1, 2, 4, 8, 16, 32, 64]))
+keys = st.none() | st.builds(Key, st.integers(0, 11), st.sampled_from(sorted(MODES)))
+
+
+@st.composite
+def tracks(draw, *, overlaps: bool = True, min_length: int = 0) -> Track:
+    """A track whose notes all use its channel; ``overlaps=False`` keeps one pitch's notes apart."""
+    channel = draw(st.integers(0, 15))
+    raw = draw(st.lists(st.tuples(TICKS, st.integers(0, 127), st.integers(min_length, 960 * 4),
+                                  st.integers(1, 127)), max_size=25))
+    notes = [Note(s, p, ln, v, channel) for s, p, ln, v in raw]
+    if not overlaps:
+        kept, busy = [], {}
+        for n in sorted(notes):
+            if n.start >= busy.get(n.pitch, -1):
+                kept.append(n)
+                busy[n.pitch] = n.end if n.length else n.start + 1
+        notes = kept
+    name = draw(st.text(max_size=12))
+    return Track(name, channel, draw(st.integers(0, 127)), tuple(notes),
+                 draw(st.booleans()), draw(st.booleans()))
+
+
+def songs(*, overlaps: bool = True, min_length: int = 0) -> st.SearchStrategy[Song]:
+    """Songs of 0-5 tracks with up to 4 tempo and 4 meter changes and maybe a key."""
+    return st.builds(
+        Song,
+        tracks=st.lists(tracks(overlaps=overlaps, min_length=min_length), max_size=5).map(tuple),
+        tempos=st.lists(tempos, min_size=1, max_size=4).map(tuple),
+        meters=st.lists(meters, min_size=1, max_size=4).map(tuple),
+        key=keys,
+    )

@@ -1,0 +1,99 @@
+"""MIDI import policy: formats, channels, drums, rescaling, overlaps, zero-length notes."""
+
+from __future__ import annotations
+
+from smf_bytes import ev, meta, mtrk, simple_track, smf, valid_file
+
+from musicapp.core.midifile import read_midi, read_midi_details
+from musicapp.core.song import Key, Note, TempoChange, TimeSignature
+
+
+def test_type1_file_reads_tracks_tempo_meter_key_and_drums() -> None:
+    imp = read_midi_details(valid_file())
+    song = imp.song
+    assert (imp.format, imp.division, imp.file_tracks) == (1, 480, 3)
+    assert song.tempos == (TempoChange(0, 500_000), TempoChange(960, 600_000))
+    assert song.meters == (TimeSignature(0, 3, 4),)
+    assert song.key == imp.file_key == Key(7, "major")  # one sharp
+    melody, drums = song.tracks
+    assert (melody.name, melody.channel, melody.program) == ("Melody", 0, 5)
+    assert [(n.start, n.pitch, n.length) for n in melody.notes] == [(0, 60, 480), (480, 64, 480),
+                                                                   (960, 67, 480)]
+    assert drums.is_drums and drums.channel == 9
+    assert [(n.start, n.pitch, n.length, n.velocity) for n in drums.notes] == [
+        (0, 36, 10, 110), (480, 38, 10, 90), (480, 42, 10, 80)]
+
+
+def test_type0_file_is_split_by_channel_with_a_drum_track() -> None:
+    data = smf(mtrk(ev(0, 0xC1, 33), ev(0, 0x90, 60, 100), ev(0, 0x91, 40, 90), ev(0, 0x99, 36, 120),
+                    ev(480, 0x80, 60, 0), ev(0, 0x81, 40, 0), ev(0, 0x89, 36, 0)))
+    song = read_midi(data)
+    assert [(t.name, t.channel, t.program, len(t.notes)) for t in song.tracks] == [
+        ("Channel 1", 0, 0, 1), ("Channel 2", 1, 33, 1), ("Drums", 9, 0, 1)]
+    assert song.tracks[2].is_drums
+
+
+def test_type1_track_with_two_channels_is_split_and_named_after_it() -> None:
+    data = smf(mtrk(meta(0, 0x03, b"Keys"), ev(0, 0x90, 60, 100), ev(0, 0x92, 64, 100),
+                    ev(480, 0x80, 60, 0), ev(0, 0x82, 64, 0)), fmt=1)
+    assert [t.name for t in read_midi(data).tracks] == ["Keys (Channel 1)", "Keys (Channel 3)"]
+
+
+def test_type2_patterns_are_read_one_after_another() -> None:
+    data = smf(simple_track(pitches=(60,)), simple_track(pitches=(62,)), fmt=2)
+    imp = read_midi_details(data)
+    assert [t.notes[0].start for t in imp.song.tracks] == [0, 480]
+    assert "one after another" in imp.notes[0]
+
+
+def test_other_divisions_are_rescaled_to_480_rounding_half_up() -> None:
+    # 96 ticks per quarter: 1 tick = 5 song ticks. 7 at division 960 -> 3.5 -> 4.
+    assert read_midi(smf(simple_track(length=96), division=96)).tracks[0].notes[1].start == 480
+    data = smf(mtrk(ev(7, 0x90, 60, 100), ev(960, 0x80, 60, 0), meta(0, 0x58, b"\x06\x03\x18\x08")),
+               division=960)
+    song = read_midi(data)
+    assert song.tracks[0].notes == (Note(4, 60, 480, 100),)
+    assert song.meters[-1] == TimeSignature(484, 6, 8)
+
+
+def test_velocity_zero_note_on_ends_a_note() -> None:
+    data = smf(mtrk(ev(0, 0x90, 60, 100), ev(240, 0x90, 60, 0), ev(0, 0x90, 60, 50),
+                    ev(240, 0x90, 60, 0)))
+    assert read_midi(data).tracks[0].notes == (Note(0, 60, 240, 100), Note(240, 60, 240, 50))
+
+
+def test_overlapping_same_pitch_notes_close_first_in_first_out() -> None:
+    data = smf(mtrk(ev(0, 0x90, 60, 100), ev(100, 0x90, 60, 80), ev(200, 0x80, 60, 0),
+                    ev(200, 0x80, 60, 0)))
+    assert read_midi(data).tracks[0].notes == (Note(0, 60, 300, 100), Note(100, 60, 400, 80))
+
+
+def test_zero_length_note_becomes_one_tick_and_stray_note_off_is_ignored() -> None:
+    data = smf(mtrk(ev(0, 0x80, 61, 0), ev(10, 0x90, 60, 100), ev(0, 0x80, 60, 0)))
+    assert read_midi(data).tracks[0].notes == (Note(10, 60, 1, 100),)
+
+
+def test_note_left_hanging_ends_at_the_last_event_of_its_track() -> None:
+    data = smf(mtrk(ev(0, 0x90, 60, 100), ev(0, 0x90, 64, 100), ev(480, 0x80, 64, 0), ev(480, 0xB0, 7, 100)))
+    assert read_midi(data).tracks[0].notes == (Note(0, 60, 960, 100), Note(0, 64, 480, 100))
+
+
+def test_program_is_the_last_change_before_the_first_note() -> None:
+    data = smf(mtrk(ev(0, 0xC0, 10), ev(0, 0xC0, 20), ev(0, 0x90, 60, 100), ev(10, 0xC0, 30),
+                    ev(10, 0x80, 60, 0)))
+    assert read_midi(data).tracks[0].program == 20
+
+
+def test_track_with_only_meta_events_is_not_a_song_track() -> None:
+    data = smf(mtrk(meta(0, 0x51, b"\x07\xa1\x20")), simple_track())
+    assert len(read_midi(data).tracks) == 1
+
+
+def test_running_status_across_meta_is_accepted() -> None:
+    data = smf(mtrk(ev(0, 0x90, 60, 100), meta(0, 0x01, b"hi"), ev(480, 60, 0)))
+    assert read_midi(data).tracks[0].notes == (Note(0, 60, 480, 100),)
+
+
+def test_latin1_track_name_is_kept_when_not_utf8() -> None:
+    data = smf(mtrk(meta(0, 0x03, "Gitarre \xe4".encode("latin1")), ev(0, 0x90, 60, 100), ev(1, 0x80, 60, 0)))
+    assert read_midi(data).tracks[0].name == "Gitarre \xe4"
