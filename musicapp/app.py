@@ -1,20 +1,105 @@
-"""Composition root: builds the QApplication, services and main window, and wires them.
+"""Composition root: builds the QApplication, the engine services and the main window, and wires them.
 
-Placeholder until the editor lands: shows an empty main window.
+Owns the only place where the UI meets the engine: it creates the Transport, wraps the
+engine's output factories in an ``EngineOutputs`` chooser, and injects both into the window
+(the ``ui`` package never imports the engine). Heavy or optional parts (MIDI backends, the
+audio synth, models) load on demand, so the window appears fast.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import time
+
+from musicapp.core.errors import MusicappError
+
+BUILTIN_SYNTH = "Built-in synth"
+VIRTUAL_PORT = "Virtual port (musicapp)"
+NO_OUTPUT = "No output (silent)"
+
+
+class EngineOutputs:
+    """The output choices for the transport bar: built-in synth, a virtual port, real ports."""
+
+    def __init__(self, transport):
+        self.transport = transport
+
+    def names(self) -> list[str]:
+        from musicapp.engine.transport import list_output_ports
+
+        try:
+            ports = list_output_ports()
+        except MusicappError:
+            ports = []
+        return [NO_OUTPUT, BUILTIN_SYNTH, VIRTUAL_PORT, *ports]
+
+    def select(self, name: str) -> None:
+        """Switch the transport to ``name``; raises MusicappError with a one-line reason."""
+        from musicapp.engine import transport as engine
+
+        if name == NO_OUTPUT:
+            self.transport.set_output(None)
+            return
+        try:
+            if name == BUILTIN_SYNTH:
+                output = engine.BuiltinSynthOutput()
+            elif name == VIRTUAL_PORT:
+                output = engine.open_virtual_output("musicapp")
+            else:
+                output = engine.open_output_port(name)
+        except MusicappError:
+            raise
+        except (ImportError, OSError, RuntimeError) as err:
+            raise MusicappError(f"cannot open output {name!r}: {err}") from None
+        self.transport.set_output(output)
+
+
+def build_window(settings=None, dialogs=None, autosave=None, with_engine: bool = True):
+    """Create the engine services and the main window (not shown). Returns the window."""
+    from musicapp.ui.main_window import MainWindow
+    from musicapp.ui.document import Document
+    from musicapp.ui.files import new_song
+    from musicapp.ui.playback import Playback
+
+    document = Document(new_song())
+    transport = chooser = None
+    if with_engine:
+        from musicapp.engine.transport import Transport
+
+        transport = Transport()
+        chooser = EngineOutputs(transport)
+    playback = Playback(document, transport)
+    win = MainWindow(settings=settings, dialogs=dialogs, playback=playback, output_chooser=chooser,
+                     autosave=autosave, document=document)
+    document.setParent(win)
+    playback.setParent(win)
+    if chooser is not None:
+        wanted = win.settings.output
+        if wanted and wanted != NO_OUTPUT:
+            win.select_output(wanted)
+    return win
 
 
 def run_app(path: str | None = None) -> int:
-    """Start the GUI event loop; returns the exit code."""
-    from PySide6.QtWidgets import QApplication, QMainWindow
+    """Start the GUI event loop, optionally opening ``path``; returns the exit code."""
+    started = time.perf_counter()
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
 
+    if path is not None and not os.path.exists(path):
+        raise MusicappError(f"no such file: {path}")
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    win = QMainWindow()
-    win.setWindowTitle("musicapp")
-    win.resize(1200, 800)
+    app.setOrganizationName("musicapp")
+    app.setApplicationName("musicapp")
+    app.setDesktopFileName("musicapp")
+    win = build_window(with_engine=os.environ.get("MUSICAPP_NO_ENGINE") != "1")
     win.show()
-    return app.exec()
+    if os.environ.get("MUSICAPP_STARTUP_TIMING"):
+        print(f"window shown after {time.perf_counter() - started:.3f} s", file=sys.stderr)
+    QTimer.singleShot(0, lambda: win.startup(path))
+    code = app.exec()
+    transport = win.playback.transport
+    if transport is not None:
+        transport.close()
+    return code

@@ -1,0 +1,397 @@
+"""The main window: piano roll in the middle, track list dock, tool and transport bars, menus.
+
+Owns the wiring between the document, the piano roll, the file controller, playback and
+autosave, plus window-level policy (title, status bar, settings, drag and drop, close prompt,
+crash recovery on start). Engine objects arrive already built (``Playback`` wraps an injected
+Transport; ``OutputChooser`` picks outputs); dialogs are injected so tests never block.
+
+For the Generate panel: ``window.document`` (song, selection, active_track, apply(),
+set_ghost_notes()), ``window.roll`` (cursor_tick, loop, add_layer()), ``window.generate_menu``
+and ``window.add_panel(title, widget)``.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QApplication, QComboBox, QDockWidget, QLabel, QMainWindow, QToolBar, QWidget,
+)
+
+from musicapp import __version__
+from musicapp.core import edits
+from musicapp.ui.actions import Actions, fill_history_menu, icon
+from musicapp.ui.autosave import AutosaveConfig, Autosaver, load_recovery, orphaned_recovery_files
+from musicapp.ui.dialogs import Dialogs
+from musicapp.ui.document import Document
+from musicapp.ui.editing import EditVerbs
+from musicapp.ui.files import FileController, is_midi_path, new_song
+from musicapp.ui.pianoroll.geometry import GridSpec
+from musicapp.ui.pianoroll.widget import PianoRoll
+from musicapp.ui.playback import Playback
+from musicapp.ui.settings import AppSettings
+from musicapp.ui.themes import apply_theme, theme_named
+from musicapp.ui.transport_bar import OutputChooser, TransportBar, apply_output_choice
+
+
+class DragHandle(QLabel):
+    """Press and drag to carry the selection out of the app as a .mid file."""
+
+    def __init__(self, win: "MainWindow"):
+        super().__init__(" ♪ Drag MIDI ")
+        self.win = win
+        self.setObjectName("dragHandle")
+        self.setToolTip("Drag the selection (or the whole track) into a DAW or file manager as a .mid file")
+        self.setCursor(Qt.OpenHandCursor)
+        self._press: QPoint | None = None
+
+    def mousePressEvent(self, event) -> None:  # Qt override
+        self._press = event.position().toPoint()
+
+    def mouseMoveEvent(self, event) -> None:  # Qt override
+        if self._press is not None and (event.position().toPoint() - self._press).manhattanLength() > 4:
+            self._press = None
+            self.win.files.drag_selection_out(self)
+
+
+class MainWindow(QMainWindow):
+    """The editor window for one document."""
+
+    def __init__(self, settings: AppSettings | None = None, dialogs=None, playback: Playback | None = None,
+                 output_chooser: OutputChooser | None = None, autosave: AutosaveConfig | None = None,
+                 document: Document | None = None):
+        super().__init__()
+        self.setObjectName("mainWindow")
+        self.settings = settings or AppSettings()
+        self.dialogs = dialogs or Dialogs(self)
+        self.document = document or Document(new_song(), self)
+        self.playback = playback or Playback(self.document, None, self)
+        self.output_chooser = output_chooser
+        self.roll = PianoRoll(self.document, self)
+        self.setCentralWidget(self.roll)
+        self.files = FileController(self.document, self.dialogs, self.settings, self.editor_state, self)
+        self.verbs = EditVerbs(self.document, self.roll, self.dialogs)
+        self.autosaver = Autosaver(self.document, self.editor_state, autosave or AutosaveConfig(), self)
+        self.files.on_saved = self.autosaver.discard
+        self.actions_ = Actions(self)
+        self.actions_.build_menus()
+        self._build_bars()
+        self._build_docks()
+        self._build_status()
+        self._connect()
+        self._restore_settings()
+        self.setAcceptDrops(True)
+        self.setWindowIcon(icon("musicapp"))
+        self._update_title()
+        self._update_enabled()
+
+    # ----- construction -----------------------------------------------------------------------
+    def _build_bars(self) -> None:
+        a = self.actions_
+        tb = QToolBar("Tools", self)
+        tb.setObjectName("toolsBar")
+        tb.addActions([a.new, a.open, a.save])
+        tb.addSeparator()
+        tb.addActions([a.undo, a.redo])
+        tb.addSeparator()
+        tb.addActions(list(a.tools.values()))
+        tb.addSeparator()
+        tb.addWidget(QLabel(" Grid "))
+        self.grid_box = QComboBox()
+        self.grid_box.setToolTip("Grid and snap")
+        for text, action in a.grids.items():
+            self.grid_box.addItem(action.text(), text)
+        self.grid_box.activated.connect(lambda i: self.set_grid(GridSpec.from_text(self.grid_box.itemData(i))))
+        tb.addWidget(self.grid_box)
+        tb.addSeparator()
+        tb.addActions([a.zoom_out, a.zoom_in])
+        tb.addSeparator()
+        self.drag_handle = DragHandle(self)
+        tb.addWidget(self.drag_handle)
+        self.addToolBar(tb)
+        self.transport_bar = TransportBar(self.document, [a.play, a.stop, a.rewind, a.loop, a.metronome, a.follow], self)
+        self.addToolBar(self.transport_bar)
+        self.transport_bar.set_chooser(self.output_chooser, self.settings.output)
+        self.panels_menu.addActions([tb.toggleViewAction(), self.transport_bar.toggleViewAction()])
+
+    def _build_docks(self) -> None:
+        from musicapp.ui.track_list import TrackList
+
+        self.track_list = TrackList(self.document, self)
+        self.add_panel("Tracks", self.track_list, Qt.LeftDockWidgetArea)
+
+    def add_panel(self, title: str, widget: QWidget, area=Qt.RightDockWidgetArea) -> QDockWidget:
+        """Dock ``widget`` as a panel (listed in View > Panels); returns the dock."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock{title.replace(' ', '')}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        self.panels_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def _build_status(self) -> None:
+        sb = self.statusBar()
+        self.hover_label = QLabel("")
+        self.selection_label = QLabel("")
+        self.grid_label = QLabel("")
+        for w in (self.hover_label, self.selection_label, self.grid_label):
+            w.setMinimumWidth(90)
+            sb.addPermanentWidget(w)
+
+    def _connect(self) -> None:
+        doc, roll, pb = self.document, self.roll, self.playback
+        doc.selection_changed.connect(self._update_enabled)
+        doc.song_changed.connect(self._update_enabled)
+        doc.ghosts_changed.connect(self._update_enabled)
+        doc.path_changed.connect(self._update_title)
+        doc.modified_changed.connect(self._update_title)
+        self.files.message.connect(self.show_message)
+        self.files.opened.connect(self.apply_editor_state)
+        self.files.recent_changed.connect(self._fill_recent)
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.history_menu.aboutToShow.connect(lambda: fill_history_menu(self.history_menu, doc.undo_stack))
+        roll.status_message.connect(lambda t: self.statusBar().showMessage(t, 3000))
+        roll.hover_changed.connect(self.hover_label.setText)
+        roll.tool_changed.connect(lambda n: self.actions_.tools[n].setChecked(True))
+        roll.loop_changed.connect(self._on_loop_changed)
+        roll.seek_requested.connect(pb.seek)
+        roll.audition_hook = self._audition
+        roll.external_drag_hook = lambda: self.files.drag_selection_out(roll.canvas)
+        pb.position_changed.connect(self._on_position)
+        pb.playing_changed.connect(self._on_playing_changed)
+        pb.error.connect(self.show_message)
+        self.transport_bar.output_selected.connect(self.select_output)
+        self.autosaver.failed.connect(self.show_message)
+
+    def _restore_settings(self) -> None:
+        s = self.settings
+        geo, state = s.window_state()
+        if geo is not None:
+            self.restoreGeometry(geo)
+        else:
+            self.resize(1280, 800)
+        if state is not None:
+            self.restoreState(state)
+        self.set_theme(s.theme)
+        self.set_grid(GridSpec.from_text(s.grid))
+        self.actions_.follow.setChecked(s.follow)
+        self.set_follow(s.follow)
+        self.actions_.other_tracks.setChecked(True)
+        self.actions_.metronome.setChecked(s.metronome)
+        self.playback.set_metronome(s.metronome)
+        self.actions_.tools[self.roll.current_tool().name].setChecked(True)
+
+    # ----- startup ----------------------------------------------------------------------------
+    def startup(self, path: str | None = None) -> None:
+        """After show: offer crash recovery, then open ``path`` if given; start autosave."""
+        recovered = self.offer_recovery()
+        if path and not recovered:
+            self.files.open_path(path, ask=False)
+        self.autosaver.start()
+        if not path and not recovered:
+            self.roll.center_pitch(66)
+
+    def offer_recovery(self) -> bool:
+        """Offer the newest recovery file left by a crashed editor; True if recovered."""
+        files = orphaned_recovery_files(self.autosaver.config)
+        if not files:
+            return False
+        newest = files[0]
+        try:
+            song, state = load_recovery(newest)
+        except Exception as err:  # unreadable recovery file: report, keep it for inspection
+            self.show_message(f"Recovery file {newest.name} unreadable: {err}")
+            return False
+        source = state.get("recovery_of") or "an untitled song"
+        recovered = self.dialogs.offer_recovery(f"Unsaved changes to {source} ({song.note_count} notes).")
+        if recovered:
+            self.document.reset(song, None)
+            self.apply_editor_state(state)
+            self.document.undo_stack.resetClean()  # recovered work counts as unsaved
+            self.show_message(f"Recovered {song.note_count} notes from {newest.name}")
+        for p in files:
+            p.unlink(missing_ok=True)
+            p.with_name(p.name + ".bak").unlink(missing_ok=True)
+        return recovered
+
+    # ----- editor state (stored in projects) --------------------------------------------------
+    def editor_state(self) -> dict:
+        roll = self.roll
+        return {"view": roll.view.to_dict(), "grid": roll.grid.to_text(), "tool": roll.current_tool().name,
+                "active_track": self.document.active_track, "cursor": roll.cursor_tick,
+                "loop": list(roll.loop) if roll.loop else None}
+
+    def apply_editor_state(self, state: dict) -> None:
+        """Restore what ``editor_state`` stored; anything missing or invalid is skipped."""
+        roll = self.roll
+        if not state:
+            roll.zoom_to_fit()
+            return
+        if isinstance(state.get("view"), dict):
+            roll.view.load_dict(state["view"])
+        if isinstance(state.get("grid"), str):
+            self.set_grid(GridSpec.from_text(state["grid"]))
+        if state.get("tool") in roll.tools:
+            roll.set_tool(state["tool"])
+        at = state.get("active_track")
+        if isinstance(at, int) and 0 <= at < len(self.document.song.tracks):
+            self.document.set_active_track(at)
+        if isinstance(state.get("cursor"), int):
+            roll.set_cursor_tick(state["cursor"])
+        loop = state.get("loop")
+        if isinstance(loop, list) and len(loop) == 2 and all(isinstance(x, int) for x in loop) and 0 <= loop[0] < loop[1]:
+            roll.set_loop((loop[0], loop[1]))
+
+    # ----- view verbs -------------------------------------------------------------------------
+    def set_grid(self, grid: GridSpec) -> None:
+        self.roll.set_grid(grid)
+        text = grid.to_text()
+        if text in self.actions_.grids:
+            self.actions_.grids[text].setChecked(True)
+            self.grid_box.setCurrentIndex(self.grid_box.findData(text))
+        self.grid_label.setText(f"Grid {grid.label()}")
+        self.settings.grid = text
+
+    def set_theme(self, name: str) -> None:
+        theme = theme_named(name)
+        app = QApplication.instance()
+        if app is not None:
+            apply_theme(app, theme)
+        self.roll.set_theme(theme)
+        self.actions_.themes[theme.name].setChecked(True)
+        self.settings.theme = theme.name
+
+    def set_follow(self, on: bool) -> None:
+        self.roll.follow = bool(on)
+        self.settings.follow = bool(on)
+
+    def set_show_other_tracks(self, on: bool) -> None:
+        self.roll.show_other_tracks = bool(on)
+        self.roll.refresh()
+
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 6000)
+
+    # ----- transport verbs --------------------------------------------------------------------
+    def stop_and_rewind(self) -> None:
+        self.playback.stop()
+
+    def return_to_start(self) -> None:
+        self.roll.request_seek(0)
+
+    def set_loop_enabled(self, on: bool) -> None:
+        if on and self.roll.loop is None:
+            song = self.document.song
+            bar = song.meters[0].bar_ticks(song.ppq)
+            start = (self.roll.cursor_tick // bar) * bar
+            self.roll.set_loop((start, start + 4 * bar))
+        elif not on:
+            self.roll.set_loop(None)
+
+    def loop_selection(self) -> None:
+        notes = self.document.selected_notes()
+        if notes:
+            g = self.roll.grid
+            ppq = self.document.song.ppq
+            start, end = g.floor(min(n.start for n in notes), ppq), max(n.end for n in notes)
+            self.roll.set_loop((start, max(start + g.ticks(ppq), g.snap(end, ppq))))
+
+    def set_metronome(self, on: bool) -> None:
+        self.playback.set_metronome(on)
+        self.settings.metronome = bool(on)
+
+    def refresh_outputs(self) -> None:
+        self.transport_bar.refresh_outputs()
+
+    def select_output(self, name: str) -> None:
+        if self.output_chooser is not None and apply_output_choice(self.output_chooser, name, self.show_message):
+            self.settings.output = name
+
+    def _on_loop_changed(self, loop) -> None:
+        self.actions_.loop.setChecked(loop is not None)
+        self.playback.set_loop(loop)
+
+    def _on_position(self, tick: float) -> None:
+        self.roll.set_playhead(tick)
+        self.transport_bar.set_position(tick)
+
+    def _on_playing_changed(self, playing: bool) -> None:
+        self.actions_.play.setIcon(icon("pause" if playing else "play"))
+
+    def _audition(self, pitch: int, velocity: int) -> None:
+        song = self.document.song
+        ti = self.document.active_track
+        channel = song.tracks[ti].channel if 0 <= ti < len(song.tracks) else 0
+        self.playback.audition(pitch, velocity, channel)
+
+    # ----- generate hooks ---------------------------------------------------------------------
+    def accept_ghost_notes(self) -> None:
+        """Add the ghost notes to their track as one undo step and clear them."""
+        doc = self.document
+        ghosts, track = doc.ghost_notes, doc.ghost_track
+        if ghosts and 0 <= track < len(doc.song.tracks):
+            doc.apply("Accept generated notes", lambda s: edits.add_notes(s, track, ghosts))
+            doc.clear_ghost_notes()
+
+    # ----- help -------------------------------------------------------------------------------
+    def show_shortcuts(self) -> None:
+        rows = "".join(f"<tr><td>{a}</td><td><b>{k}</b></td></tr>" for a, k in self.actions_.shortcut_table())
+        self.dialogs.about(f"<table cellspacing=4>{rows}</table>")
+
+    def show_about(self) -> None:
+        self.dialogs.about(f"<b>musicapp {__version__}</b><br>Offline composing assistant: piano roll, "
+                           "neural melody continuation and real-time MIDI.")
+
+    # ----- window state -----------------------------------------------------------------------
+    def _update_title(self, *_args) -> None:
+        self.setWindowTitle(f"{self.files.display_name()}[*] — musicapp")
+        self.setWindowModified(self.document.is_modified)
+
+    def _update_enabled(self) -> None:
+        a, doc = self.actions_, self.document
+        has_sel = bool(doc.selection)
+        for act in (a.cut, a.copy, a.duplicate, a.delete, a.set_velocity, a.export_selection, a.loop_selection,
+                    a.up, a.down, a.octave_up, a.octave_down, a.left, a.right, a.bar_left, a.bar_right):
+            act.setEnabled(has_sel)
+        a.accept_ghosts.setEnabled(bool(doc.ghost_notes))
+        a.clear_ghosts.setEnabled(bool(doc.ghost_notes))
+        n = len(doc.selection)
+        self.selection_label.setText(f"{n} selected" if n else f"{doc.song.note_count} notes")
+
+    def _fill_recent(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        for path in self.settings.recent_files():
+            act = menu.addAction(path)
+            act.triggered.connect(lambda _=False, p=path: self.files.open_path(p))
+        if menu.isEmpty():
+            menu.addAction("(none)").setEnabled(False)
+        else:
+            menu.addSeparator()
+            menu.addAction("Clear Recent Files").triggered.connect(self.settings.clear_recent_files)
+
+    # ----- Qt overrides -----------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # Qt override
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        if any(u.isLocalFile() and (is_midi_path(u.toLocalFile()) or u.toLocalFile().endswith(".musicapp"))
+               for u in urls):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # Qt override
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths and event.source() is None:  # ignore our own drag-out landing on ourselves
+            event.acceptProposedAction()
+            self.files.drop_paths(paths)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # Qt override
+        if not self.files.maybe_save_changes():
+            event.ignore()
+            return
+        self.settings.save_window_state(self.saveGeometry(), self.saveState())
+        self.settings.sync()
+        self.autosaver.stop()
+        self.autosaver.discard()
+        self.playback.close()
+        self.files.cleanup()
+        event.accept()
+

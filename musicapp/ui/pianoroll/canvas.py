@@ -1,0 +1,194 @@
+"""The note canvas: a custom-painted widget that draws only what is visible, in layers.
+
+Owns painting and hit testing of the note area. It holds no song state: it reads the
+Document and ViewState each paint, plus a transient ``Preview`` the active tool sets while a
+drag is in progress (drawn as an offset, so dragging 1,000 notes costs one repaint, not 1,000
+edits). Painting is split into ``Layer`` objects (background, notes, ghosts, overlay) so new
+overlays such as generated candidates slot in without touching the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QWidget
+
+from musicapp.core.edits import NoteRef
+from musicapp.core.song import Note
+from musicapp.ui.pianoroll.noteindex import SongIndex
+
+if TYPE_CHECKING:
+    from musicapp.ui.pianoroll.widget import PianoRoll
+
+VELOCITY_BUCKETS = 8
+BLACK_KEYS = frozenset({1, 3, 6, 8, 10})
+
+
+@dataclass
+class Preview:
+    """What a tool is doing right now, drawn over the song until the tool commits it.
+
+    ``moved`` notes are drawn shifted by ``dt`` ticks / ``dp`` semitones and lengthened by
+    ``dlen`` ticks; ``hidden`` notes are not drawn (being erased); ``new`` notes are drawn as
+    if added; ``velocities`` overrides velocities in the lane.
+    """
+
+    moved: frozenset[NoteRef] = frozenset()
+    dt: int = 0
+    dp: int = 0
+    dlen: int = 0
+    min_len: int = 1
+    hidden: frozenset[NoteRef] = frozenset()
+    new: tuple[Note, ...] = ()
+    velocities: dict[NoteRef, int] = field(default_factory=dict)
+    marquee: QRectF | None = None
+
+    def apply(self, n: Note) -> tuple[int, int, int]:
+        """(start, pitch, length) of a moved note under this preview."""
+        return n.start + self.dt, n.pitch + self.dp, max(self.min_len, n.length + self.dlen)
+
+
+@dataclass(frozen=True)
+class PaintContext:
+    """What every layer needs for one paint: the visible window in song units."""
+
+    roll: "PianoRoll"
+    painter: QPainter
+    width: float
+    height: float
+    t0: float
+    t1: float
+    p_lo: int
+    p_hi: int
+
+
+class Layer(Protocol):
+    def paint(self, ctx: PaintContext) -> None: ...
+
+
+class NoteCanvas(QWidget):
+    """The note area of a PianoRoll; forwards mouse and key input to the roll's current tool."""
+
+    painted = Signal()
+
+    def __init__(self, roll: "PianoRoll"):
+        super().__init__(roll)
+        self.roll = roll
+        self.index = SongIndex()
+        self.preview = Preview()
+        self.layers: list[Layer] = []
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.StrongFocus)
+        self.setAttribute(Qt.WA_OpaquePaintEvent)
+        self.setAcceptDrops(False)
+
+    # ----- painting ---------------------------------------------------------------------------
+    def set_preview(self, preview: Preview | None) -> None:
+        self.preview = preview or Preview()
+        self.update()
+        self.roll.velocity_lane.update()
+
+    def paintEvent(self, event) -> None:  # Qt override
+        view = self.roll.view
+        w, h = float(self.width()), float(self.height())
+        t0, t1 = view.visible_ticks(w)
+        p_lo, p_hi = view.visible_pitches(h)
+        painter = QPainter(self)
+        ctx = PaintContext(self.roll, painter, w, h, t0, t1, p_lo, p_hi)
+        for layer in self.layers:
+            layer.paint(ctx)
+        painter.end()
+        self.painted.emit()
+
+    # ----- hit testing ------------------------------------------------------------------------
+    def visible_refs(self, track: int) -> list[int]:
+        """Indices of the track's notes inside the visible window."""
+        view = self.roll.view
+        song = self.roll.document.song
+        if not 0 <= track < len(song.tracks):
+            return []
+        t0, t1 = view.visible_ticks(self.width())
+        p_lo, p_hi = view.visible_pitches(self.height())
+        return self.index.track(track, song.tracks[track].notes).in_window(t0, t1, p_lo, p_hi)
+
+    def note_at(self, pos: QPointF) -> tuple[NoteRef, bool] | None:
+        """(ref, on_end_edge) of the active track's topmost note under ``pos``, or None."""
+        doc, view = self.roll.document, self.roll.view
+        song = doc.song
+        ti = doc.active_track
+        if not 0 <= ti < len(song.tracks):
+            return None
+        notes = song.tracks[ti].notes
+        pitch = view.y_to_pitch(pos.y())
+        tick = view.x_to_tick(pos.x())
+        slack = 3.0 / view.px_per_tick  # ticks in three pixels
+        idx = self.index.track(ti, notes)
+        for i in reversed(idx.candidates(tick - slack, tick + slack)):
+            n = notes[i]
+            if n.pitch != pitch or not n.start <= tick <= n.end + slack:
+                continue
+            x_end = view.tick_to_x(n.end)
+            width = n.length * view.px_per_tick
+            edge = min(6.0, max(2.0, width / 3.0))
+            return (ti, i), pos.x() >= x_end - edge
+        return None
+
+    def notes_in_rect(self, rect: QRectF) -> set[NoteRef]:
+        """Refs of active-track notes that intersect ``rect`` (widget pixels)."""
+        doc, view = self.roll.document, self.roll.view
+        ti = doc.active_track
+        song = doc.song
+        if not 0 <= ti < len(song.tracks):
+            return set()
+        r = rect.normalized()
+        t0, t1 = view.x_to_tick(r.left()), view.x_to_tick(r.right())
+        p_hi, p_lo = view.y_to_pitch(r.top()), view.y_to_pitch(r.bottom())
+        idx = self.index.track(ti, song.tracks[ti].notes)
+        return {(ti, i) for i in idx.in_window(t0, t1, p_lo, p_hi)}
+
+    # ----- input: delegated to the current tool -----------------------------------------------
+    def mousePressEvent(self, event) -> None:  # Qt override
+        self.setFocus()
+        self.roll.current_tool().press(event)
+
+    def mouseMoveEvent(self, event) -> None:  # Qt override
+        self.roll.current_tool().move(event)
+        self.roll.report_hover(event.position())
+
+    def mouseReleaseEvent(self, event) -> None:  # Qt override
+        self.roll.current_tool().release(event)
+
+    def mouseDoubleClickEvent(self, event) -> None:  # Qt override
+        self.roll.current_tool().double_click(event)
+
+    def wheelEvent(self, event) -> None:  # Qt override
+        self.roll.wheel(event, self)
+
+    def leaveEvent(self, event) -> None:  # Qt override
+        self.roll.current_tool().hover_left()
+
+
+def velocity_colors(low: QColor, high: QColor) -> list[QColor]:
+    """``VELOCITY_BUCKETS`` colours from ``low`` (soft) to ``high`` (loud)."""
+    out = []
+    for b in range(VELOCITY_BUCKETS):
+        f = b / (VELOCITY_BUCKETS - 1)
+        out.append(QColor.fromRgbF(
+            low.redF() + (high.redF() - low.redF()) * f,
+            low.greenF() + (high.greenF() - low.greenF()) * f,
+            low.blueF() + (high.blueF() - low.blueF()) * f,
+        ))
+    return out
+
+
+def velocity_bucket(velocity: int) -> int:
+    return min(VELOCITY_BUCKETS - 1, (velocity - 1) * VELOCITY_BUCKETS // 127)
+
+
+def thin_pen(color: QColor, width: float = 1.0, style=Qt.SolidLine) -> QPen:
+    pen = QPen(color, width, style)
+    pen.setCosmetic(True)
+    return pen

@@ -1,0 +1,154 @@
+"""Pixels <-> ticks and pitches for the piano roll, and the snap grid.
+
+Owns the view's zoom and scroll (``ViewState``) and the grid (``GridSpec``). Pixels exist only
+here and in the widgets; the song stays in ticks. x grows with time, y grows downward, so
+pitch 127 is at the top. Zoom is ``px_per_tick`` (horizontal) and ``row_height`` (pixels per
+semitone); scroll is the tick at the left edge and the pitch row at the top edge.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal
+
+from musicapp.core.song import PPQ
+
+#: grid divisions offered in the UI: denominators of a whole note.
+DIVISIONS: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
+
+
+@dataclass(frozen=True, slots=True)
+class GridSpec:
+    """A snap grid: ``division`` of a whole note (1..32), ``triplet`` for 2/3 of it; None = off."""
+
+    division: int | None = 16
+    triplet: bool = False
+
+    def __post_init__(self) -> None:
+        if self.division is not None and self.division not in DIVISIONS:
+            raise ValueError(f"grid 1/{self.division} not one of {DIVISIONS}")
+
+    @property
+    def enabled(self) -> bool:
+        return self.division is not None
+
+    def ticks(self, ppq: int = PPQ) -> int:
+        """Grid step in ticks (1 when snapping is off)."""
+        if self.division is None:
+            return 1
+        step = ppq * 4 // self.division
+        return max(1, step * 2 // 3) if self.triplet else step
+
+    def snap(self, tick: float, ppq: int = PPQ) -> int:
+        """Nearest grid line to ``tick``."""
+        g = self.ticks(ppq)
+        return max(0, int(round(tick / g)) * g)
+
+    def floor(self, tick: float, ppq: int = PPQ) -> int:
+        """Grid line at or before ``tick``."""
+        g = self.ticks(ppq)
+        return max(0, int(math.floor(tick / g)) * g)
+
+    def label(self) -> str:
+        if self.division is None:
+            return "Off"
+        return f"1/{self.division}" + (" T" if self.triplet else "")
+
+    def to_text(self) -> str:
+        """Settings form: ``"16"``, ``"8t"`` or ``"off"``."""
+        if self.division is None:
+            return "off"
+        return f"{self.division}{'t' if self.triplet else ''}"
+
+    @staticmethod
+    def from_text(text: str) -> "GridSpec":
+        """Inverse of ``to_text``; falls back to 1/16 on anything unknown."""
+        text = (text or "").strip().lower()
+        if text == "off":
+            return GridSpec(None)
+        triplet = text.endswith("t")
+        try:
+            return GridSpec(int(text.rstrip("t")), triplet)
+        except ValueError:
+            return GridSpec()
+
+
+class ViewState(QObject):
+    """Zoom and scroll of one piano roll; emits ``changed`` whenever they move."""
+
+    changed = Signal()
+
+    MIN_PX_PER_TICK = 0.002
+    MAX_PX_PER_TICK = 2.0
+    MIN_ROW = 4.0
+    MAX_ROW = 40.0
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.px_per_tick = 0.1  # one quarter note = 48 px
+        self.row_height = 12.0
+        self.left_tick = 0.0
+        self.top_pitch = 84.0  # pitch row shown at the top edge (fractional while scrolling)
+
+    # ----- conversions ------------------------------------------------------------------------
+    def tick_to_x(self, tick: float) -> float:
+        return (tick - self.left_tick) * self.px_per_tick
+
+    def x_to_tick(self, x: float) -> float:
+        return self.left_tick + x / self.px_per_tick
+
+    def pitch_to_y(self, pitch: float) -> float:
+        """Top edge of the row of ``pitch``."""
+        return (self.top_pitch - pitch) * self.row_height
+
+    def y_to_pitch(self, y: float) -> int:
+        """Pitch whose row holds ``y`` (clamped to 0..127)."""
+        return max(0, min(127, int(math.ceil(self.top_pitch - y / self.row_height))))
+
+    def visible_ticks(self, width: float) -> tuple[float, float]:
+        return self.left_tick, self.x_to_tick(width)
+
+    def visible_pitches(self, height: float) -> tuple[int, int]:
+        """(lowest, highest) pitch with any part on screen."""
+        return max(0, self.y_to_pitch(height)), min(127, int(math.ceil(self.top_pitch)))
+
+    # ----- changes ----------------------------------------------------------------------------
+    def scroll_to(self, left_tick: float | None = None, top_pitch: float | None = None,
+                  view_height: float | None = None) -> None:
+        if left_tick is not None:
+            self.left_tick = max(0.0, float(left_tick))
+        if top_pitch is not None:
+            lo = 0.0 if view_height is None else min(127.0, view_height / self.row_height - 1)
+            self.top_pitch = max(lo, min(127.0, float(top_pitch)))
+        self.changed.emit()
+
+    def zoom_x(self, factor: float, anchor_x: float = 0.0) -> None:
+        """Scale time by ``factor`` keeping the tick under ``anchor_x`` pixels still."""
+        anchor = self.x_to_tick(anchor_x)
+        self.px_per_tick = min(self.MAX_PX_PER_TICK, max(self.MIN_PX_PER_TICK, self.px_per_tick * factor))
+        self.left_tick = max(0.0, anchor - anchor_x / self.px_per_tick)
+        self.changed.emit()
+
+    def zoom_y(self, factor: float, anchor_y: float = 0.0) -> None:
+        """Scale pitch rows by ``factor`` keeping the pitch under ``anchor_y`` pixels still."""
+        anchor = self.top_pitch - anchor_y / self.row_height
+        self.row_height = min(self.MAX_ROW, max(self.MIN_ROW, self.row_height * factor))
+        self.top_pitch = min(127.0, anchor + anchor_y / self.row_height)
+        self.changed.emit()
+
+    def to_dict(self) -> dict[str, float]:
+        return {"px_per_tick": self.px_per_tick, "row_height": self.row_height,
+                "left_tick": self.left_tick, "top_pitch": self.top_pitch}
+
+    def load_dict(self, data: dict) -> None:
+        """Restore from ``to_dict`` output; missing or bad values keep the current ones."""
+        try:
+            self.px_per_tick = min(self.MAX_PX_PER_TICK, max(self.MIN_PX_PER_TICK, float(data.get("px_per_tick", self.px_per_tick))))
+            self.row_height = min(self.MAX_ROW, max(self.MIN_ROW, float(data.get("row_height", self.row_height))))
+            self.left_tick = max(0.0, float(data.get("left_tick", self.left_tick)))
+            self.top_pitch = max(0.0, min(127.0, float(data.get("top_pitch", self.top_pitch))))
+        except (TypeError, ValueError):
+            pass
+        self.changed.emit()

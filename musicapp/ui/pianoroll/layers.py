@@ -1,0 +1,228 @@
+"""The paint layers of the note canvas, drawn bottom to top.
+
+``BackgroundLayer`` (pitch rows with scale highlighting, bar/beat/grid lines),
+``NotesLayer`` (other tracks dimmed, the active track coloured by velocity, selection and the
+tool's drag preview), ``GhostLayer`` (non-editable candidate notes from the document's ghost
+overlay) and ``OverlayLayer`` (loop region, marquee, edit cursor, playhead). Each layer only
+reads state and paints the visible window.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QLineF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont
+
+from musicapp.core.song import NOTE_NAMES, Note
+from musicapp.ui.pianoroll.canvas import (
+    BLACK_KEYS, PaintContext, thin_pen, velocity_bucket, velocity_colors,
+)
+
+LABEL_LIMIT = 400  # draw note names only when fewer notes than this are visible
+
+
+def note_name(pitch: int) -> str:
+    """``C4`` style name (MIDI 60 = C4)."""
+    return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
+
+
+class BackgroundLayer:
+    """Pitch rows (scale-aware shading) and vertical bar, beat and grid lines."""
+
+    def paint(self, ctx: PaintContext) -> None:
+        roll, p = ctx.roll, ctx.painter
+        theme, view = roll.theme, roll.view
+        scale = roll.scale_pcs
+        rh = view.row_height
+        colors = {k: theme.color(k) for k in ("row_in_scale", "row_out_scale", "row_black_key")}
+        p.fillRect(QRectF(0, 0, ctx.width, ctx.height), colors["row_out_scale"])
+        row_lines = []
+        octave_lines = []
+        for pitch in range(ctx.p_lo, ctx.p_hi + 1):
+            y = view.pitch_to_y(pitch)
+            pc = pitch % 12
+            if scale is not None:
+                key = "row_in_scale" if pc in scale else "row_out_scale"
+            else:
+                key = "row_black_key" if pc in BLACK_KEYS else "row_in_scale"
+            p.fillRect(QRectF(0, y, ctx.width, rh), colors[key])
+            (octave_lines if pc == 0 else row_lines).append(QLineF(0, y + rh, ctx.width, y + rh))
+        if scale is not None and roll.document.song.key is not None:
+            tonic = roll.document.song.key.tonic
+            tint = theme.color("highlight")
+            tint.setAlpha(28)
+            for pitch in range(ctx.p_lo, ctx.p_hi + 1):
+                if pitch % 12 == tonic:
+                    p.fillRect(QRectF(0, view.pitch_to_y(pitch), ctx.width, rh), tint)
+        if rh >= 6:
+            p.setPen(thin_pen(theme.color("line_grid")))
+            p.drawLines(row_lines)
+        p.setPen(thin_pen(theme.color("line_beat")))
+        p.drawLines(octave_lines)
+        self._paint_time_lines(ctx)
+
+    def _paint_time_lines(self, ctx: PaintContext) -> None:
+        roll, p, view = ctx.roll, ctx.painter, ctx.roll.view
+        song = roll.document.song
+        ppt = view.px_per_tick
+        bar_lines, beat_lines, grid_lines = [], [], []
+        grid = roll.grid.ticks(song.ppq) if roll.grid.enabled else 0
+        starts = song.bar_starts(int(ctx.t1) + 1)
+        bar_px = song.meters[0].bar_ticks(song.ppq) * ppt
+        bar_every = 1 if bar_px >= 8 else int(8 // max(bar_px, 0.01)) + 1
+        for n, bar in enumerate(starts):
+            nxt = starts[n + 1] if n + 1 < len(starts) else bar + song.meter_at(bar).bar_ticks(song.ppq)
+            if nxt < ctx.t0:
+                continue
+            if n % bar_every == 0:
+                x = view.tick_to_x(bar)
+                bar_lines.append(QLineF(x, 0, x, ctx.height))
+            beat = song.meter_at(bar).beat_ticks(song.ppq)
+            if beat * ppt >= 6:
+                beat_lines.extend(QLineF(view.tick_to_x(t), 0, view.tick_to_x(t), ctx.height)
+                                  for t in range(bar + beat, nxt, beat))
+            if grid and grid * ppt >= 6:
+                grid_lines.extend(QLineF(view.tick_to_x(t), 0, view.tick_to_x(t), ctx.height)
+                                  for t in range(bar + grid, nxt, grid) if (t - bar) % beat)
+        theme = roll.theme
+        for lines, key in ((grid_lines, "line_grid"), (beat_lines, "line_beat"), (bar_lines, "line_bar")):
+            if lines:
+                p.setPen(thin_pen(theme.color(key)))
+                p.drawLines(lines)
+
+
+class NotesLayer:
+    """Notes of every track: others dimmed, the active one by velocity, selection on top."""
+
+    def __init__(self) -> None:
+        self._colors_for: str | None = None
+        self._vel_colors: list[QColor] = []
+
+    def paint(self, ctx: PaintContext) -> None:
+        roll = ctx.roll
+        theme = roll.theme
+        if self._colors_for != theme.name:
+            self._vel_colors = velocity_colors(theme.color("note_low"), theme.color("note_high"))
+            self._colors_for = theme.name
+        song = roll.document.song
+        active = roll.document.active_track
+        p = ctx.painter
+        dim = theme.color("note_other_track")
+        for ti, track in enumerate(song.tracks):
+            if ti == active or not roll.show_other_tracks:
+                continue
+            rects = self._rects(ctx, ti, track.notes)
+            if rects:
+                p.setPen(Qt.NoPen)
+                p.setBrush(dim)
+                p.drawRects(rects)
+        if 0 <= active < len(song.tracks):
+            self._paint_active(ctx, active, song.tracks[active].notes)
+
+    def _rects(self, ctx: PaintContext, ti: int, notes) -> list[QRectF]:
+        view = ctx.roll.view
+        idx = ctx.roll.canvas.index.track(ti, notes)
+        ppt, rh, left, top = view.px_per_tick, view.row_height, view.left_tick, view.top_pitch
+        out = []
+        for i in idx.in_window(ctx.t0, ctx.t1, ctx.p_lo, ctx.p_hi):
+            n = notes[i]
+            out.append(QRectF((n.start - left) * ppt, (top - n.pitch) * rh, max(2.0, n.length * ppt - 1), rh - 1))
+        return out
+
+    def _paint_active(self, ctx: PaintContext, ti: int, notes) -> None:
+        roll, p, view = ctx.roll, ctx.painter, ctx.roll.view
+        pv = roll.canvas.preview
+        selection = roll.document.selection
+        ppt, rh, left, top = view.px_per_tick, view.row_height, view.left_tick, view.top_pitch
+        buckets: list[list[QRectF]] = [[] for _ in self._vel_colors]
+        selected: list[QRectF] = []
+        labels: list[tuple[QRectF, int]] = []
+        idx = roll.canvas.index.track(ti, notes)
+        visible = idx.in_window(ctx.t0, ctx.t1, ctx.p_lo, ctx.p_hi)
+        want_labels = rh >= 11 and len(visible) < LABEL_LIMIT
+        skip = pv.moved | pv.hidden
+        for i in visible:
+            if skip and (ti, i) in skip:
+                continue
+            n = notes[i]
+            r = QRectF((n.start - left) * ppt, (top - n.pitch) * rh, max(2.0, n.length * ppt - 1), rh - 1)
+            if (ti, i) in selection:
+                selected.append(r)
+            else:
+                buckets[velocity_bucket(pv.velocities.get((ti, i), n.velocity))].append(r)
+            if want_labels and r.width() > 26:
+                labels.append((r, n.pitch))
+        moving = []
+        for t, i in pv.moved:
+            if t == ti and i < len(notes):
+                start, pitch, length = pv.apply(notes[i])
+                if start <= ctx.t1 and start + length >= ctx.t0 and ctx.p_lo <= pitch <= ctx.p_hi:
+                    moving.append(QRectF((start - left) * ppt, (top - pitch) * rh, max(2.0, length * ppt - 1), rh - 1))
+        for n in pv.new:
+            r = QRectF((n.start - left) * ppt, (top - n.pitch) * rh, max(2.0, n.length * ppt - 1), rh - 1)
+            moving.append(r)
+        border = thin_pen(roll.theme.color("note_border")) if rh >= 5 else Qt.NoPen
+        p.setPen(border)
+        for color, rects in zip(self._vel_colors, buckets):
+            if rects:
+                p.setBrush(color)
+                p.drawRects(rects)
+        p.setBrush(roll.theme.color("note_selected"))
+        if selected:
+            p.drawRects(selected)
+        if moving:
+            p.drawRects(moving)
+        if labels:
+            font = QFont(p.font())
+            font.setPixelSize(max(8, int(rh) - 4))
+            p.setFont(font)
+            p.setPen(QColor(0, 0, 0, 170))
+            for r, pitch in labels:
+                p.drawText(r.adjusted(3, 0, -2, 0), Qt.AlignVCenter | Qt.AlignLeft, note_name(pitch))
+
+
+class GhostLayer:
+    """The document's ghost notes: translucent, dashed, never selectable."""
+
+    def paint(self, ctx: PaintContext) -> None:
+        roll = ctx.roll
+        ghosts: tuple[Note, ...] = roll.document.ghost_notes
+        if not ghosts:
+            return
+        view, p = roll.view, ctx.painter
+        fill = roll.theme.color("ghost")
+        fill.setAlpha(90)
+        p.setBrush(fill)
+        p.setPen(thin_pen(roll.theme.color("ghost"), 1.0, Qt.DashLine))
+        rects = [
+            QRectF(view.tick_to_x(n.start), view.pitch_to_y(n.pitch), max(2.0, n.length * view.px_per_tick - 1),
+                   view.row_height - 1)
+            for n in ghosts
+            if n.start <= ctx.t1 and n.end >= ctx.t0 and ctx.p_lo <= n.pitch <= ctx.p_hi
+        ]
+        if rects:
+            p.drawRects(rects)
+
+
+class OverlayLayer:
+    """Loop region, marquee rectangle, edit cursor and playhead."""
+
+    def paint(self, ctx: PaintContext) -> None:
+        roll, p, view, theme = ctx.roll, ctx.painter, ctx.roll.view, ctx.roll.theme
+        if roll.loop is not None:
+            x0, x1 = view.tick_to_x(roll.loop[0]), view.tick_to_x(roll.loop[1])
+            p.fillRect(QRectF(x0, 0, x1 - x0, ctx.height), theme.color("loop"))
+        marquee = roll.canvas.preview.marquee
+        if marquee is not None:
+            color = theme.color("marquee")
+            p.setPen(thin_pen(color))
+            color.setAlpha(40)
+            p.setBrush(color)
+            p.drawRect(marquee.normalized())
+        x = view.tick_to_x(roll.cursor_tick)
+        if 0 <= x <= ctx.width:
+            p.setPen(thin_pen(theme.color("text"), 1.0, Qt.DotLine))
+            p.drawLine(QLineF(x, 0, x, ctx.height))
+        x = view.tick_to_x(roll.playhead_tick)
+        if 0 <= x <= ctx.width:
+            p.setPen(thin_pen(theme.color("playhead"), 1.5))
+            p.drawLine(QLineF(x, 0, x, ctx.height))
