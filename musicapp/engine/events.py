@@ -1,0 +1,139 @@
+"""Compiles a frozen Song into the flat, time-sorted list of MIDI messages the scheduler plays.
+
+Owns the translation ticks -> seconds (through the song's tempo map) and Note -> note-on /
+note-off bytes, plus the generated streams that ride along with the song: metronome clicks
+(GM drum channel) and MIDI clock (24 per quarter note). Messages are plain tuples of ints.
+
+Ordering at one tick: note-offs first, then control/program messages, then note-ons, so a
+repeated pitch re-strikes instead of being cut off.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from musicapp.core.song import DRUM_CHANNEL, Song
+
+Message = tuple[int, ...]
+
+#: priorities for messages sharing one tick (lower is sent first)
+PRIO_OFF, PRIO_CTRL, PRIO_ON = 0, 1, 2
+CLOCK = (0xF8,)
+CLOCK_TICKS_PER_BEAT = 24
+#: GM percussion keys used for the metronome: accented first beat, then the other beats
+CLICK_ACCENT, CLICK_BEAT = 76, 77
+
+
+@dataclass(frozen=True, slots=True)
+class EventOptions:
+    """What to compile beside the song's notes."""
+
+    metronome: bool = False
+    clock: bool = False
+    until_tick: int = 0  # generate metronome/clock up to here too (e.g. a loop end past the song)
+
+
+@dataclass(frozen=True, slots=True)
+class EventList:
+    """Parallel arrays sorted by time: ``ticks`` (int), ``seconds`` (song seconds), ``messages``.
+
+    ``end_tick`` is the song end (tick after its last note); ``setup`` are the program
+    changes to send before playing from anywhere.
+    """
+
+    song: Song
+    ticks: tuple[int, ...]
+    seconds: tuple[float, ...]
+    messages: tuple[Message, ...]
+    end_tick: int
+    setup: tuple[Message, ...]
+
+    def __len__(self) -> int:
+        return len(self.ticks)
+
+    def index_at_tick(self, tick: float) -> int:
+        """Index of the first event at or after ``tick``."""
+        return bisect.bisect_left(self.ticks, tick)
+
+    def index_after_seconds(self, seconds: float) -> int:
+        """Index of the first event strictly after song time ``seconds``."""
+        return bisect.bisect_right(self.seconds, seconds)
+
+
+def note_on(channel: int, pitch: int, velocity: int) -> Message:
+    return (0x90 | channel, pitch, velocity)
+
+
+def note_off(channel: int, pitch: int) -> Message:
+    return (0x80 | channel, pitch, 0)
+
+
+def audible_tracks(song: Song):
+    """Tracks that sound: solo tracks if any are soloed, else every unmuted track."""
+    soloed = [t for t in song.tracks if t.solo]
+    return soloed if soloed else [t for t in song.tracks if not t.mute]
+
+
+def compile_song(song: Song, options: EventOptions = EventOptions()) -> EventList:
+    """Flatten ``song`` into an ``EventList``. Notes play on their track's channel."""
+    rows: list[tuple[int, int, Message]] = []
+    setup: list[Message] = []
+    for track in audible_tracks(song):
+        ch = track.channel
+        if ch != DRUM_CHANNEL:
+            setup.append((0xC0 | ch, track.program))
+        for n in track.notes:
+            if n.length <= 0:
+                continue
+            rows.append((n.start, PRIO_ON, note_on(ch, n.pitch, n.velocity)))
+            rows.append((n.end, PRIO_OFF, note_off(ch, n.pitch)))
+    end_tick = song.end
+    until = max(end_tick, options.until_tick)
+    if options.metronome:
+        rows.extend(metronome_rows(song, 0, until))
+    if options.clock:
+        step = song.ppq // CLOCK_TICKS_PER_BEAT
+        rows.extend((t, PRIO_CTRL, CLOCK) for t in range(0, until, step))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    ticks = tuple(r[0] for r in rows)
+    seconds = tuple(song.tick_to_seconds(t) for t in ticks)
+    messages = tuple(r[2] for r in rows)
+    return EventList(song, ticks, seconds, messages, end_tick, tuple(dict.fromkeys(setup)))
+
+
+def metronome_rows(song: Song, start: int, stop: int) -> list[tuple[int, int, Message]]:
+    """Click note-on/off rows on every beat in ``[start, stop)`` ticks, accent on bar starts."""
+    rows: list[tuple[int, int, Message]] = []
+    click_len = max(1, song.ppq // 8)
+    meters = song.meters
+    for i, m in enumerate(meters):
+        seg_end = meters[i + 1].tick if i + 1 < len(meters) else stop
+        beat, bar = m.beat_ticks(song.ppq), m.bar_ticks(song.ppq)
+        t = m.tick
+        while t < min(seg_end, stop):
+            if t >= start:
+                key = CLICK_ACCENT if (t - m.tick) % bar == 0 else CLICK_BEAT
+                vel = 110 if key == CLICK_ACCENT else 80
+                rows.append((t, PRIO_ON, note_on(DRUM_CHANNEL, key, vel)))
+                rows.append((t + click_len, PRIO_OFF, note_off(DRUM_CHANNEL, key)))
+            t += beat
+    return rows
+
+
+def count_in_clicks(song: Song, at_tick: int, bars: int) -> tuple[float, list[tuple[float, Message]]]:
+    """Clicks for ``bars`` bars before ``at_tick`` in the meter/tempo found there.
+
+    Returns (length in seconds, [(seconds from count-in start, message), ...]).
+    """
+    meter = song.meter_at(at_tick)
+    sec_per_tick = song.tempo_at(at_tick).us_per_beat / (1e6 * song.ppq)
+    beat, bar = meter.beat_ticks(song.ppq), meter.bar_ticks(song.ppq)
+    total_ticks = bars * bar
+    out: list[tuple[float, Message]] = []
+    click_len = max(1, song.ppq // 8)
+    for t in range(0, total_ticks, beat):
+        key, vel = (CLICK_ACCENT, 110) if t % bar == 0 else (CLICK_BEAT, 80)
+        out.append((t * sec_per_tick, note_on(DRUM_CHANNEL, key, vel)))
+        out.append(((t + click_len) * sec_per_tick, note_off(DRUM_CHANNEL, key)))
+    return total_ticks * sec_per_tick, out
