@@ -94,13 +94,15 @@ def _info(args: argparse.Namespace) -> int:
     head = s["file_type"] + (f", {s['division']} ticks per quarter note" if s["division"] else "")
     lines = [f"{Path(args.file).name}: {head}"]
     lines += [f"note: {r}" for r in s["remarks"]]
-    lines.append(f"length: {s['length_bars']} bars, {format_seconds(s['length_seconds'])} "
+    bars = f"{s['length_bars']} bar{'' if s['length_bars'] == 1 else 's'}"
+    lines.append(f"length: {bars}, {format_seconds(s['length_seconds'])} "
                  f"({s['length_ticks']} ticks at 480 per quarter note)")
     lines.append("tempo: " + "; ".join(f"{t['bpm']:g} BPM at {t['at']}" for t in s["tempos"]))
     lines.append("meter: " + "; ".join(f"{m['meter']} at {m['at']}" for m in s["meters"]))
     key = f"key: {s['key'] or 'none set'}"
-    if s["file_key"] and s["file_key"] != s["key"]:
-        key += f" (key signature: {s['file_key']})"
+    if s["file_key"]:
+        same = s["file_key"] == s["key"]
+        key += " (from the key signature)" if same else f" (key signature {s['file_key']})"
     if s["detected_key"]:
         key += f"; detected {s['detected_key']} (r={s['detected_key_score']:.2f})"
     lines.append(key)
@@ -116,6 +118,10 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _convert(args: argparse.Namespace) -> int:
+    from musicapp.core.errors import MusicappError
+
+    if Path(args.output).suffix.lower() not in (".mid", ".midi", ".musicapp"):
+        raise MusicappError(f"output {args.output} must end in .mid, .midi or .musicapp")
     song, _facts = _load(args.input)
     if _is_project(args.output):
         from musicapp.core.project import load_project, save_project

@@ -140,7 +140,9 @@ def _import(data: bytes) -> MidiImport:
                       len(bodies).to_bytes(2, "big"), header.division.to_bytes(2, "big")]
                      + [b"MTrk" + len(b).to_bytes(4, "big") + b for b in bodies])
     try:
-        mf = mido.MidiFile(file=io.BytesIO(clean), charset="latin1")
+        # clip: sysex (we ignore its contents) may carry bytes > 127 in F7 escapes;
+        # channel-message data was already checked, so clipping changes nothing else.
+        mf = mido.MidiFile(file=io.BytesIO(clean), charset="latin1", clip=True)
     except MusicappError:
         raise
     except Exception as err:  # the pre-check should make this unreachable; stay one line
@@ -225,7 +227,8 @@ def _part_tracks(part: _Part, number: int, scale, split_names: bool) -> list[Tra
         if part.first_channel is None:
             return []  # a conductor or empty track: no channel events at all
         channels = [part.first_channel]
-    base = part.name if part.name is not None else f"Track {number}"
+    drums_only = channels == [DRUM_CHANNEL]
+    base = part.name if part.name is not None else ("Drums" if drums_only else f"Track {number}")
     tracks = []
     for ch in channels:
         notes = []

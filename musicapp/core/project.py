@@ -119,6 +119,7 @@ def song_from_dict(d: dict) -> Song:
             key = Key(_get(raw_key, "tonic", int, where), _get(raw_key, "mode", str, where))
             mode_intervals(key.mode)
         tracks = [_track_from_dict(t, i + 1) for i, t in enumerate(_get(d, "tracks", list, "song"))]
+        where = "song"
         return Song(tuple(tracks), tuple(tempos), tuple(meters), key, ppq)
     except ProjectError:
         raise
