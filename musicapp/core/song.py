@@ -206,17 +206,22 @@ class Song:
 
     # ----- time conversions ------------------------------------------------------------
     def _tempo_table(self) -> list[tuple[int, float, int]]:
-        """(tick, seconds at tick, us_per_beat) per tempo change, computed once."""
-        if not self._tempo_cache:
-            table: list[tuple[int, float, int]] = []
-            secs = 0.0
-            prev_tick, prev_us = 0, self.tempos[0].us_per_beat
-            for tc in self.tempos:
-                secs += (tc.tick - prev_tick) * prev_us / (1e6 * self.ppq)
-                table.append((tc.tick, secs, tc.us_per_beat))
-                prev_tick, prev_us = tc.tick, tc.us_per_beat
-            self._tempo_cache.extend(table)
-        return self._tempo_cache
+        """(tick, seconds at tick, us_per_beat) per tempo change, computed once.
+
+        Safe when several threads share the Song: each builds the same table and stores it
+        with one slice assignment (extend() from two threads could double the entries).
+        """
+        if self._tempo_cache:
+            return self._tempo_cache
+        table: list[tuple[int, float, int]] = []
+        secs = 0.0
+        prev_tick, prev_us = 0, self.tempos[0].us_per_beat
+        for tc in self.tempos:
+            secs += (tc.tick - prev_tick) * prev_us / (1e6 * self.ppq)
+            table.append((tc.tick, secs, tc.us_per_beat))
+            prev_tick, prev_us = tc.tick, tc.us_per_beat
+        self._tempo_cache[:] = table
+        return table
 
     def tick_to_seconds(self, tick: float) -> float:
         """Seconds from the song start to ``tick``, following the tempo map."""
