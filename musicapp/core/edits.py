@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Mapping
 
 from musicapp.core.errors import MusicappError
+from musicapp.core.quantize import quantize
 from musicapp.core.song import Key, Note, Song, TempoChange, TimeSignature, Track
 
 NoteRef = tuple[int, int]
@@ -182,21 +183,21 @@ def duplicate_notes(song: Song, refs: Iterable[NoteRef], offset: int | None = No
 def quantize_notes(
     song: Song, refs: Iterable[NoteRef], grid: int, strength: float = 1.0, ends: bool = False
 ) -> EditResult:
-    """Pull note starts (and ends when ``ends``) toward a grid of ``grid`` ticks by ``strength`` 0..1."""
-    if grid < 1:
+    """Pull note starts (and ends when ``ends``) toward a grid of ``grid`` ticks by ``strength`` 0..1.
+
+    Wraps ``core.quantize.quantize`` for the referenced notes.
+    """
+    if not isinstance(grid, int) or grid < 1:
         raise EditError("quantize grid must be at least 1 tick")
     if not 0.0 <= strength <= 1.0:
         raise EditError("quantize strength must be within 0..1")
-
-    def snap(t: int) -> int:
-        return t + round((round(t / grid) * grid - t) * strength)
-
-    def q(n: Note) -> Note:
-        start = max(0, snap(n.start))
-        end = snap(n.end) if ends else start + n.length
-        return replace(n, start=start, length=max(1, end - start))
-
-    return _map_notes(song, refs, q)
+    groups = _group_refs(song, refs)
+    changes = {}
+    for ti, idx in groups.items():
+        order = sorted(idx)
+        moved = quantize([song.tracks[ti].notes[i] for i in order], grid, strength=strength, ends=ends)
+        changes[ti] = (idx, [replace(n, start=max(0, n.start)) for n in moved])
+    return _rebuild(song, changes)
 
 
 # ----- tracks ---------------------------------------------------------------------------------

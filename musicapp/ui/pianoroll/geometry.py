@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Signal
 
+from musicapp.core.quantize import NOTE_VALUES, Grid, floor_tick, snap_tick
 from musicapp.core.song import PPQ
 
 #: grid divisions offered in the UI: denominators of a whole note.
-DIVISIONS: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
+DIVISIONS: tuple[int, ...] = NOTE_VALUES
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,23 +39,18 @@ class GridSpec:
         """Grid step in ticks (1 when snapping is off)."""
         if self.division is None:
             return 1
-        step = ppq * 4 // self.division
-        return max(1, step * 2 // 3) if self.triplet else step
+        return max(1, Grid(self.division, self.triplet).ticks(ppq))
 
     def snap(self, tick: float, ppq: int = PPQ) -> int:
-        """Nearest grid line to ``tick``."""
-        g = self.ticks(ppq)
-        return max(0, int(round(tick / g)) * g)
+        """Nearest grid line to ``tick`` (never negative)."""
+        return max(0, snap_tick(int(round(tick)), self.ticks(ppq)))
 
     def floor(self, tick: float, ppq: int = PPQ) -> int:
-        """Grid line at or before ``tick``."""
-        g = self.ticks(ppq)
-        return max(0, int(math.floor(tick / g)) * g)
+        """Grid line at or before ``tick`` (never negative)."""
+        return max(0, floor_tick(int(math.floor(tick)), self.ticks(ppq)))
 
     def label(self) -> str:
-        if self.division is None:
-            return "Off"
-        return f"1/{self.division}" + (" T" if self.triplet else "")
+        return "Off" if self.division is None else Grid(self.division, self.triplet).label
 
     def to_text(self) -> str:
         """Settings form: ``"16"``, ``"8t"`` or ``"off"``."""

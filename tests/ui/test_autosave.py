@@ -1,0 +1,89 @@
+"""Autosave writes only after changes; a killed editor's work is offered back on the next start."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from musicapp.app import build_window
+from musicapp.core.song import Note
+from musicapp.ui.autosave import AutosaveConfig
+from musicapp.ui.dialogs import ScriptedDialogs
+from tests.ui.conftest import click, make_settings
+
+CHILD = r"""
+import os, sys
+from pathlib import Path
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from musicapp.app import build_window
+from musicapp.core.song import Note
+from musicapp.ui.autosave import AutosaveConfig
+from musicapp.ui.dialogs import ScriptedDialogs
+from musicapp.ui.settings import AppSettings
+folder = Path(sys.argv[1])
+w = build_window(settings=AppSettings(QSettings(str(folder / "child.ini"), QSettings.IniFormat)),
+                 dialogs=ScriptedDialogs(), with_engine=False,
+                 autosave=AutosaveConfig(interval_s=0.2, folder=folder / "recovery"))
+w.show()
+w.startup(None)
+w.autosaver.saved.connect(lambda p: print("SAVED", p, flush=True))
+w.roll.add_notes([Note(0, 60, 480), Note(480, 64, 480), Note(960, 67, 960)])
+app.exec()
+"""
+
+
+def test_autosave_writes_only_when_changed_and_drops_file_after_save(win, dialogs, tmp_path):
+    saver = win.autosaver
+    assert not saver.check() and not saver.path.exists()  # nothing changed yet
+    click(win, 0, 60)
+    assert saver.check() and saver.path.exists()
+    mtime = saver.path.stat().st_mtime_ns
+    assert not saver.check()  # unchanged since the last write: no write
+    assert saver.path.stat().st_mtime_ns == mtime
+    dialogs.paths.append(str(tmp_path / "saved.musicapp"))
+    assert win.files.save()
+    assert not saver.path.exists()
+    assert saver.timer.interval() == 30_000  # the fixture keeps the default 30 s
+
+
+def test_default_interval_is_thirty_seconds():
+    assert AutosaveConfig().interval_s == 30.0
+
+
+def test_recovery_offered_after_killed_process(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSICAPP_DATA", str(tmp_path / "data"))
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path)], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, env=env, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        line = ""
+        while time.monotonic() < deadline:
+            line = child.stdout.readline()
+            if line.startswith("SAVED") or not line:
+                break
+        assert line.startswith("SAVED"), "child never autosaved"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    recovery = Path(line.split(" ", 1)[1].strip())
+    assert recovery.exists()
+
+    dialogs = ScriptedDialogs(recovery_answers=[True])
+    win = build_window(settings=make_settings(tmp_path), dialogs=dialogs, with_engine=False,
+                       autosave=AutosaveConfig(folder=tmp_path / "recovery"))
+    qtbot.addWidget(win)
+    win.startup(None)
+    assert any(a.startswith("recover:") for a in dialogs.asked)
+    assert [n.pitch for n in win.document.song.tracks[0].notes] == [60, 64, 67]
+    assert win.document.song.tracks[0].notes[2] == Note(960, 67, 960)
+    assert win.document.is_modified  # recovered work still needs saving
+    assert not recovery.exists()
+    win.document.undo_stack.setClean()

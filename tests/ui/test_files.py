@@ -1,0 +1,145 @@
+"""File menu behaviour on real files: projects, .mid open/import/export, drop, drag-out, prompts."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from musicapp.core.midifile import read_midi, write_midi
+from musicapp.core.song import Key, Note, Song, Track
+from tests.ui.conftest import click, make_settings, notes, song_with
+
+
+def two_track_song() -> Song:
+    return Song(tracks=(Track("Melody", 0, 73, (Note(0, 72, 240, 90), Note(480, 74, 240, 80))),
+                        Track("Bass", 1, 33, (Note(0, 36, 960, 100),))), key=Key(7, "major"))
+
+
+def test_save_as_then_ctrl_s_saves_without_dialog_and_reloads(win, dialogs, tmp_path):
+    click(win, 0, 60)
+    path = tmp_path / "song.musicapp"
+    dialogs.paths.append(str(path))
+    QTest.keyClick(win.roll.canvas, Qt.Key_S, Qt.ControlModifier)
+    assert path.is_file() and not win.document.is_modified
+    assert win.windowTitle().startswith("song.musicapp")
+    click(win, 480, 62)
+    asked = len(dialogs.asked)
+    QTest.keyClick(win.roll.canvas, Qt.Key_S, Qt.ControlModifier)
+    assert len(dialogs.asked) == asked  # no dialog the second time
+    win.roll.set_grid(win.roll.grid.from_text("8t"))
+    saved = win.document.song
+    win.files.save()
+    win.document.reset(Song())
+    assert win.files.open_path(path)
+    assert win.document.song == saved
+    assert win.roll.grid.to_text() == "8t"  # editor state came back
+    assert str(path.resolve()) in win.settings.recent_files()
+
+
+def test_open_mid_then_ctrl_s_writes_mid_back(win, tmp_path):
+    path = tmp_path / "in.mid"
+    write_midi(two_track_song(), path)
+    assert win.files.open_path(path)
+    assert [t.name for t in win.document.song.tracks] == ["Melody", "Bass"]
+    win.document.set_selection({(0, 0)})
+    QTest.keyClick(win.roll.canvas, Qt.Key_Delete)
+    QTest.keyClick(win.roll.canvas, Qt.Key_S, Qt.ControlModifier)
+    assert [n.pitch for n in read_midi(path).tracks[0].notes] == [74]
+
+
+def test_import_adds_only_chosen_tracks_in_one_step(win, dialogs, tmp_path):
+    path = tmp_path / "two.mid"
+    write_midi(two_track_song(), path)
+    click(win, 0, 60)
+    dialogs.track_answers.append([1])
+    assert win.files.import_midi(path)
+    assert [t.name for t in win.document.song.tracks] == ["Piano", "Bass"]
+    assert win.document.active_track == 1
+    win.document.undo_stack.undo()
+    assert len(win.document.song.tracks) == 1
+
+
+def test_import_into_empty_song_takes_file_timing(win, dialogs, tmp_path):
+    path = tmp_path / "two.mid"
+    write_midi(two_track_song(), path)
+    assert win.files.import_midi(path)
+    assert [t.name for t in win.document.song.tracks] == ["Melody", "Bass"]
+    assert win.document.song.key == Key(7, "major")
+
+
+def test_export_whole_song_and_selection(win, dialogs, tmp_path):
+    win.document.reset(song_with([Note(1920 + 240, 60, 240), Note(1920 + 720, 64, 240), Note(0, 50, 240)]))
+    whole, part = tmp_path / "whole.mid", tmp_path / "part"
+    dialogs.paths.append(str(whole))
+    QTest.keyClick(win.roll.canvas, Qt.Key_E, Qt.ControlModifier)
+    assert read_midi(whole).note_count == 3
+    win.document.set_selection({(0, 1), (0, 2)})
+    dialogs.paths.append(str(part))
+    QTest.keyClick(win.roll.canvas, Qt.Key_E, Qt.ControlModifier | Qt.ShiftModifier)
+    exported = read_midi(tmp_path / "part.mid")
+    assert [(n.start, n.pitch) for n in exported.tracks[0].notes] == [(240, 60), (720, 64)]  # from bar 2
+
+
+def test_dropping_a_mid_file_imports_it(win, tmp_path):
+    path = tmp_path / "drop.mid"
+    write_midi(Song(tracks=(Track("Drop", 0, 0, (Note(0, 67, 480),)),)), path)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    enter = QDragEnterEvent(QPoint(300, 300), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(win, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(win, QDropEvent(QPointF(300, 300), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+    assert [n.pitch for n in notes(win)] == [67]
+
+
+def test_drag_out_carries_selection_as_mid_file_url(win, monkeypatch):
+    from PySide6.QtGui import QDrag
+
+    carried = {}
+
+    def fake_exec(self, *args):  # no drop target exists offscreen; capture what would be dropped
+        carried["urls"] = self.mimeData().urls()
+        return Qt.CopyAction
+
+    monkeypatch.setattr(QDrag, "exec", fake_exec)
+    win.document.reset(song_with([Note(2000, 60, 240), Note(2500, 62, 240), Note(100, 40, 100)]))
+    win.document.set_selection({(0, 1), (0, 2)})
+    assert win.files.drag_selection_out(win.drag_handle)
+    (url,) = carried["urls"]
+    clip = read_midi(url.toLocalFile())
+    assert [(n.start, n.pitch) for n in clip.tracks[0].notes] == [(80, 60), (580, 62)]
+
+
+def test_close_with_unsaved_changes_asks_and_cancel_keeps_window(win, dialogs):
+    click(win, 0, 60)
+    dialogs.unsaved_answers.append("cancel")
+    assert not win.close()
+    assert win.isVisible()
+    dialogs.unsaved_answers.append("discard")
+    assert win.close()
+
+
+def test_open_bad_file_reports_one_line_and_keeps_document(win, dialogs, tmp_path):
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"not midi at all")
+    click(win, 0, 60)
+    before = win.document.song
+    assert not win.files.open_path(bad, ask=False)
+    assert win.document.song is before
+    assert len(dialogs.errors) == 1 and "\n" not in dialogs.errors[0]
+
+
+def test_settings_remember_grid_theme_and_window(qtbot, tmp_path, win):
+    win.set_grid(win.roll.grid.from_text("32"))
+    win.set_theme("light")
+    win.close()
+    from musicapp.app import build_window
+    from musicapp.ui.dialogs import ScriptedDialogs
+
+    again = build_window(settings=make_settings(tmp_path), dialogs=ScriptedDialogs(), with_engine=False)
+    qtbot.addWidget(again)
+    assert again.roll.grid.to_text() == "32"
+    assert again.roll.theme.name == "light"
+    again.set_theme("dark")
