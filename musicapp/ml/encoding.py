@@ -226,7 +226,7 @@ def encode_notes(notes: Iterable[Note], meters: Sequence[TimeSignature] = (TimeS
     line = top_line(notes, tps)
     if start_tick is None:
         first = line[0][0] if line else 0
-        start_step = _bar_start_step(meters, first, ppq)
+        start_step = bar_start_step(meters, first, ppq)
     else:
         start_step = round(start_tick / tps)
     n_steps = None if end_tick is None else max(0, round(end_tick / tps) - start_step)
@@ -235,8 +235,8 @@ def encode_notes(notes: Iterable[Note], meters: Sequence[TimeSignature] = (TimeS
     return EncodedMelody(toks, pos, blen), start_step
 
 
-def _bar_start_step(meters: Sequence[TimeSignature], step: int, ppq: int) -> int:
-    """Absolute step where the bar holding ``step`` starts."""
+def bar_start_step(meters: Sequence[TimeSignature], step: int, ppq: int = PPQ) -> int:
+    """Absolute 16th step where the bar holding absolute ``step`` starts."""
     if step <= 0:
         return 0
     pos, _ = positions_from_meters(meters, step, 1, ppq)

@@ -1,0 +1,307 @@
+"""The melody generation service (Qt-free): continue a phrase, score melodies.
+
+Owns :class:`MelodyGenerator`, which loads its LSTM checkpoint lazily (once, under a
+lock, so any thread may call it first), primes the LSTM on the seed's top line, then
+samples all variations as one batch with temperature, nucleus (top-p), key and
+pitch-range masks. Results are core ``Note`` lists in ticks, placed after the seed.
+The editor calls :meth:`MelodyGenerator.continue_melody` from its worker thread with a
+cancel flag (a newer request cancels the running one); cancellation is checked between
+16th steps and raises :class:`GenerationCancelled`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+
+from musicapp.core.errors import MusicappError
+from musicapp.core.scales import detect_key, scale_pitch_classes
+from musicapp.core.song import DRUM_CHANNEL, PPQ, Key, Note, TimeSignature
+from musicapp.ml.dataset import UNKNOWN_KEY, UNKNOWN_MODE
+from musicapp.ml.encoding import (HOLD, NUM_CLASSES, PITCH_OFFSET, REST, STEPS_PER_QUARTER, EncodingInfo,
+                                  bar_start_step,                                   decode_notes, encode_notes, positions_from_meters)
+from musicapp.ml.lstm import KIND, FusedStepper, MelodyLSTM
+
+Cancel = Callable[[], bool] | threading.Event | None
+Progress = Callable[[int, int], None] | None
+
+MAX_BARS = 64
+MAX_VARIATIONS = 64
+
+
+class GenerationError(MusicappError, ValueError):
+    """A generation or scoring request had invalid arguments."""
+
+
+class GenerationCancelled(MusicappError):
+    """The request was cancelled (a newer one replaced it)."""
+
+
+@dataclass(frozen=True)
+class MelodyScore:
+    """Log-likelihood of one melody: ``nats`` summed over its 16th steps, ``notes`` note-ons."""
+
+    notes: int
+    steps: int
+    nats: float
+
+    @property
+    def nats_per_note(self) -> float:
+        return self.nats / self.notes if self.notes else float("nan")
+
+
+def default_checkpoint() -> Path:
+    """The shipped LSTM checkpoint (``models/lstm.json``)."""
+    from musicapp.paths import models_dir
+
+    return models_dir() / "lstm.json"
+
+
+def model_key_features(key: Key | None) -> tuple[int, int]:
+    """The model's (tonic, mode) inputs for ``key``: 12/2 when unknown, mode 2 unless major/minor."""
+    if key is None:
+        return UNKNOWN_KEY, UNKNOWN_MODE
+    return key.tonic, {"major": 0, "minor": 1}.get(key.mode, UNKNOWN_MODE)
+
+
+def _is_cancelled(cancel: Cancel) -> bool:
+    if cancel is None:
+        return False
+    if isinstance(cancel, threading.Event):
+        return cancel.is_set()
+    return bool(cancel())
+
+
+class MelodyGenerator:
+    """Continues and scores melodies with the shipped (or a given) LSTM checkpoint.
+
+    ``device`` is 'auto' (CUDA, MPS, else CPU) or a torch device name; ``max_context``
+    is how many 16th steps of the seed the model reads (older ones are dropped).
+    """
+
+    def __init__(self, checkpoint: str | os.PathLike | None = None, device: str | None = "cpu",
+                 max_context: int = 256) -> None:
+        self.checkpoint = Path(checkpoint) if checkpoint is not None else default_checkpoint()
+        self.device_name = device
+        self.max_context = max_context
+        self._lock = threading.Lock()
+        self._model: MelodyLSTM | None = None
+        self._stepper: FusedStepper | None = None
+        self.meta = None
+
+    # ----- loading -------------------------------------------------------------------------
+    def load(self) -> None:
+        """Load and verify the checkpoint now (otherwise the first request does it)."""
+        with self._lock:
+            if self._model is not None:
+                return
+            from musicapp.ml.lstm_train import build_model
+            from musicapp.ml.training import model_tensors, pick_device
+
+            meta, tensors = model_tensors(self.checkpoint, kind=KIND, encoding=asdict(EncodingInfo()))
+            device = pick_device(self.device_name)
+            model = build_model(meta, tensors, name=self.checkpoint.name)
+            self._stepper = FusedStepper(model)  # sampling runs on the CPU (tiny batches)
+            self._device = device
+            self.meta = meta
+            self._model = model.to(device)
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def _ready(self) -> tuple[MelodyLSTM, FusedStepper]:
+        if self._model is None:
+            self.load()
+        assert self._model is not None and self._stepper is not None
+        return self._model, self._stepper
+
+    # ----- continue --------------------------------------------------------------------------
+    def continue_melody(self, seed_notes: Sequence[Note], bars: int = 4, variations: int = 1,
+                        temperature: float = 1.0, top_p: float = 0.95, key: str | Key | None = "auto",
+                        pitch_range: tuple[int, int] | None = None, random_seed: int = 0, scale_mask: bool = True,
+                        meters: Sequence[TimeSignature] = (TimeSignature(0),), start_tick: int | None = None,
+                        cancel: Cancel = None, progress: Progress = None, ppq: int = PPQ) -> list[list[Note]]:
+        """``variations`` candidate continuations of ``seed_notes`` (ticks), each a list of Notes.
+
+        The continuation starts at ``start_tick`` (default: where the seed's last note ends,
+        on the 16th grid) and ends on the ``bars``-th bar line after it (a partial bar at the
+        start counts as one). ``key`` 'auto' detects the seed's key; a ``Key`` is used as
+        given; either way the model is told the key and (``scale_mask``) every note-on is
+        masked to its scale. ``None`` means no key.
+        ``pitch_range`` (lowest, highest) MIDI pitch, inclusive. ``temperature`` 0 is greedy.
+        ``progress(done_steps, total_steps)`` is called between steps.
+        """
+        if not 1 <= int(bars) <= MAX_BARS:
+            raise GenerationError(f"bars must be 1..{MAX_BARS}, not {bars}")
+        if not 1 <= int(variations) <= MAX_VARIATIONS:
+            raise GenerationError(f"variations must be 1..{MAX_VARIATIONS}, not {variations}")
+        if not 0.0 <= float(temperature) <= 10.0:
+            raise GenerationError(f"temperature must be 0..10, not {temperature}")
+        if not 0.0 < float(top_p) <= 1.0:
+            raise GenerationError(f"top-p must be in (0, 1], not {top_p}")
+        if pitch_range is not None:
+            lo, hi = pitch_range
+            if not 0 <= lo <= hi <= 127:
+                raise GenerationError(f"pitch range {lo}..{hi} must lie within 0..127, low <= high")
+        if ppq % STEPS_PER_QUARTER:
+            raise GenerationError(f"ppq {ppq} is not a multiple of {STEPS_PER_QUARTER}")
+        seed = [n for n in seed_notes if n.channel != DRUM_CHANNEL]
+        if key == "auto":
+            key = detect_key(seed) if seed else None
+        elif key is not None and not isinstance(key, Key):
+            raise GenerationError(f"key must be 'auto', a Key or None, not {key!r}")
+        return self._continue(seed, int(bars), int(variations), float(temperature), float(top_p), key,
+                              bool(scale_mask), pitch_range, int(random_seed), tuple(meters) or (TimeSignature(0),),
+                              start_tick, cancel, progress, ppq)
+
+    def _allowed(self, key: Key | None, pitch_range: tuple[int, int] | None) -> torch.Tensor:
+        """Boolean mask ``(130,)`` of tokens that may be sampled (REST/HOLD always may)."""
+        allowed = torch.ones(NUM_CLASSES, dtype=torch.bool)
+        if key is not None:
+            pcs = scale_pitch_classes(key)
+            for p in range(128):
+                if p % 12 not in pcs:
+                    allowed[PITCH_OFFSET + p] = False
+        if pitch_range is not None:
+            allowed[PITCH_OFFSET:PITCH_OFFSET + pitch_range[0]] = False
+            allowed[PITCH_OFFSET + pitch_range[1] + 1:] = False
+        return allowed
+
+    def _continue(self, seed: list[Note], bars: int, variations: int, temperature: float, top_p: float,
+                  key: Key | None, scale_mask: bool, pitch_range, random_seed: int, meters, start_tick: int | None,
+                  cancel: Cancel, progress: Progress, ppq: int) -> list[list[Note]]:
+        model, stepper = self._ready()
+        tps = ppq // STEPS_PER_QUARTER
+        if start_tick is None:
+            start_step = round(max((n.end for n in seed), default=0) / tps)
+        else:
+            start_step = round(start_tick / tps)
+        seed = [n for n in seed if round(n.start / tps) < start_step]
+        ctx_start = max(0, start_step - self.max_context)
+        if seed:
+            ctx_start = max(ctx_start, bar_start_step(meters, round(min(n.start for n in seed) / tps), ppq))
+        melody, origin = encode_notes(seed, meters, ctx_start * tps, start_step * tps, ppq) if seed else (None, start_step)
+        n_seed = len(melody) if melody is not None else 0
+        n_gen = self._span(meters, start_step, bars, ppq)
+        pos, bar_len = positions_from_meters(meters, origin, n_seed + n_gen, ppq)
+        pos_t, bar_t = torch.from_numpy(pos), torch.from_numpy(bar_len)
+        k, m = model_key_features(key)
+        gen = torch.Generator().manual_seed(random_seed)
+        with torch.inference_mode():
+            state = self._prime(model, melody, pos_t[:n_seed], bar_t[:n_seed], k, m)
+            ctx = stepper.begin(k, m, [s.expand(variations, -1).contiguous() for s in state])
+            meter = stepper.meter_gates(ctx, pos_t[n_seed:], bar_t[n_seed:])
+            last = int(melody.tokens[-1]) if n_seed else NUM_CLASSES  # BOS
+            prev = torch.full((variations,), last, dtype=torch.long)
+            mask = torch.where(self._allowed(key if scale_mask else None, pitch_range), 0.0, float("-inf"))
+            first_mask = mask.clone()
+            if n_seed and self._sounding(melody.tokens):
+                first_mask[HOLD] = float("-inf")  # never lengthen the seed's last note
+            out = torch.empty(variations, n_gen, dtype=torch.long)
+            inv_t = 1.0 / temperature if temperature > 0 else 0.0
+            for t in range(n_gen):
+                if _is_cancelled(cancel):
+                    raise GenerationCancelled("generation cancelled")
+                logits = stepper.step(ctx, prev, meter[t])
+                prev = self._sample(logits, first_mask if t == 0 else mask, inv_t, top_p, gen)
+                out[:, t] = prev
+                if progress is not None:
+                    progress(t + 1, n_gen)
+        return [decode_notes(row.tolist(), start_step * tps, ticks_per_step=tps) for row in out]
+
+    @staticmethod
+    def _sounding(tokens) -> bool:
+        """Whether a note is still sounding at the end of ``tokens``."""
+        for tok in reversed(tokens.tolist()):
+            if tok != HOLD:
+                return tok != REST
+        return False
+
+    @staticmethod
+    def _span(meters, start_step: int, bars: int, ppq: int) -> int:
+        """Steps from ``start_step`` to the ``bars``-th bar line after it."""
+        limit = bars * 64 + 64
+        pos, _ = positions_from_meters(meters, start_step, limit, ppq)
+        lines = (pos == 0).nonzero()[0]
+        lines = lines[lines > 0]
+        return int(lines[bars - 1]) if len(lines) >= bars else bars * 16
+
+    @staticmethod
+    def _sample(logits: torch.Tensor, mask: torch.Tensor, inv_t: float, top_p: float,
+                gen: torch.Generator) -> torch.Tensor:
+        """Sample one token per row of ``logits`` ``(B, 130)`` -> ``(B,)``."""
+        logits = logits.add_(mask)
+        if inv_t == 0.0:
+            return logits.argmax(dim=1)
+        probs = torch.softmax(logits.mul_(inv_t), dim=1)
+        if top_p < 1.0:
+            sp, si = torch.sort(probs, dim=1, descending=True)
+            drop = (sp.cumsum(dim=1) - sp) > top_p
+            sp.masked_fill_(drop, 0.0)
+            return si.gather(1, torch.multinomial(sp, 1, generator=gen)).squeeze(1)
+        return torch.multinomial(probs, 1, generator=gen).squeeze(1)
+
+    @staticmethod
+    def _prime(model: MelodyLSTM, melody, pos: torch.Tensor, bar_len: torch.Tensor, key: int,
+               mode: int) -> list[torch.Tensor]:
+        """LSTM state ``[h0, c0, h1, c1, ...]`` (each ``(1, hidden)``) after reading the seed."""
+        layers, hidden = model.config.layers, model.config.hidden
+        if melody is None or len(melody) == 0:
+            return [torch.zeros(1, hidden) for _ in range(2 * layers)]
+        toks = torch.from_numpy(melody.tokens)
+        prev = torch.cat([torch.tensor([NUM_CLASSES]), toks[:-1]])[None].to(model.head.weight.device)
+        dev = prev.device
+        feats = model.features(prev, pos[None].to(dev), bar_len[None].to(dev), torch.full_like(prev, key),
+                                torch.full_like(prev, mode))
+        _, (h, c) = model.rnn(feats)
+        out: list[torch.Tensor] = []
+        for layer in range(layers):
+            out += [h[layer].cpu(), c[layer].cpu()]
+        return out
+
+    # ----- score -----------------------------------------------------------------------------
+    def score(self, melodies: Sequence[Sequence[Note]], meters: Sequence[TimeSignature] = (TimeSignature(0),),
+              key: str | Key | None = None, ppq: int = PPQ, cancel: Cancel = None) -> list[MelodyScore]:
+        """Log-likelihood of each melody's top line (drums ignored) under the model.
+
+        Each melody is read from the start of the bar holding its first note to the end of
+        its last note; ``key`` None scores without key information, 'auto' detects it per
+        melody. An empty melody scores 0 nats over 0 notes.
+        """
+        if ppq % STEPS_PER_QUARTER:
+            raise GenerationError(f"ppq {ppq} is not a multiple of {STEPS_PER_QUARTER}")
+        if key is not None and key != "auto" and not isinstance(key, Key):
+            raise GenerationError(f"key must be 'auto', a Key or None, not {key!r}")
+        model, _ = self._ready()
+        meters = tuple(meters) or (TimeSignature(0),)
+        out: list[MelodyScore] = []
+        for notes in melodies:
+            if _is_cancelled(cancel):
+                raise GenerationCancelled("scoring cancelled")
+            notes = [n for n in notes if n.channel != DRUM_CHANNEL]
+            if not notes:
+                out.append(MelodyScore(0, 0, 0.0))
+                continue
+            mkey = (detect_key(notes) if key == "auto" else key)
+            melody, _ = encode_notes(notes, meters, ppq=ppq)
+            out.append(self._score_one(model, melody, *model_key_features(mkey)))
+        return out
+
+    @staticmethod
+    def _score_one(model: MelodyLSTM, melody, key: int, mode: int) -> MelodyScore:
+        dev = model.head.weight.device
+        toks = torch.from_numpy(melody.tokens).to(dev)
+        prev = torch.cat([torch.tensor([NUM_CLASSES], device=dev), toks[:-1]])[None]
+        with torch.inference_mode():
+            logits, _ = model(prev, torch.from_numpy(melody.pos)[None].to(dev),
+                              torch.from_numpy(melody.bar_len)[None].to(dev), torch.full_like(prev, key),
+                              torch.full_like(prev, mode))
+            nll = torch.nn.functional.cross_entropy(logits[0], toks, reduction="sum")
+        notes = int(((toks >= PITCH_OFFSET) & (toks < NUM_CLASSES)).sum())
+        return MelodyScore(notes=notes, steps=len(melody), nats=float(nll))
