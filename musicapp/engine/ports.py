@@ -12,12 +12,16 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from dataclasses import dataclass
 
 from musicapp.engine.errors import NoMidiBackendError, PortError
 from musicapp.engine.outputs import Message, Output
 
 CLIENT_NAME = "musicapp"
+#: JACK makes a new connection live a few cycles after jack_connect returns; messages sent
+#: before that are lost, so opening a JACK port waits this long (seconds).
+JACK_SETTLE_S = 0.03
 _API_NAMES = {"alsa": 2, "jack": 3, "coremidi": 1, "winmm": 4}
 
 
@@ -160,6 +164,8 @@ class MidiPortOutput(_RtmidiOutput):
             self.name = ports[index]
             with _quiet_stderr():
                 self._midi.open_port(index, CLIENT_NAME)
+            if self._midi.get_current_api() == _rtmidi().API_UNIX_JACK:
+                time.sleep(JACK_SETTLE_S)
         except Exception as err:
             self._midi.delete()
             if isinstance(err, PortError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 
@@ -35,6 +36,7 @@ def jack_server():
         _wait_for_jack(proc)
         yield name
     finally:
+        _release_portaudio()
         proc.terminate()
         try:
             proc.wait(5)
@@ -46,6 +48,16 @@ def jack_server():
             os.environ.pop("JACK_DEFAULT_SERVER", None)
         else:
             os.environ["JACK_DEFAULT_SERVER"] = old
+
+
+def _release_portaudio() -> None:
+    """PortAudio (sounddevice) may hold a JACK connection; it aborts at exit if JACK is gone."""
+    sd = sys.modules.get("sounddevice")
+    if sd is not None:
+        try:
+            sd._terminate()
+        except Exception:
+            pass
 
 
 def _wait_for_jack(proc: subprocess.Popen, timeout: float = 15.0) -> None:
