@@ -39,9 +39,9 @@ def test_info_prints_tracks_notes_range_tempo_meter_key_and_length(mid, capsys) 
     assert out[2] == "tempo: 120 BPM at 1.1.0; 150 BPM at 2.1.0"
     assert out[3] == "meter: 4/4 at 1.1.0; 3/4 at 3.1.0"
     assert out[4].startswith("key: A minor (from the key signature); detected A minor (r=")
-    assert out[5] == "notes: 11, range C2-E5"
-    assert out[6:] == ["tracks: 2", "   1. Melody (channel 1, program 73): 9 notes, E4-E5",
-                       "   2. Kit (channel 10, drums): 2 notes, C2-D2"]
+    assert out[5] == "notes: 11, range C2 to E5"
+    assert out[6:] == ["tracks: 2", "   1. Melody (channel 1, program 73): 9 notes, E4 to E5",
+                       "   2. Kit (channel 10, drums): 2 notes, C2 to D2"]
 
 
 def test_info_json_is_machine_readable(mid, capsys) -> None:

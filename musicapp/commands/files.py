@@ -54,7 +54,7 @@ def summarize(song, facts: dict) -> dict:
 
     def prange(notes) -> str | None:
         pitches = [n.pitch for n in notes]
-        return f"{pitch_name(min(pitches))}-{pitch_name(max(pitches))}" if pitches else None
+        return f"{pitch_name(min(pitches))} to {pitch_name(max(pitches))}" if pitches else None
 
     all_notes = [n for t in song.tracks for n in t.notes]
     detected = detect_key(all_notes, default=None) if any(n.channel != 9 for n in all_notes) else None
@@ -97,8 +97,8 @@ def _info(args: argparse.Namespace) -> int:
     bars = f"{s['length_bars']} bar{'' if s['length_bars'] == 1 else 's'}"
     lines.append(f"length: {bars}, {format_seconds(s['length_seconds'])} "
                  f"({s['length_ticks']} ticks at 480 per quarter note)")
-    lines.append("tempo: " + "; ".join(f"{t['bpm']:g} BPM at {t['at']}" for t in s["tempos"]))
-    lines.append("meter: " + "; ".join(f"{m['meter']} at {m['at']}" for m in s["meters"]))
+    lines.append("tempo: " + _some([f"{t['bpm']:g} BPM at {t['at']}" for t in s["tempos"]]))
+    lines.append("meter: " + _some([f"{m['meter']} at {m['at']}" for m in s["meters"]]))
     key = f"key: {s['key'] or 'none set'}"
     if s["file_key"]:
         same = s["file_key"] == s["key"]
@@ -115,6 +115,12 @@ def _info(args: argparse.Namespace) -> int:
                      f"{t['notes']} notes{rng}")
     print("\n".join(lines))
     return 0
+
+
+def _some(items: list[str], limit: int = 6) -> str:
+    """First ``limit`` items joined, with a count of the rest."""
+    more = f"; ... {len(items) - limit} more" if len(items) > limit else ""
+    return "; ".join(items[:limit]) + more
 
 
 def _convert(args: argparse.Namespace) -> int:

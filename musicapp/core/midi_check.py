@@ -7,8 +7,8 @@ chunk boundaries, running status after a sysex, wrong-length meta events, tempo 
 SMPTE divisions. This module walks the chunk and event framing once (no decoding into
 messages) and raises ``MidiFileError`` with a plain one-line message for any of that.
 
-Owns the limits: ``MAX_FILE_BYTES``, ``MAX_TRACKS`` and ``MAX_BEATS`` (no event may sit
-later than that many quarter notes after the start of its track).
+Owns the limits: ``MAX_FILE_BYTES``, ``MAX_TRACKS``, ``MAX_EVENTS`` and ``MAX_BEATS`` (no
+event may sit later than that many quarter notes after the start of its track).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_TRACKS = 4096
 #: quarter notes; ~14 hours at 120 BPM. Later events mean a corrupt delta time.
 MAX_BEATS = 100_000
+#: events in the whole file; bounds import time (a few seconds at this many on one core).
+MAX_EVENTS = 400_000
 
 _CHANNEL_DATA_LEN = {0x80: 2, 0x90: 2, 0xA0: 2, 0xB0: 2, 0xC0: 1, 0xD0: 1, 0xE0: 2}
 _EVENT_NAMES = {0x80: "note-off", 0x90: "note-on", 0xA0: "aftertouch", 0xB0: "controller",
@@ -66,6 +68,7 @@ def check_midi_bytes(data: bytes) -> tuple[MidiHeader, list[bytes]]:
     fmt, ntracks, division = struct.unpack_from(">HHH", data, 8)
     header = _check_header(fmt, ntracks, division)
     tracks: list[bytes] = []
+    events = 0
     pos = 8 + hlen
     while len(tracks) < ntracks:
         if len(data) - pos < 8:
@@ -80,7 +83,7 @@ def check_midi_bytes(data: bytes) -> tuple[MidiHeader, list[bytes]]:
                 f"chunk length {clen} at byte {pos} runs past the end of the file (truncated?)")
         if name == b"MTrk":
             body = data[pos + 8:pos + 8 + clen]
-            _check_track(body, len(tracks) + 1, division)
+            events += _check_track(body, len(tracks) + 1, division, MAX_EVENTS - events)
             tracks.append(body)
         pos += 8 + clen
     return header, tracks
@@ -138,11 +141,16 @@ class _TrackWalker:
         return chunk
 
 
-def _check_track(body: bytes, number: int, division: int) -> None:
+def _check_track(body: bytes, number: int, division: int, max_events: int) -> int:
+    """Check one MTrk body; returns its number of events."""
     w = _TrackWalker(body, number, division)
     status: int | None = None  # running status; cancelled by sysex, kept across metas (as mido)
     tick = 0
+    count = 0
     while w.pos < len(body):
+        count += 1
+        if count > max_events:
+            w.fail(f"file has more than {MAX_EVENTS} events")
         tick += w.varlen("delta time")
         if tick > w.limit_ticks:
             w.fail(f"absurd delta time puts an event beyond {MAX_BEATS} beats")
@@ -168,6 +176,7 @@ def _check_track(body: bytes, number: int, division: int) -> None:
         for b in w.skip(_CHANNEL_DATA_LEN[kind], f"{_EVENT_NAMES[kind]} event"):
             if b > 0x7F:
                 w.fail(f"data byte 0x{b:02X} > 127 in a {_EVENT_NAMES[kind]} event")
+    return count
 
 
 def _check_meta(w: _TrackWalker) -> None:

@@ -89,6 +89,16 @@ def test_track_with_only_meta_events_is_not_a_song_track() -> None:
     assert len(read_midi(data).tracks) == 1
 
 
+def test_track_with_controllers_but_no_notes_or_program_is_not_a_song_track() -> None:
+    data = smf(mtrk(meta(0, 0x03, b"Tempo"), ev(0, 0xB0, 7, 100)), simple_track())
+    assert [t.name for t in read_midi(data).tracks] == ["Melody"]
+
+
+def test_padded_track_names_are_trimmed() -> None:
+    data = smf(mtrk(meta(0, 0x03, b"Piano   \x00"), ev(0, 0xC0, 1)))
+    assert read_midi(data).tracks[0].name == "Piano"
+
+
 def test_running_status_across_meta_is_accepted() -> None:
     data = smf(mtrk(ev(0, 0x90, 60, 100), meta(0, 0x01, b"hi"), ev(480, 60, 0)))
     assert read_midi(data).tracks[0].notes == (Note(0, 60, 480, 100),)

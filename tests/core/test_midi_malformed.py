@@ -111,3 +111,10 @@ def test_garbage_after_last_declared_track_is_ignored() -> None:
 def test_alien_chunk_between_tracks_is_skipped() -> None:
     data = header(ntracks=1) + chunk(b"XFIH", b"\x01\x02\x03") + simple_track()
     assert [n.pitch for n in read_midi(data).tracks[0].notes] == [60, 64, 67]
+
+
+def test_too_many_events_is_refused(monkeypatch) -> None:
+    monkeypatch.setattr(midi_check, "MAX_EVENTS", 5)
+    read_midi(smf(mtrk(*[ev(0, 0xB0, 7, 100)] * 4)))  # 4 + end of track = 5 events: fine
+    with pytest.raises(MidiFileError, match="more than 5 events"):
+        read_midi(smf(mtrk(*[ev(0, 0xB0, 7, 100)] * 5)))
