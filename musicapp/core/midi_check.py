@@ -56,6 +56,8 @@ def check_midi_bytes(data: bytes) -> tuple[MidiHeader, list[bytes]]:
     if len(data) > MAX_FILE_BYTES:
         raise MidiFileError(
             f"file is too large ({len(data) / 1e6:.1f} MB, limit {MAX_FILE_BYTES / 1e6:.1f} MB)")
+    if data[:4] == b"RIFF" and data[8:12] == b"RMID":
+        data = _unwrap_rmid(data)
     if data[:4] != b"MThd":
         raise MidiFileError("not a MIDI file (no MThd header)")
     if len(data) < 14:
@@ -87,6 +89,19 @@ def check_midi_bytes(data: bytes) -> tuple[MidiHeader, list[bytes]]:
             tracks.append(body)
         pos += 8 + clen
     return header, tracks
+
+
+def _unwrap_rmid(data: bytes) -> bytes:
+    """The Standard MIDI File inside a RIFF RMID wrapper (its little-endian "data" chunk)."""
+    pos = 12
+    while pos + 8 <= len(data):
+        size = struct.unpack_from("<L", data, pos + 4)[0]
+        if data[pos:pos + 4] == b"data":
+            if pos + 8 + size > len(data):
+                raise MidiFileError("RMID data chunk runs past the end of the file (truncated?)")
+            return data[pos + 8:pos + 8 + size]
+        pos += 8 + size + (size & 1)  # RIFF chunks are padded to even sizes
+    raise MidiFileError("RIFF RMID file without a MIDI data chunk")
 
 
 def _check_header(fmt: int, ntracks: int, division: int) -> MidiHeader:

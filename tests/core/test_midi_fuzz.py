@@ -26,7 +26,10 @@ def _seeds() -> list[bytes]:
         (TimeSignature(0, 4, 4), TimeSignature(3840, 7, 8)), Key(4, "minor"))
     type0 = smf(mtrk(ev(0, 0xC1, 33), ev(0, 0x90, 60, 100), ev(0, 0x91, 40, 90), ev(96, 0x80, 60, 0),
                      ev(0, 0x81, 40, 0), ev(0, 0xF0, 3, 1, 2, 0xF7), ev(5, 0xE0, 0, 64)), division=96)
-    return [valid_file(), midi_bytes(rich), type0, smf(simple_track(), simple_track(3), fmt=2)]
+    inner = valid_file()
+    body = b"RMID" + b"data" + len(inner).to_bytes(4, "little") + inner
+    rmid = b"RIFF" + len(body).to_bytes(4, "little") + body
+    return [inner, midi_bytes(rich), type0, smf(simple_track(), simple_track(3), fmt=2), rmid]
 
 
 def _mutate(data: bytes, rng: random.Random) -> bytes:

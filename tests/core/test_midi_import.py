@@ -107,3 +107,11 @@ def test_running_status_across_meta_is_accepted() -> None:
 def test_latin1_track_name_is_kept_when_not_utf8() -> None:
     data = smf(mtrk(meta(0, 0x03, "Gitarre \xe4".encode("latin1")), ev(0, 0x90, 60, 100), ev(1, 0x80, 60, 0)))
     assert read_midi(data).tracks[0].name == "Gitarre \xe4"
+
+
+def test_riff_rmid_wrapper_is_unwrapped() -> None:
+    inner = valid_file()
+    info = b"LIST" + (5).to_bytes(4, "little") + b"INFOx" + b"\x00"  # odd size, padded
+    body = b"RMID" + info + b"data" + len(inner).to_bytes(4, "little") + inner
+    wrapped = b"RIFF" + len(body).to_bytes(4, "little") + body
+    assert read_midi(wrapped) == read_midi(inner)

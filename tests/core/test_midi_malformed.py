@@ -118,3 +118,8 @@ def test_too_many_events_is_refused(monkeypatch) -> None:
     read_midi(smf(mtrk(*[ev(0, 0xB0, 7, 100)] * 4)))  # 4 + end of track = 5 events: fine
     with pytest.raises(MidiFileError, match="more than 5 events"):
         read_midi(smf(mtrk(*[ev(0, 0xB0, 7, 100)] * 5)))
+
+
+def test_rmid_without_data_chunk_is_refused() -> None:
+    with pytest.raises(MidiFileError, match="RMID file without a MIDI data chunk"):
+        read_midi(b"RIFF\x04\x00\x00\x00RMID")
