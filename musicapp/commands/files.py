@@ -20,9 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     info.set_defaults(handler=_info)
     conv = sub.add_parser("convert", help="convert between .mid and .musicapp",
                           description="Convert a .mid file to a project or back; the output "
-                          "type follows the OUT extension (.mid/.midi or .musicapp).")
-    conv.add_argument("input", help=".mid/.midi or .musicapp file")
-    conv.add_argument("-o", "--output", required=True, help="file to write")
+                          "type follows the extension of OUT (.mid/.midi or .musicapp). "
+                          "A project's editor state is kept when converting project to project.")
+    conv.add_argument("input", metavar="IN", help=".mid/.midi or .musicapp file")
+    conv.add_argument("-o", "--output", metavar="OUT", required=True, help="file to write")
     conv.set_defaults(handler=_convert)
 
 
