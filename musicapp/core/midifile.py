@@ -17,10 +17,10 @@ Import rules (deterministic):
 - Type 2 files are read as sequential patterns: each track starts where the previous ended.
 
 Export writes type 1: a conductor track (tempo, meter, key signature plus a text event
-with the exact mode) and one track per song track (name, program change, notes). Overlaps
-of one pitch on one channel are cut where the next note starts, duplicates dropped and
-zero-length notes written 1 tick long, so nothing hangs; ``midi_normal_form`` gives the
-song a written file reads back as.
+with the exact mode) and one track per song track (name, program change, notes, all on
+the track's channel). Overlaps of one pitch are cut where the next note starts, duplicates
+dropped and zero-length notes written 1 tick long, so nothing hangs; ``midi_normal_form``
+gives the song a written file reads back as.
 """
 
 from __future__ import annotations
@@ -95,15 +95,18 @@ def midi_normal_form(song: Song) -> Song:
     """The song as a MIDI round trip returns it (same PPQ, mute/solo cleared, names
     without trailing padding, see ``clean_name``).
 
-    Per track, notes of one channel and pitch never overlap: a note is cut where the next
-    one starts, of notes starting together only the last in sort order (longest, then
-    loudest) is kept, and zero-length notes become 1 tick long.
+    Every note is played on its track's channel (as the engine plays it). Per track, notes
+    of one pitch never overlap: a note is cut where the next one starts, of notes starting
+    together only the last in sort order (longest, then loudest) is kept, and zero-length
+    notes become 1 tick long.
     """
     tracks = []
     for t in song.tracks:
-        by_voice: dict[tuple[int, int], list[Note]] = defaultdict(list)
+        by_voice: dict[int, list[Note]] = defaultdict(list)
         for n in t.notes:
-            by_voice[(n.channel, n.pitch)].append(n if n.length else replace(n, length=1))
+            if n.channel != t.channel or not n.length:
+                n = replace(n, channel=t.channel, length=max(n.length, 1))
+            by_voice[n.pitch].append(n)
         kept: list[Note] = []
         for voice in by_voice.values():
             for a, b in zip(voice, voice[1:] + [None]):

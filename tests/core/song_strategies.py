@@ -15,12 +15,14 @@ keys = st.none() | st.builds(Key, st.integers(0, 11), st.sampled_from(sorted(MOD
 
 
 @st.composite
-def tracks(draw, *, overlaps: bool = True, min_length: int = 0) -> Track:
-    """A track whose notes all use its channel; ``overlaps=False`` keeps one pitch's notes apart."""
+def tracks(draw, *, overlaps: bool = True, min_length: int = 0, mixed_channels: bool = False) -> Track:
+    """A track; its notes use its channel unless ``mixed_channels``; ``overlaps=False`` keeps
+    one pitch's notes apart."""
     channel = draw(st.integers(0, 15))
+    note_channel = st.integers(0, 15) if mixed_channels else st.just(channel)
     raw = draw(st.lists(st.tuples(TICKS, st.integers(0, 127), st.integers(min_length, 960 * 4),
-                                  st.integers(1, 127)), max_size=25))
-    notes = [Note(s, p, ln, v, channel) for s, p, ln, v in raw]
+                                  st.integers(1, 127), note_channel), max_size=25))
+    notes = [Note(s, p, ln, v, ch) for s, p, ln, v, ch in raw]
     if not overlaps:
         kept, busy = [], {}
         for n in sorted(notes):
@@ -33,11 +35,13 @@ def tracks(draw, *, overlaps: bool = True, min_length: int = 0) -> Track:
                  draw(st.booleans()), draw(st.booleans()))
 
 
-def songs(*, overlaps: bool = True, min_length: int = 0) -> st.SearchStrategy[Song]:
+def songs(*, overlaps: bool = True, min_length: int = 0,
+          mixed_channels: bool = False) -> st.SearchStrategy[Song]:
     """Songs of 0-5 tracks with up to 4 tempo and 4 meter changes and maybe a key."""
+    track = tracks(overlaps=overlaps, min_length=min_length, mixed_channels=mixed_channels)
     return st.builds(
         Song,
-        tracks=st.lists(tracks(overlaps=overlaps, min_length=min_length), max_size=5).map(tuple),
+        tracks=st.lists(track, max_size=5).map(tuple),
         tempos=st.lists(tempos, min_size=1, max_size=4).map(tuple),
         meters=st.lists(meters, min_size=1, max_size=4).map(tuple),
         key=keys,

@@ -82,3 +82,10 @@ def test_write_into_missing_folder_is_a_midifileerror(tmp_path) -> None:
 def test_write_to_a_folder_path_is_a_midifileerror(tmp_path) -> None:
     with pytest.raises(MidiFileError, match="it is a folder"):
         write_midi(_song(), tmp_path)
+
+
+def test_notes_are_written_on_their_tracks_channel() -> None:
+    song = Song((Track("Horn", 3, 60, (Note(0, 60, 100, 90, 0), Note(100, 62, 100, 90, 7))),))
+    mf = mido.MidiFile(file=io.BytesIO(midi_bytes(song)))
+    assert {m.channel for m in mf.tracks[1] if m.type.startswith("note")} == {3}
+    assert read_midi(midi_bytes(song)).tracks[0].notes == (Note(0, 60, 100, 90, 3), Note(100, 62, 100, 90, 3))

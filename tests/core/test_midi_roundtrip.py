@@ -26,7 +26,7 @@ def test_song_without_overlaps_round_trips_exactly_through_midi(song: Song) -> N
 
 
 @SETTINGS
-@given(songs())
+@given(songs(mixed_channels=True))
 def test_any_song_reads_back_as_its_midi_normal_form(song: Song) -> None:
     normal = midi_normal_form(song)
     assert read_midi(midi_bytes(song)) == normal

@@ -26,7 +26,7 @@ JSON_STATE = st.recursive(
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(songs(), st.dictionaries(st.text(max_size=6), JSON_STATE, max_size=4))
+@given(songs(mixed_channels=True), st.dictionaries(st.text(max_size=6), JSON_STATE, max_size=4))
 def test_song_and_editor_state_round_trip_exactly_through_a_project(song, state) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "song.musicapp")
