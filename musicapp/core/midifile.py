@@ -148,11 +148,14 @@ def _import(data: bytes) -> MidiImport:
         # clip: sysex (we ignore its contents) may carry bytes > 127 in F7 escapes;
         # channel-message data was already checked, so clipping changes nothing else.
         mf = mido.MidiFile(file=io.BytesIO(clean), charset="latin1", clip=True)
-    except MusicappError:
-        raise
     except Exception as err:  # the pre-check should make this unreachable; stay one line
         raise MidiFileError(f"corrupt MIDI data ({type(err).__name__}: {err})") from None
-    return _build(mf, header)
+    try:
+        return _build(mf, header)
+    except MidiFileError:
+        raise
+    except MusicappError as err:  # a value the song model refuses (the pre-check should stop it)
+        raise MidiFileError(f"unsupported MIDI data: {err}") from None
 
 
 def _build(mf: mido.MidiFile, header: MidiHeader) -> MidiImport:
