@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from song_strategies import songs
 
 from musicapp.core.midifile import clean_name, midi_bytes, midi_normal_form, read_midi, write_midi
@@ -46,3 +47,19 @@ def test_normal_form_cuts_overlap_and_keeps_longest_duplicate() -> None:
                               Note(960, 61, 0)))
     got = midi_normal_form(Song(tracks=(track,))).tracks[0].notes
     assert got == (Note(0, 60, 240, 90), Note(240, 60, 480, 80), Note(960, 61, 1))
+
+
+def _scaled(song: Song, factor: int) -> Song:
+    """The same song at ``factor`` times the resolution (every tick multiplied)."""
+    tracks = tuple(replace(t, notes=tuple(replace(n, start=n.start * factor, length=n.length * factor)
+                                          for n in t.notes)) for t in song.tracks)
+    return Song(tracks, tuple(replace(tc, tick=tc.tick * factor) for tc in song.tempos),
+                tuple(replace(m, tick=m.tick * factor) for m in song.meters), song.key, song.ppq * factor)
+
+
+@SETTINGS
+@given(songs(overlaps=False, min_length=1), st.sampled_from([2, 4]))
+def test_files_at_a_finer_division_are_rescaled_to_480_exactly(song: Song, factor: int) -> None:
+    data = midi_bytes(_scaled(song, factor))
+    assert int.from_bytes(data[12:14], "big") == 480 * factor
+    assert read_midi(data) == _without_mix(song)
