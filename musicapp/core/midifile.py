@@ -172,7 +172,7 @@ def _build(mf: mido.MidiFile, header: MidiHeader) -> MidiImport:
     tracks: list[Track] = []
     for i, part in enumerate(parts):
         tracks.extend(_part_tracks(part, i + 1, scale, split_names=header.format == 0))
-    file_key = cond.keys[0][1] if cond.keys else None
+    file_key = min(cond.keys, key=lambda k: k[0])[1] if cond.keys else None
     song = Song(
         tracks=tuple(tracks),
         tempos=tuple(TempoChange(scale(t), us) for t, us in cond.tempos),
