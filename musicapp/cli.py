@@ -66,6 +66,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MusicappError as err:
         print(f"musicapp: {err}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `musicapp info x.mid | head`: the reader went away; not an error
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return 0
     except KeyboardInterrupt:
         print("musicapp: interrupted", file=sys.stderr)
         return 130
