@@ -137,17 +137,11 @@ class MelodyVae(nn.Module):
         ``(B, H) x (H, 4H)`` product.
         """
         b, t = pos.shape
-        cfg = self.cfg
-        w_ih, w_hh = self.decoder.weight_ih_l0, self.decoder.weight_hh_l0
-        bias = self.decoder.bias_ih_l0 + self.decoder.bias_hh_l0
-        td = cfg.token_dim
+        w_rest_t, bias, tok_table, w_hh_t, out_w, out_b = self._inference_weights()
         const = torch.cat([self._meter(pos, bar_len), z.unsqueeze(1).expand(b, t, -1)], dim=-1)
-        pre = torch.addmm(bias, const.reshape(b * t, -1), w_ih[:, td:].t()).view(b, t, -1)
-        tok_table = self.tok.weight @ w_ih[:, :td].t()  # (vocab, 4H)
-        out_w, out_b = self.out.weight.t().contiguous(), self.out.bias
+        pre = torch.addmm(bias, const.reshape(b * t, -1), w_rest_t).view(b, t, -1)
         h0, c0 = self._initial_state(z)
         h, c = h0[0], c0[0]
-        w_hh_t = w_hh.t().contiguous()
         prev = torch.full((b,), enc.BOS, dtype=torch.long, device=z.device)
         out = torch.empty((b, t), dtype=torch.long, device=z.device)
         penalty = None
@@ -170,6 +164,24 @@ class MelodyVae(nn.Module):
                 prev = torch.multinomial(probs, 1, generator=generator).squeeze(1)
             out[:, i] = prev
         return out
+
+
+    def _inference_weights(self) -> tuple[torch.Tensor, ...]:
+        """Decoder weights laid out for :meth:`generate`, cached until a parameter changes.
+
+        ``(W_ih[:, token_dim:]^T, b_ih + b_hh, token table (vocab, 4H), W_hh^T, W_out^T, b_out)``.
+        """
+        params = (self.decoder.weight_ih_l0, self.decoder.weight_hh_l0, self.decoder.bias_ih_l0,
+                  self.decoder.bias_hh_l0, self.tok.weight, self.out.weight, self.out.bias)
+        stamp = tuple((p.data_ptr(), p._version, p.device) for p in params)
+        cached = self.__dict__.get("_packed")
+        if cached is None or cached[0] != stamp:
+            w_ih, w_hh, b_ih, b_hh, emb, out_w, out_b = (p.detach() for p in params)
+            td = self.cfg.token_dim
+            packed = (w_ih[:, td:].t().contiguous(), b_ih + b_hh, emb @ w_ih[:, :td].t(),
+                      w_hh.t().contiguous(), out_w.t().contiguous(), out_b)
+            self.__dict__["_packed"] = cached = (stamp, packed)
+        return cached[1]
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

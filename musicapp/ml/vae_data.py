@@ -16,6 +16,10 @@ import torch
 
 from musicapp.ml import encoding as enc
 
+#: the generation service moves phrases by octaves so their mean pitch lies near this
+#: (the training median is about 71), and back afterwards.
+CENTER_PITCH = 70
+
 
 @dataclass(frozen=True)
 class Windows:
@@ -122,6 +126,18 @@ def pad_windows(toks: Sequence[np.ndarray], pos: Sequence[np.ndarray], bar_len: 
         bounds = enc.pitch_bounds(toks[i])
         lo[i], hi[i] = bounds if bounds is not None else (60, 60)
     return Windows(t, p, b, lengths, lo, hi)
+
+
+def octave_shift(tokens: np.ndarray, center: int = CENTER_PITCH) -> int:
+    """Semitones (a multiple of 12) that move the mean note-on pitch of ``tokens`` nearest to
+    ``center`` while keeping every pitch inside 0..127 (0 when there are no note-ons)."""
+    t = np.asarray(tokens)
+    notes = t[(t >= enc.PITCH_OFFSET) & (t < enc.NUM_CLASSES)] - enc.PITCH_OFFSET
+    if notes.size == 0:
+        return 0
+    shift = 12 * round((center - float(notes.mean())) / 12)
+    lo, hi = int(notes.min()), int(notes.max())
+    return max(-(lo // 12 * 12), min(shift, (enc.NUM_PITCHES - 1 - hi) // 12 * 12))
 
 
 def to_tensors(w: Windows, device: torch.device | str = "cpu") -> tuple[torch.Tensor, ...]:

@@ -27,11 +27,9 @@ from musicapp.core.errors import MusicappError
 from musicapp.core.song import DRUM_CHANNEL, Key, Note, TimeSignature
 from musicapp.ml import encoding as enc
 from musicapp.ml.vae import MelodyVae, VaeConfig, slerp
-from musicapp.ml.vae_data import chunk_bounds
+from musicapp.ml.vae_data import chunk_bounds, octave_shift
 
 DEFAULT_NAME = "vae_2bar"
-#: the phrase's mean note-on pitch is moved by octaves to lie near this (training median).
-CENTER_PITCH = 70
 
 Cancel = Callable[[], bool] | threading.Event | None
 Melody = list[Note]
@@ -205,10 +203,7 @@ class VaeService:
         tokens = enc.steps_to_tokens(enc.top_line(notes), n_steps=n_steps, origin=first)
         if not (tokens >= enc.PITCH_OFFSET).any():
             raise VaeInputError("the phrase has no notes inside its bars")
-        bounds = enc.pitch_bounds(tokens)
-        mean = float(tokens[tokens >= enc.PITCH_OFFSET].mean()) - enc.PITCH_OFFSET
-        shift = 12 * round((CENTER_PITCH - mean) / 12)
-        shift = max(-(bounds[0] // 12 * 12), min(shift, (127 - bounds[1]) // 12 * 12))
+        shift = octave_shift(tokens)
         tokens = enc.transpose_tokens(tokens, shift)
         vel = int(np.median([n.velocity for n in notes]))
         chunks = chunk_bounds(pos[:n_steps], self.model().cfg.max_steps)

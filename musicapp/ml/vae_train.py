@@ -139,8 +139,10 @@ def train(cfg: VaeTrainConfig, model_cfg: VaeConfig = VaeConfig(),
     device = pick_device(cfg.device)
     torch.manual_seed(cfg.seed)
     train_w, valid_w = data if data is not None else load_splits(cfg, model_cfg.max_steps)
-    valid_tf = valid_w.subset(np.arange(min(len(valid_w), cfg.valid_windows)))
-    valid_rc = valid_w.subset(np.arange(min(len(valid_w), cfg.recon_windows)))
+    # fixed random subsets: the windows are in corpus order, and the first ones are the easiest
+    order = np.random.default_rng(0).permutation(len(valid_w))
+    valid_tf = valid_w.subset(np.sort(order[: cfg.valid_windows]))
+    valid_rc = valid_w.subset(np.sort(order[: cfg.recon_windows]))
     model = MelodyVae(model_cfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     run = Path(cfg.run_dir)
@@ -174,8 +176,8 @@ def train(cfg: VaeTrainConfig, model_cfg: VaeConfig = VaeConfig(),
             state.step += 1
             state.epoch = state.step * cfg.batch_size // max(1, len(train_w))
             per_step = float((out["recon"] + out["kl"]).detach()) * cfg.batch_size / float(out["steps"])
-            run_loss, run_kl, run_n = run_loss + per_step, run_kl + float(out["kl"]), run_n + 1
-            bar.update(1, loss=per_step, kl=float(out["kl"]), acc=float(out["acc"]))
+            run_loss, run_kl, run_n = run_loss + per_step, run_kl + float(out["kl"].detach()), run_n + 1
+            bar.update(1, loss=per_step, kl=float(out["kl"].detach()), acc=float(out["acc"]))
             if state.step % cfg.eval_every == 0 or state.step == cfg.steps:
                 state.seconds = sec0 + time.monotonic() - t_start
                 figures = _validate(model, valid_tf, valid_rc, beta, cfg)

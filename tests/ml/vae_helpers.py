@@ -89,3 +89,14 @@ def shipped() -> Path | None:
 
     p = default_checkpoint()
     return p if p.with_name(p.name + ".json").is_file() else None
+
+
+def tiny_checkpoint(run_dir: Path, out: Path, steps: int = 4) -> Path:
+    """Train a tiny VAE for ``steps`` steps with the real trainer and export it to ``out``."""
+    from musicapp.ml.vae_train import VaeTrainConfig, train
+
+    w = phrase_windows([PHRASE_A, PHRASE_B])
+    cfg = VaeTrainConfig(run_dir=run_dir, out=out, steps=steps, eval_every=2, batch_size=4, beta_warmup=2,
+                         warmup_steps=1, threads=1, progress=False, device="cpu")
+    train(cfg, TINY, data=(w, w))
+    return out
