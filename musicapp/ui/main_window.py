@@ -74,6 +74,8 @@ class MainWindow(QMainWindow):
         self.autosaver = Autosaver(self.document, self.editor_state, autosave or AutosaveConfig(), self)
         self.files.on_saved = self.autosaver.discard
         self.actions_ = Actions(self)
+        # made once, swapped on play/stop
+        self._play_icons = {True: icon("pause"), False: icon("play")}
         self.actions_.build_menus()
         self._build_bars()
         self._build_docks()
@@ -316,7 +318,7 @@ class MainWindow(QMainWindow):
         self.transport_bar.set_position(tick)
 
     def _on_playing_changed(self, playing: bool) -> None:
-        self.actions_.play.setIcon(icon("pause" if playing else "play"))
+        self.actions_.play.setIcon(self._play_icons[playing])
 
     def _audition(self, pitch: int, velocity: int) -> None:
         song = self.document.song

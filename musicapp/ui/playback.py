@@ -1,17 +1,19 @@
 """Thin Qt adapter over the engine's Transport (injected by app.py; the UI never imports engine).
 
 Owns the bridge between threads: transport listener callbacks arrive on the engine thread
-and are re-emitted through a queued Qt signal on the main thread; the playhead is polled by a
-QTimer while playing (``position_ticks`` is cheap). Keeps the transport's song snapshot in
+and only put the event on a thread-safe queue (no Qt call off the main thread); a QTimer on
+the main thread drains it and polls the playhead while playing (``position_ticks`` is cheap),
+and a slow idle timer drains it otherwise. Keeps the transport's song snapshot in
 step with the document. Without a transport every verb is a no-op and ``available`` is False,
 so the window disables the transport actions instead of showing dead buttons.
 """
 
 from __future__ import annotations
 
+import queue
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from musicapp.core.errors import MusicappError
 from musicapp.ui.document import Document
@@ -19,7 +21,8 @@ from musicapp.ui.document import Document
 if TYPE_CHECKING:  # types only: the object itself is injected
     from musicapp.engine.transport import Transport
 
-POLL_MS = 30
+POLL_MS = 30  # playhead refresh while playing
+IDLE_MS = 200  # event drain while stopped
 
 
 class Playback(QObject):
@@ -28,7 +31,6 @@ class Playback(QObject):
     position_changed = Signal(float)  # ticks
     playing_changed = Signal(bool)
     error = Signal(str)
-    _engine_event = Signal(object)  # emitted from the engine thread, delivered queued
 
     def __init__(self, document: Document, transport: "Transport | None" = None,
                  parent: QObject | None = None):
@@ -39,10 +41,15 @@ class Playback(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self._poll)
-        self._engine_event.connect(self._on_engine_event, Qt.QueuedConnection)
+        self._events: queue.SimpleQueue = queue.SimpleQueue()
+        self._idle = QTimer(self)
+        self._idle.setInterval(IDLE_MS)
+        self._idle.timeout.connect(self._drain)
         document.song_changed.connect(self._push_song)
+        self._closed = False
         if transport is not None:
-            transport.add_listener(self._engine_event.emit)
+            transport.add_listener(self._from_engine)
+            self._idle.start()
             self._push_song()
 
     @property
@@ -110,9 +117,25 @@ class Playback(QObject):
         return self.transport.position_ticks() if self.transport is not None else 0.0
 
     def close(self) -> None:
+        """Stop polling and detach from the transport (call before the window goes away)."""
         self._timer.stop()
+        self._idle.stop()
+        self._closed = True
         if self.transport is not None:
-            self.transport.remove_listener(self._engine_event.emit)
+            self.transport.remove_listener(self._from_engine)
+
+    def _from_engine(self, event) -> None:
+        """Transport listener: runs on the engine thread, hands the event to the Qt thread."""
+        if not self._closed:
+            self._events.put(event)
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                event = self._events.get_nowait()
+            except queue.Empty:
+                return
+            self._on_engine_event(event)
 
     # ----- internal ---------------------------------------------------------------------------
     def _push_song(self) -> None:
@@ -129,6 +152,7 @@ class Playback(QObject):
             self.playing_changed.emit(playing)
 
     def _poll(self) -> None:
+        self._drain()
         if self.transport is not None:
             self.position_changed.emit(self.transport.position_ticks())
 

@@ -76,7 +76,13 @@ def theme_named(name: str) -> Theme:
 
 
 def apply_theme(app: QApplication, theme: Theme) -> None:
-    """Set the Fusion style, a matching palette and the theme's style sheet on ``app``."""
+    """Set the Fusion style, a matching palette and the theme's style sheet on ``app``.
+
+    Re-applying the theme already in use is skipped (restyling every widget is slow).
+    """
+    if app.property("musicapp_theme") == theme.name:
+        return
+    app.setProperty("musicapp_theme", theme.name)
     app.setStyle("Fusion")
     pal = QPalette()
     c = QColor

@@ -4,8 +4,9 @@ scripted dialogs and no engine (tests that need the engine build their own Trans
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtCore import QEvent, QPoint, QSettings, Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from musicapp.app import build_window
 from musicapp.core.song import Note, Song, Track
@@ -36,6 +37,7 @@ def win(qtbot, tmp_path, monkeypatch, dialogs):
     w.document.undo_stack.setClean()
     w.close()
     w.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.DeferredDelete)
 
 
 def point(win, tick: float, pitch: int, dx: float = 2.0) -> QPoint:
