@@ -1,0 +1,397 @@
+"""The Generate controller: requests, candidates shown as ghost notes, accept/dismiss, live re-seed.
+
+Owns the assistant's state on the main thread: the options the panel edits, the current
+session (seed, candidates, which one is shown) and the single ``InferenceWorker``. A request
+copies the seed (immutable Notes) into a job closure; the worker runs it and the result
+arrives queued. Only the newest request's result is shown. While candidates are shown (or
+with ``options.live``), every song change is debounced and diffed against the seed track
+(``seed.follow_edit``): if a seed note moved, appeared or vanished, the continuation is
+regenerated with the same random seed, so the ghost notes follow the user's edits.
+Accepting adds the shown candidate (Vary: replaces the phrase) as ONE undo step.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field, replace
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from musicapp.core import edits
+from musicapp.core.scales import detect_key
+from musicapp.core.song import Key, Note, Song
+from musicapp.ui.document import Document
+from musicapp.ui.generate import seed as seeds
+from musicapp.ui.generate.services import LSTM, VAE, GenerateServices
+from musicapp.ui.generate.worker import InferenceWorker, ModelKey, Request
+
+CONTINUE, VARY, INTERPOLATE = "Continue", "Vary", "Interpolate"
+MODES = (CONTINUE, VARY, INTERPOLATE)
+DEBOUNCE_MS = 15
+
+
+@dataclass
+class GenerateOptions:
+    """What the panel sets. ``key`` None = auto-detect from the seed; ticks/semitones as named."""
+
+    mode: str = CONTINUE
+    bars: int = 2
+    variations: int = 4
+    temperature: float = 1.0
+    top_p: float = 0.95
+    key_lock: bool = True
+    key: Key | None = None
+    pitch_low: int = 36
+    pitch_high: int = 96
+    amount: float = 0.5
+    live: bool = False
+    device: str = "cpu"
+    models: dict[str, str] = field(default_factory=lambda: {LSTM: "lstm", VAE: "vae_2bar"})
+
+    def model_key(self, kind: str) -> ModelKey:
+        return (kind, self.models[kind], self.device)
+
+
+@dataclass
+class Session:
+    """One round of candidates: what was asked, from which seed, and what came back."""
+
+    mode: str
+    seed: seeds.Seed
+    random_seed: int
+    track_notes: tuple[Note, ...]  # the seed track when the seed was last computed (for diffs)
+    candidates: list[tuple[Note, ...]] = field(default_factory=list)
+    index: int = 0
+    offset: int = 0  # ticks added to the service's notes (Interpolate: after phrase B)
+
+    @property
+    def current(self) -> tuple[Note, ...]:
+        return self.candidates[self.index] if self.candidates else ()
+
+
+class GenerateController(QObject):
+    """Joins the document and piano roll with the generation services through one worker."""
+
+    changed = Signal()  # session, busy state or candidate index changed
+    message = Signal(str, bool)  # text, is an error
+    progress = Signal(int, int)  # done, total steps of the running request
+    model_status = Signal(str, str, bool)  # kind, text, ok
+    ghosts_shown = Signal(int)  # rid whose candidates are now ghost notes
+
+    def __init__(self, document: Document, services: GenerateServices, playback=None,
+                 cursor=lambda: 0, parent: QObject | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.services = services
+        self.playback = playback
+        self.cursor = cursor  # () -> edit cursor tick
+        self.options = GenerateOptions()
+        self.session: Session | None = None
+        self.busy = False
+        self.last_seconds = 0.0
+        self._rid = 0
+        self._shown: tuple[Note, ...] = ()
+        self._audition_end: int | None = None  # tick where an audition stops
+        self._auditioning: Song | None = None  # the preview song while auditioning
+        self.worker = InferenceWorker(services.open, services.warmup, services.describe)
+        sig = self.worker.signals
+        sig.finished.connect(self._on_finished)
+        sig.failed.connect(self._on_failed)
+        sig.cancelled.connect(self._on_cancelled)
+        sig.progress.connect(self._on_progress)
+        sig.model_status.connect(lambda key, text, ok: self.model_status.emit(key[0], text, ok))
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(DEBOUNCE_MS)
+        self._debounce.timeout.connect(self._reseed)
+        document.song_changed.connect(self._on_song_changed)
+        document.ghosts_changed.connect(self._on_ghosts_changed)
+        if playback is not None:
+            playback.position_changed.connect(self._on_play_position)
+            playback.playing_changed.connect(self._on_playing_changed)
+
+    # ----- verbs ------------------------------------------------------------------------------
+    def generate(self) -> None:
+        """Run the current mode (the panel's main button)."""
+        {CONTINUE: self.continue_phrase, VARY: self.vary_selection, INTERPOLATE: self.interpolate_selection}[
+            self.options.mode]()
+
+    def continue_phrase(self) -> bool:
+        """Continue the selection (or the notes before the cursor); candidates follow the seed."""
+        return self._start(CONTINUE, lambda d: seeds.pick_seed(d.song, d.active_track, d.selection, self.cursor()))
+
+    def vary_selection(self) -> bool:
+        """Variations of the selected phrase with the VAE (shown over it; accept replaces it)."""
+        return self._start(VARY, lambda d: seeds.selected_phrase(d.song, d.selection, d.active_track))
+
+    def interpolate_selection(self) -> bool:
+        """Phrases between the two selected phrases (VAE), shown after the second one."""
+        def pick(d: Document) -> seeds.Seed:
+            seed = seeds.selected_phrase(d.song, d.selection, d.active_track)
+            seeds.split_phrases(seed.notes)  # refuse early, with the message
+            return seed
+        return self._start(INTERPOLATE, pick)
+
+    def next_candidate(self, step: int = 1) -> None:
+        s = self.session
+        if s is not None and s.candidates:
+            s.index = (s.index + step) % len(s.candidates)
+            self._show()
+
+    def previous_candidate(self) -> None:
+        self.next_candidate(-1)
+
+    def accept(self) -> bool:
+        """Put the shown candidate into the song as one undo step; False if nothing was shown."""
+        s = self.session
+        if s is None or not s.current:
+            return False
+        notes, track = s.current, s.seed.track
+        replaced = s.seed.notes if s.mode == VARY else ()
+        self._end_session()
+
+        def edit(song: Song):
+            if replaced:
+                refs = _refs_of(song, track, replaced)
+                song = edits.remove_notes(song, refs)
+            return edits.add_notes(song, track, notes)
+
+        self.document.apply(f"Accept {s.mode.lower()} candidate", edit)
+        self.document.clear_ghost_notes()
+        self.message.emit(f"Accepted {len(notes)} notes", False)
+        return True
+
+    def dismiss(self) -> None:
+        """Drop all candidates and cancel the running request."""
+        self._end_session()
+        self.document.clear_ghost_notes()
+
+    def audition(self) -> None:
+        """Play the song with the shown candidate from the seed's start, up to the candidate's end."""
+        s = self.session
+        pb = self.playback
+        if s is None or not s.current:
+            self.message.emit("No candidate to audition", True)
+            return
+        if pb is None or not pb.available:
+            self.message.emit("Audition needs an audio/MIDI output (the engine is not running)", True)
+            return
+        preview = self.preview_song()
+        self._audition_end = max(n.end for n in s.current)
+        try:
+            pb.transport.set_song(preview)
+        except Exception as err:  # the engine refused the song: say so, keep the editor working
+            self.message.emit(f"Audition failed: {err}", True)
+            return
+        self._auditioning = preview
+        pb.play(seeds.bar_floor(preview, s.seed.first_tick))
+
+    def preview_song(self) -> Song:
+        """The song as it would be with the shown candidate accepted (for auditioning)."""
+        s = self.session
+        song = self.document.song
+        if s is None or not s.current:
+            return song
+        if s.mode == VARY:
+            song = edits.remove_notes(song, _refs_of(song, s.seed.track, s.seed.notes))
+        return edits.add_notes(song, s.seed.track, s.current).song
+
+    def detected_key(self) -> Key | None:
+        """Key the Continue seed would get with 'auto' (the song's key when the seed is empty)."""
+        d = self.document
+        try:
+            seed = seeds.pick_seed(d.song, d.active_track, d.selection, self.cursor())
+        except seeds.SeedError:
+            return d.song.key
+        return detect_key(seed.notes, d.song.key) if seed.notes else d.song.key
+
+    def set_options(self, **changes) -> None:
+        """Change options; model or device changes drop loaded models (reloaded lazily)."""
+        old = self.options
+        self.options = replace(old, **changes)
+        if self.options.device != old.device or self.options.models != old.models:
+            self.worker.forget_models()
+        if self.options.live and not old.live and self.session is None:
+            self.changed.emit()
+
+    def shutdown(self) -> bool:
+        """Cancel and stop the worker thread (window closing); True if it ended."""
+        self._debounce.stop()
+        return self.worker.close()
+
+    # ----- requests ---------------------------------------------------------------------------
+    def _start(self, mode: str, pick, random_seed: int | None = None) -> bool:
+        try:
+            seed = pick(self.document)
+        except seeds.SeedError as err:
+            self.message.emit(str(err), True)
+            return False
+        song = self.document.song
+        rs = random.randrange(1 << 30) if random_seed is None else random_seed
+        self.session = Session(mode, seed, rs, song.tracks[seed.track].notes)
+        self._request()
+        return True
+
+    def _request(self) -> None:
+        s = self.session
+        assert s is not None
+        song, o = self.document.song, self.options
+        job, kind, s.offset = _make_job(s, song, o, self._key_for(s.seed))
+        self._rid += 1
+        self.busy = True
+        self.worker.submit(Request(self._rid, o.model_key(kind), job, s.mode.lower()))
+        self.changed.emit()
+
+    def _key_for(self, seed: seeds.Seed) -> Key | None:
+        if self.options.key is not None:
+            return self.options.key
+        return detect_key(seed.notes, self.document.song.key) if seed.notes else self.document.song.key
+
+    def _on_finished(self, rid: int, candidates, seconds: float) -> None:
+        s = self.session
+        if rid != self._rid or s is None:
+            return
+        song = self.document.song
+        if s.seed.track >= len(song.tracks):
+            self._end_session()
+            return
+        channel = song.tracks[s.seed.track].channel
+        vel = seeds.seed_velocity(s.seed.notes)
+        s.candidates = [seeds.fit_candidate(c, channel, vel, s.offset) for c in candidates]
+        s.index = min(s.index, max(0, len(s.candidates) - 1))
+        self.busy = False
+        self.last_seconds = seconds
+        self._show()
+        n = len(s.candidates)
+        self.message.emit(f"{n} candidate{'s' * (n != 1)} in {seconds * 1000:.0f} ms — Tab cycles, "
+                          "Return accepts, Esc dismisses", False)
+        self.ghosts_shown.emit(rid)
+
+    def _on_failed(self, rid: int, text: str) -> None:
+        if rid == self._rid:
+            self.busy = False
+            if self.session is not None and not self.session.candidates:
+                self.session = None
+            self.message.emit(text, True)
+            self.changed.emit()
+
+    def _on_cancelled(self, rid: int) -> None:
+        if rid == self._rid:  # cancelled without a newer request (dismiss, close)
+            self.busy = False
+            self.changed.emit()
+
+    def _on_progress(self, rid: int, done: int, total: int) -> None:
+        if rid == self._rid:
+            self.progress.emit(done, total)
+
+    # ----- ghosts and session -----------------------------------------------------------------
+    def _show(self) -> None:
+        s = self.session
+        assert s is not None
+        self._shown = tuple(sorted(s.current))
+        self.document.set_ghost_notes(self._shown, s.seed.track)
+        self.changed.emit()
+
+    def _end_session(self) -> None:
+        self.session = None
+        self._shown = ()
+        self._debounce.stop()
+        if self.busy:
+            self.worker.cancel()
+        self.changed.emit()
+
+    def _on_ghosts_changed(self) -> None:
+        if self.session is not None and self.document.ghost_notes != self._shown:
+            self._end_session()  # cleared or accepted elsewhere (menu, new document)
+
+    def _on_song_changed(self) -> None:
+        if self.session is not None or self.options.live:
+            self._debounce.start()
+
+    def _reseed(self) -> None:
+        """Debounced: regenerate if the last edits touched the seed."""
+        s, song = self.session, self.document.song
+        if s is None:
+            if self.options.live and not self.busy:
+                self.continue_phrase()
+            return
+        if s.seed.track >= len(song.tracks):
+            self.dismiss()
+            return
+        after = song.tracks[s.seed.track].notes
+        bar = song.meter_at(s.seed.start).bar_ticks(song.ppq)
+        new = seeds.follow_edit(s.seed, s.track_notes, after, song.ppq, bar)
+        s.track_notes = after
+        if new is None:
+            return
+        if s.mode != CONTINUE and not new.notes:
+            self.dismiss()
+            return
+        if s.mode == INTERPOLATE:
+            try:
+                seeds.split_phrases(new.notes)
+            except seeds.SeedError as err:
+                self.message.emit(str(err), True)
+                return
+        s.seed = new
+        self._request()
+
+    # ----- audition ---------------------------------------------------------------------------
+    def _on_play_position(self, tick: float) -> None:
+        if self._audition_end is not None and tick >= self._audition_end:
+            self._audition_end = None
+            self.playback.stop()
+
+    def _on_playing_changed(self, playing: bool) -> None:
+        """Playback stopped: put the document's song back into the engine after an audition."""
+        if playing or self._auditioning is None:
+            return
+        self._auditioning = None
+        self._audition_end = None
+        transport = self.playback.transport
+        if transport is not None and transport.song is not self.document.song:
+            transport.set_song(self.document.song)
+
+
+def _refs_of(song: Song, track: int, notes) -> list[tuple[int, int]]:
+    """Refs of ``notes`` (by value, each used once) in ``track``."""
+    want: dict[Note, int] = {}
+    for n in notes:
+        want[n] = want.get(n, 0) + 1
+    refs = []
+    for i, n in enumerate(song.tracks[track].notes):
+        if want.get(n, 0) > 0:
+            want[n] -= 1
+            refs.append((track, i))
+    return refs
+
+
+def _make_job(s: Session, song: Song, o: GenerateOptions, key: Key | None):
+    """(job, model kind, tick offset of results) for session ``s`` over a snapshot of ``song``."""
+    seed, meters, ppq, rs = s.seed, song.meters, song.ppq, s.random_seed
+    notes = list(seed.notes)
+    if s.mode == CONTINUE:
+        lo, hi = sorted((o.pitch_low, o.pitch_high))
+
+        def job(svc, cancel, progress):
+            return svc.continue_melody(notes, bars=o.bars, variations=o.variations, temperature=o.temperature,
+                                       top_p=o.top_p, key=key, pitch_range=(lo, hi), random_seed=rs,
+                                       scale_mask=o.key_lock, meters=meters, start_tick=seed.start,
+                                       cancel=cancel, progress=progress, ppq=ppq)
+        return job, LSTM, 0
+    if s.mode == VARY:
+        start = seeds.bar_floor(song, notes[0].start)
+
+        def job(svc, cancel, progress):
+            return svc.vary(notes, amount=o.amount, variations=o.variations, meters=meters, start_tick=start,
+                            seed=rs, temperature=o.temperature, cancel=cancel)
+        return job, VAE, 0
+    a, b = seeds.split_phrases(notes)
+    start_a, start_b = seeds.bar_floor(song, a[0].start), seeds.bar_floor(song, b[0].start)
+    offset = seeds.bar_ceil(song, max(n.end for n in b)) - start_a
+
+    def job(svc, cancel, progress):
+        return svc.interpolate(a, b, steps=o.variations + 2, meters=meters, start_a=start_a, start_b=start_b,
+                               cancel=cancel)[1:-1]
+    return job, VAE, offset

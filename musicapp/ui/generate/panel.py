@@ -1,0 +1,245 @@
+"""The Generate panel (a dock): mode, length, variations, temperature, key lock, pitch range,
+model and device with status, the main button, candidate navigation, progress and messages.
+
+Owns only widgets: every control writes ``GenerateController.options`` and every button calls a
+controller verb, so the keyboard (menu actions) and the panel do the same thing. Refreshes
+from the controller's signals.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar,
+    QPushButton, QSpinBox, QVBoxLayout, QWidget,
+)
+
+from musicapp.core.song import NOTE_NAMES, Key
+from musicapp.ui.generate.controller import CONTINUE, INTERPOLATE, MODES, VARY, GenerateController
+from musicapp.ui.generate.services import DEVICES, LSTM, VAE
+
+BUTTON_TEXT = {CONTINUE: "Continue phrase", VARY: "Vary selection", INTERPOLATE: "Interpolate selection"}
+KEYS = [Key(t, m) for t in range(12) for m in ("major", "minor")]
+
+
+class PitchSpin(QSpinBox):
+    """A MIDI pitch 0..127 shown as a note name (C4 = 60)."""
+
+    def __init__(self, value: int):
+        super().__init__()
+        self.setRange(0, 127)
+        self.setValue(value)
+
+    def textFromValue(self, value: int) -> str:  # Qt override
+        return f"{NOTE_NAMES[value % 12]}{value // 12 - 1}"
+
+    def valueFromText(self, text: str) -> int:  # Qt override
+        text = text.strip()
+        for i, name in enumerate(NOTE_NAMES):
+            if text.upper().startswith(name.upper()) and text[len(name):].lstrip("-").isdigit():
+                return max(0, min(127, (int(text[len(name):]) + 1) * 12 + i))
+        return int(text) if text.isdigit() else self.value()
+
+
+class GeneratePanel(QWidget):
+    """Controls of the assistant; everything it does goes through ``controller``."""
+
+    def __init__(self, controller: GenerateController, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("generatePanel")
+        self.ctrl = controller
+        o = controller.options
+        self.mode = QComboBox()
+        self.mode.addItems(list(MODES))
+        self.model = QComboBox()
+        self.device = QComboBox()
+        self.device.addItems(list(DEVICES))
+        self.device.setCurrentText(next(k for k, v in DEVICES.items() if v == o.device))
+        self.status = QLabel("not loaded (loads on first use)")
+        self.status.setWordWrap(True)
+        self.bars = _spin(QSpinBox(), 1, 16, o.bars, " bars")
+        self.variations = _spin(QSpinBox(), 1, 16, o.variations, "")
+        self.temperature = _spin(QDoubleSpinBox(), 0.0, 2.0, o.temperature, "", 0.05)
+        self.amount = _spin(QDoubleSpinBox(), 0.0, 1.0, o.amount, "", 0.05)
+        self.key_lock = QCheckBox("Key lock")
+        self.key_lock.setChecked(o.key_lock)
+        self.key = QComboBox()
+        self.key.addItem("Auto")
+        for k in KEYS:
+            self.key.addItem(str(k), k)
+        self.low, self.high = PitchSpin(o.pitch_low), PitchSpin(o.pitch_high)
+        self.live = QCheckBox("Live re-seed")
+        self.live.setToolTip("Regenerate whenever the seed is edited, even with no candidates shown")
+        self.go = QPushButton(BUTTON_TEXT[o.mode])
+        self.go.setObjectName("generateButton")
+        self.prev_btn, self.next_btn = QPushButton("◀"), QPushButton("▶")
+        self.counter = QLabel("no candidates")
+        self.counter.setAlignment(Qt.AlignCenter)
+        self.audition_btn, self.accept_btn, self.dismiss_btn = (
+            QPushButton("Audition"), QPushButton("Accept"), QPushButton("Dismiss"))
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumHeight(8)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setObjectName("generateMessage")
+        for b in (self.go, self.prev_btn, self.next_btn, self.audition_btn, self.accept_btn, self.dismiss_btn):
+            b.setFocusPolicy(Qt.NoFocus)
+        self._layout()
+        self._connect()
+        self._fill_models()
+        self._key_timer = QTimer(self)
+        self._key_timer.setSingleShot(True)
+        self._key_timer.setInterval(60)
+        self._key_timer.timeout.connect(self._update_auto_key)
+        self._update_mode()
+        self.refresh()
+
+    # ----- building ---------------------------------------------------------------------------
+    def _layout(self) -> None:
+        form = QFormLayout()
+        form.addRow("Mode", self.mode)
+        form.addRow("Model", self.model)
+        form.addRow("Device", self.device)
+        form.addRow("", self.status)
+        form.addRow("Length", self.bars)
+        form.addRow("Variations", self.variations)
+        form.addRow("Temperature", self.temperature)
+        form.addRow("Amount", self.amount)
+        key_row = QHBoxLayout()
+        key_row.addWidget(self.key_lock)
+        key_row.addWidget(self.key, 1)
+        form.addRow("Key", key_row)
+        rng = QHBoxLayout()
+        rng.addWidget(self.low)
+        rng.addWidget(QLabel("to"))
+        rng.addWidget(self.high)
+        form.addRow("Pitch range", rng)
+        form.addRow("", self.live)
+        nav = QHBoxLayout()
+        nav.addWidget(self.prev_btn)
+        nav.addWidget(self.counter, 1)
+        nav.addWidget(self.next_btn)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.audition_btn)
+        buttons.addWidget(self.accept_btn)
+        buttons.addWidget(self.dismiss_btn)
+        box = QVBoxLayout(self)
+        box.addLayout(form)
+        box.addWidget(self.go)
+        box.addWidget(self.progress)
+        box.addLayout(nav)
+        box.addLayout(buttons)
+        box.addWidget(self.message)
+        box.addStretch(1)
+
+    def _connect(self) -> None:
+        c = self.ctrl
+        self.mode.currentTextChanged.connect(lambda m: (c.set_options(mode=m), self._update_mode()))
+        self.model.currentTextChanged.connect(self._on_model)
+        self.device.currentTextChanged.connect(self._on_device)
+        self.bars.valueChanged.connect(lambda v: c.set_options(bars=v))
+        self.variations.valueChanged.connect(lambda v: c.set_options(variations=v))
+        self.temperature.valueChanged.connect(lambda v: c.set_options(temperature=v))
+        self.amount.valueChanged.connect(lambda v: c.set_options(amount=v))
+        self.key_lock.toggled.connect(lambda on: c.set_options(key_lock=on))
+        self.key.currentIndexChanged.connect(lambda i: c.set_options(key=self.key.itemData(i)))
+        self.low.valueChanged.connect(lambda v: c.set_options(pitch_low=v))
+        self.high.valueChanged.connect(lambda v: c.set_options(pitch_high=v))
+        self.live.toggled.connect(lambda on: c.set_options(live=on))
+        self.go.clicked.connect(c.generate)
+        self.prev_btn.clicked.connect(c.previous_candidate)
+        self.next_btn.clicked.connect(c.next_candidate)
+        self.audition_btn.clicked.connect(c.audition)
+        self.accept_btn.clicked.connect(c.accept)
+        self.dismiss_btn.clicked.connect(c.dismiss)
+        c.changed.connect(self.refresh)
+        c.message.connect(self.show_message)
+        c.progress.connect(self._on_progress)
+        c.model_status.connect(self._on_model_status)
+        doc = c.document
+        for sig in (doc.selection_changed, doc.song_changed, doc.active_track_changed):
+            sig.connect(lambda *_: self._key_timer.start())
+
+    def _kind(self) -> str:
+        return LSTM if self.ctrl.options.mode == CONTINUE else VAE
+
+    def _fill_models(self) -> None:
+        kind = self._kind()
+        self.model.blockSignals(True)
+        self.model.clear()
+        try:
+            names = self.ctrl.services.models(kind)
+        except OSError as err:
+            names = [self.ctrl.options.models[kind]]
+            self.show_message(f"cannot list models: {err}", True)
+        self.model.addItems(names)
+        self.model.setCurrentText(self.ctrl.options.models[kind])
+        self.model.blockSignals(False)
+
+    # ----- reacting ---------------------------------------------------------------------------
+    def _update_mode(self) -> None:
+        mode = self.ctrl.options.mode
+        self.go.setText(BUTTON_TEXT[mode])
+        self.bars.setEnabled(mode == CONTINUE)
+        self.amount.setEnabled(mode == VARY)
+        self.key_lock.setEnabled(mode == CONTINUE)
+        self.low.setEnabled(mode == CONTINUE)
+        self.high.setEnabled(mode == CONTINUE)
+        self._fill_models()
+        self.status.setText("not loaded (loads on first use)")
+
+    def _on_model(self, name: str) -> None:
+        if name:
+            models = dict(self.ctrl.options.models)
+            models[self._kind()] = name
+            self.ctrl.set_options(models=models)
+            self.status.setText("not loaded (loads on first use)")
+
+    def _on_device(self, shown: str) -> None:
+        self.ctrl.set_options(device=DEVICES[shown])
+        self.status.setText("not loaded (loads on first use)")
+
+    def _on_model_status(self, kind: str, text: str, ok: bool) -> None:
+        if kind == self._kind():
+            self.status.setText(text if ok else f"⚠ {text}")
+            self.status.setStyleSheet("" if ok else "color: #e05555;")
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
+
+    def _update_auto_key(self) -> None:
+        key = self.ctrl.detected_key()
+        self.key.setItemText(0, f"Auto ({key})" if key is not None else "Auto (no notes)")
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        self.message.setText(text)
+        self.message.setStyleSheet("color: #e05555;" if error else "")
+
+    def refresh(self) -> None:
+        c = self.ctrl
+        s = c.session
+        n = len(s.candidates) if s is not None else 0
+        self.counter.setText(f"{s.index + 1} / {n}" if n else ("generating…" if c.busy else "no candidates"))
+        for b in (self.prev_btn, self.next_btn):
+            b.setEnabled(n > 1)
+        for b in (self.audition_btn, self.accept_btn, self.dismiss_btn):
+            b.setEnabled(n > 0)
+        if c.busy:
+            if self.progress.maximum() == 0 or self.progress.value() >= self.progress.maximum():
+                self.progress.setRange(0, 0)  # busy until the first progress report
+        else:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+        self._key_timer.start()
+
+
+def _spin(box, lo, hi, value, suffix: str, step=None):
+    box.setRange(lo, hi)
+    box.setValue(value)
+    if suffix:
+        box.setSuffix(suffix)
+    if step is not None:
+        box.setSingleStep(step)
+    return box
