@@ -74,6 +74,10 @@ def build_window(settings=None, dialogs=None, autosave=None, with_engine: bool =
                      autosave=autosave, document=document)
     document.setParent(win)
     playback.setParent(win)
+    from musicapp.assist import generate_services
+    from musicapp.ui.generate import install_generate
+
+    install_generate(win, generate_services())  # the assistant; models load lazily on its worker
     if chooser is not None:
         wanted = win.settings.output
         if wanted and wanted != NO_OUTPUT:

@@ -123,9 +123,9 @@ class Actions:
         for a in (self.play, self.stop, self.rewind, self.loop, self.metronome, self.refresh_outputs):
             a.setEnabled(pb.available)
         # Generate (filled by the Generate panel; ghost handling already works)
-        self.accept_ghosts = act("&Accept Ghost Notes", w.accept_ghost_notes, "Ctrl+Return")
-        self.clear_ghosts = act("&Clear Ghost Notes", win.document.clear_ghost_notes, "Escape")
-        self.continue_melody = act("Continue &Melody…", None)
+        self.accept_ghosts = act("&Accept Candidate", w.accept_ghost_notes, ["Return", "Enter"])
+        self.clear_ghosts = act("&Dismiss Candidates", win.document.clear_ghost_notes, "Escape")
+        self.continue_melody = act("&Continue Phrase", None, "Ctrl+Return")
         self.continue_melody.setEnabled(False)
         self.continue_melody.setToolTip("Needs the Generate panel and a trained model")
         # Help
