@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
 
 from musicapp.core.edits import NoteRef
@@ -66,6 +66,12 @@ class PaintContext:
 
 
 class Layer(Protocol):
+    """One paint layer. ``static`` layers depend only on the song, selection, view and theme
+    (see ``NoteCanvas.cache_key``) and are drawn into a cached pixmap; the others are drawn
+    on top every paint (drag previews, ghosts, playhead)."""
+
+    static: bool
+
     def paint(self, ctx: PaintContext) -> None: ...
 
 
@@ -84,22 +90,57 @@ class NoteCanvas(QWidget):
         self.setFocusPolicy(Qt.StrongFocus)
         self.setAttribute(Qt.WA_OpaquePaintEvent)
         self.setAcceptDrops(False)
+        self._cache: QPixmap | None = None
+        self._cache_key: tuple = ()
+        self._cache_refs: tuple = ()
 
     # ----- painting ---------------------------------------------------------------------------
     def set_preview(self, preview: Preview | None) -> None:
+        """Show what the active tool is doing (None: nothing); repaints what it affects."""
+        lane_affected = bool(self.preview.velocities) or (preview is not None and bool(preview.velocities))
         self.preview = preview or Preview()
         self.update()
-        self.roll.velocity_lane.update()
+        if lane_affected:
+            self.roll.velocity_lane.update()
+
+    def invalidate(self) -> None:
+        """Drop the cached static layers so the next paint redraws everything."""
+        self._cache = None
+
+    def cache_key(self) -> tuple[tuple, tuple]:
+        """(values, objects) that decide the static layers; objects are compared by identity."""
+        roll, view, pv = self.roll, self.roll.view, self.preview
+        values = (self.width(), self.height(), self.devicePixelRatioF(), view.px_per_tick, view.row_height,
+                  view.left_tick, view.top_pitch, roll.theme.name, roll.grid, roll.scale_pcs,
+                  roll.show_other_tracks, roll.document.active_track)
+        objects = (roll.document.song, roll.document.selection, pv.moved, pv.hidden, pv.velocities or None)
+        return values, objects
 
     def paintEvent(self, event) -> None:  # Qt override
         view = self.roll.view
         w, h = float(self.width()), float(self.height())
         t0, t1 = view.visible_ticks(w)
         p_lo, p_hi = view.visible_pitches(h)
+        values, objects = self.cache_key()
+        fresh = (self._cache is not None and values == self._cache_key
+                 and len(objects) == len(self._cache_refs) and all(a is b for a, b in zip(objects, self._cache_refs)))
+        if not fresh:
+            ratio = self.devicePixelRatioF()
+            pixmap = QPixmap(max(1, int(w * ratio)), max(1, int(h * ratio)))
+            pixmap.setDevicePixelRatio(ratio)
+            painter = QPainter(pixmap)
+            ctx = PaintContext(self.roll, painter, w, h, t0, t1, p_lo, p_hi)
+            for layer in self.layers:
+                if getattr(layer, "static", False):
+                    layer.paint(ctx)
+            painter.end()
+            self._cache, self._cache_key, self._cache_refs = pixmap, values, objects
         painter = QPainter(self)
+        painter.drawPixmap(0, 0, self._cache)
         ctx = PaintContext(self.roll, painter, w, h, t0, t1, p_lo, p_hi)
         for layer in self.layers:
-            layer.paint(ctx)
+            if not getattr(layer, "static", False):
+                layer.paint(ctx)
         painter.end()
         self.painted.emit()
 

@@ -9,12 +9,13 @@ reads state and paints the visible window.
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont
 
 from musicapp.core.song import NOTE_NAMES, Note
 from musicapp.ui.pianoroll.canvas import (
-    BLACK_KEYS, PaintContext, thin_pen, velocity_bucket, velocity_colors,
+    BLACK_KEYS, VELOCITY_BUCKETS, PaintContext, thin_pen, velocity_colors,
 )
 
 LABEL_LIMIT = 400  # draw note names only when fewer notes than this are visible
@@ -27,6 +28,8 @@ def note_name(pitch: int) -> str:
 
 class BackgroundLayer:
     """Pitch rows (scale-aware shading) and vertical bar, beat and grid lines."""
+
+    static = True
 
     def paint(self, ctx: PaintContext) -> None:
         roll, p = ctx.roll, ctx.painter
@@ -91,7 +94,12 @@ class BackgroundLayer:
 
 
 class NotesLayer:
-    """Notes of every track: others dimmed, the active one by velocity, selection on top."""
+    """Notes of every track: others dimmed, the active one by velocity, selection on top.
+
+    Notes a tool is moving are left out here and drawn by ``MovingNotesLayer``.
+    """
+
+    static = True
 
     def __init__(self) -> None:
         self._colors_for: str | None = None
@@ -120,68 +128,79 @@ class NotesLayer:
 
     def _rects(self, ctx: PaintContext, ti: int, notes) -> list[QRectF]:
         view = ctx.roll.view
-        idx = ctx.roll.canvas.index.track(ti, notes)
-        ppt, rh, left, top = view.px_per_tick, view.row_height, view.left_tick, view.top_pitch
-        out = []
-        for i in idx.in_window(ctx.t0, ctx.t1, ctx.p_lo, ctx.p_hi):
-            n = notes[i]
-            out.append(QRectF((n.start - left) * ppt, (top - n.pitch) * rh, max(2.0, n.length * ppt - 1), rh - 1))
-        return out
+        tidx = ctx.roll.canvas.index.track(ti, notes)
+        idx = tidx.window(ctx.t0, ctx.t1, ctx.p_lo, ctx.p_hi)
+        xs, ys, ws = tidx.geometry(idx, view.left_tick, view.px_per_tick, view.top_pitch, view.row_height)
+        h = view.row_height - 1
+        return [QRectF(x, y, w, h) for x, y, w in zip(xs, ys, ws)]
 
     def _paint_active(self, ctx: PaintContext, ti: int, notes) -> None:
         roll, p, view = ctx.roll, ctx.painter, ctx.roll.view
         pv = roll.canvas.preview
-        selection = roll.document.selection
-        ppt, rh, left, top = view.px_per_tick, view.row_height, view.left_tick, view.top_pitch
-        buckets: list[list[QRectF]] = [[] for _ in self._vel_colors]
-        selected: list[QRectF] = []
-        labels: list[tuple[QRectF, int]] = []
-        idx = roll.canvas.index.track(ti, notes)
-        visible = idx.in_window(ctx.t0, ctx.t1, ctx.p_lo, ctx.p_hi)
-        want_labels = rh >= 11 and len(visible) < LABEL_LIMIT
-        skip = pv.moved | pv.hidden
-        for i in visible:
-            if skip and (ti, i) in skip:
-                continue
-            n = notes[i]
-            r = QRectF((n.start - left) * ppt, (top - n.pitch) * rh, max(2.0, n.length * ppt - 1), rh - 1)
-            if (ti, i) in selection:
-                selected.append(r)
-            else:
-                buckets[velocity_bucket(pv.velocities.get((ti, i), n.velocity))].append(r)
-            if want_labels and r.width() > 26:
-                labels.append((r, n.pitch))
-        moving = []
-        for t, i in pv.moved:
-            if t == ti and i < len(notes):
-                start, pitch, length = pv.apply(notes[i])
-                if start <= ctx.t1 and start + length >= ctx.t0 and ctx.p_lo <= pitch <= ctx.p_hi:
-                    moving.append(QRectF((start - left) * ppt, (top - pitch) * rh, max(2.0, length * ppt - 1), rh - 1))
-        for n in pv.new:
-            r = QRectF((n.start - left) * ppt, (top - n.pitch) * rh, max(2.0, n.length * ppt - 1), rh - 1)
-            moving.append(r)
-        border = thin_pen(roll.theme.color("note_border")) if rh >= 5 else Qt.NoPen
-        p.setPen(border)
-        for color, rects in zip(self._vel_colors, buckets):
+        rh = view.row_height
+        tidx = roll.canvas.index.track(ti, notes)
+        idx = tidx.window(ctx.t0, ctx.t1, ctx.p_lo, ctx.p_hi)
+        skip = [i for t, i in (pv.moved | pv.hidden) if t == ti]
+        if skip:
+            idx = idx[~np.isin(idx, skip)]
+        vel = tidx.velocities[idx]
+        for (t, i), v in pv.velocities.items():
+            if t == ti:
+                vel[idx == i] = v
+        buckets = np.minimum(VELOCITY_BUCKETS - 1, (vel - 1) * VELOCITY_BUCKETS // 127)
+        sel = [i for t, i in roll.document.selection if t == ti]
+        if sel:
+            buckets[np.isin(idx, sel)] = VELOCITY_BUCKETS  # the selection colour
+        xs, ys, ws = tidx.geometry(idx, view.left_tick, view.px_per_tick, view.top_pitch, rh)
+        groups: list[list[QRectF]] = [[] for _ in range(VELOCITY_BUCKETS + 1)]
+        for x, y, w, b in zip(xs, ys, ws, buckets.tolist()):
+            groups[b].append(QRectF(x, y, w, rh - 1))
+        p.setPen(thin_pen(roll.theme.color("note_border")) if rh >= 5 else Qt.NoPen)
+        colors = self._vel_colors + [roll.theme.color("note_selected")]
+        for color, rects in zip(colors, groups):
             if rects:
                 p.setBrush(color)
                 p.drawRects(rects)
-        p.setBrush(roll.theme.color("note_selected"))
-        if selected:
-            p.drawRects(selected)
-        if moving:
-            p.drawRects(moving)
-        if labels:
+        if rh >= 11 and len(idx) < LABEL_LIMIT:
             font = QFont(p.font())
             font.setPixelSize(max(8, int(rh) - 4))
             p.setFont(font)
             p.setPen(QColor(0, 0, 0, 170))
-            for r, pitch in labels:
-                p.drawText(r.adjusted(3, 0, -2, 0), Qt.AlignVCenter | Qt.AlignLeft, note_name(pitch))
+            for x, y, w, pitch in zip(xs, ys, ws, tidx.pitches[idx].tolist()):
+                if w > 26:
+                    p.drawText(QRectF(x + 3, y, w - 5, rh - 1), Qt.AlignVCenter | Qt.AlignLeft, note_name(pitch))
+
+
+class MovingNotesLayer:
+    """Notes a tool is dragging (moved, resized or being drawn), drawn over the cached layers."""
+
+    static = False
+
+    def paint(self, ctx: PaintContext) -> None:
+        roll, p, view = ctx.roll, ctx.painter, ctx.roll.view
+        pv = roll.canvas.preview
+        if not pv.moved and not pv.new:
+            return
+        ppt, rh, left, top = view.px_per_tick, view.row_height, view.left_tick, view.top_pitch
+        song = roll.document.song
+        rects = []
+        for t, i in pv.moved:
+            if t < len(song.tracks) and i < len(song.tracks[t].notes):
+                start, pitch, length = pv.apply(song.tracks[t].notes[i])
+                if start <= ctx.t1 and start + length >= ctx.t0 and ctx.p_lo <= pitch <= ctx.p_hi:
+                    rects.append(QRectF((start - left) * ppt, (top - pitch) * rh, max(2.0, length * ppt - 1), rh - 1))
+        for n in pv.new:
+            rects.append(QRectF((n.start - left) * ppt, (top - n.pitch) * rh, max(2.0, n.length * ppt - 1), rh - 1))
+        p.setPen(thin_pen(roll.theme.color("note_border")) if rh >= 5 else Qt.NoPen)
+        p.setBrush(roll.theme.color("note_selected"))
+        if rects:
+            p.drawRects(rects)
 
 
 class GhostLayer:
     """The document's ghost notes: translucent, dashed, never selectable."""
+
+    static = False
 
     def paint(self, ctx: PaintContext) -> None:
         roll = ctx.roll
@@ -205,6 +224,8 @@ class GhostLayer:
 
 class OverlayLayer:
     """Loop region, marquee rectangle, edit cursor and playhead."""
+
+    static = False
 
     def paint(self, ctx: PaintContext) -> None:
         roll, p, view, theme = ctx.roll, ctx.painter, ctx.roll.view, ctx.roll.theme

@@ -1,43 +1,62 @@
-"""Culling index over one track's notes: which notes touch a tick/pitch window.
+"""Culling index over one track's notes: which notes touch a tick/pitch window, and where.
 
-Tracks keep notes sorted by start, so a bisect on the start ticks plus the longest note's
-length bounds the candidates for any time window; the index is rebuilt only when the track's
-note tuple changes (checked by identity, which is cheap because Songs are immutable).
+Tracks keep notes sorted by start, so a binary search on the start ticks plus the longest
+note's length bounds the candidates for any time window; the pitch and end checks then run
+vectorised over numpy arrays (start, end, pitch, velocity per note). The index is rebuilt
+only when the track's note tuple changes (checked by identity: Songs are immutable).
 """
 
 from __future__ import annotations
 
-import bisect
 from typing import Sequence
+
+import numpy as np
 
 from musicapp.core.song import Note
 
 
 class TrackIndex:
-    """Sorted start ticks of ``notes`` and the longest length, for window queries."""
+    """Arrays over ``notes`` (sorted by start) for window queries and pixel geometry."""
 
-    __slots__ = ("notes", "starts", "max_len")
+    __slots__ = ("notes", "starts", "ends", "pitches", "velocities", "max_len")
 
     def __init__(self, notes: Sequence[Note]):
         self.notes = notes
-        self.starts = [n.start for n in notes]
-        self.max_len = max((n.length for n in notes), default=0)
+        n = len(notes)
+        data = np.fromiter((v for note in notes for v in (note.start, note.length, note.pitch, note.velocity)),
+                           dtype=np.int64, count=4 * n).reshape(n, 4)
+        self.starts = data[:, 0].copy()
+        self.ends = self.starts + data[:, 1]
+        self.pitches = data[:, 2].copy()
+        self.velocities = data[:, 3].copy()
+        self.max_len = int(data[:, 1].max()) if n else 0
 
     def candidates(self, t0: float, t1: float) -> range:
         """Indices of notes that may overlap ticks [t0, t1] (a superset; check pitch and end)."""
-        lo = bisect.bisect_left(self.starts, t0 - self.max_len)
-        hi = bisect.bisect_right(self.starts, t1)
+        lo = int(np.searchsorted(self.starts, t0 - self.max_len, side="left"))
+        hi = int(np.searchsorted(self.starts, t1, side="right"))
         return range(lo, hi)
 
+    def window(self, t0: float, t1: float, p_lo: int, p_hi: int) -> np.ndarray:
+        """Indices (int64 array, ascending) of notes overlapping ticks [t0, t1], pitch in [p_lo, p_hi]."""
+        r = self.candidates(t0, t1)
+        sl = slice(r.start, r.stop)
+        p = self.pitches[sl]
+        mask = (p >= p_lo) & (p <= p_hi) & (self.ends[sl] >= t0)
+        return np.nonzero(mask)[0] + r.start
+
     def in_window(self, t0: float, t1: float, p_lo: int, p_hi: int) -> list[int]:
-        """Indices of notes overlapping ticks [t0, t1] with pitch in [p_lo, p_hi]."""
-        notes = self.notes
-        out = []
-        for i in self.candidates(t0, t1):
-            n = notes[i]
-            if p_lo <= n.pitch <= p_hi and n.start + n.length >= t0:
-                out.append(i)
-        return out
+        """Like ``window`` as a list of ints."""
+        return self.window(t0, t1, p_lo, p_hi).tolist()
+
+    def geometry(self, idx: np.ndarray, left: float, ppt: float, top: float, rh: float
+                 ) -> tuple[list[float], list[float], list[float]]:
+        """(x, y, width) in pixels of notes ``idx`` for a view scrolled to ``left`` tick /
+        ``top`` pitch at ``ppt`` pixels per tick and ``rh`` pixels per row (width >= 2 px)."""
+        xs = (self.starts[idx] - left) * ppt
+        ys = (top - self.pitches[idx]) * rh
+        ws = np.maximum(2.0, (self.ends[idx] - self.starts[idx]) * ppt - 1)
+        return xs.tolist(), ys.tolist(), ws.tolist()
 
 
 class SongIndex:

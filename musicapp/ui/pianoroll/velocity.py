@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QWidget
 
@@ -56,17 +56,25 @@ class VelocityLane(QWidget):
             notes = doc.song.tracks[ti].notes
             overrides = roll.canvas.preview.velocities
             colors = velocity_colors(theme.color("note_low"), theme.color("note_high"))
-            selected = theme.color("note_selected")
+            colors.append(theme.color("note_selected"))
+            stems: list[list[QLineF]] = [[] for _ in colors]
+            heads: list[list[QRectF]] = [[] for _ in colors]
+            selection = doc.selection
             for i in roll.canvas.visible_refs(ti):
                 n = notes[i]
                 vel = overrides.get((ti, i), n.velocity)
-                x = view.tick_to_x(n.start)
+                x = view.tick_to_x(n.start) + 1
                 y = h - 3 - (h - 6) * vel / 127
-                color = selected if (ti, i) in doc.selection else colors[velocity_bucket(vel)]
-                p.setPen(thin_pen(color, 2.0))
-                p.drawLine(QPointF(x + 1, h), QPointF(x + 1, y))
-                p.setBrush(color)
-                p.drawEllipse(QPointF(x + 1, y), 3.0, 3.0)
+                k = len(colors) - 1 if (ti, i) in selection else velocity_bucket(vel)
+                stems[k].append(QLineF(x, h, x, y))
+                heads[k].append(QRectF(x - 2.5, y - 2.5, 5, 5))
+            for color, lines, rects in zip(colors, stems, heads):
+                if lines:
+                    p.setPen(thin_pen(color, 2.0))
+                    p.drawLines(lines)
+                    p.setPen(Qt.NoPen)
+                    p.setBrush(color)
+                    p.drawRects(rects)
         p.end()
 
     def _ref_at(self, x: float) -> NoteRef | None:

@@ -23,7 +23,9 @@ from musicapp.ui.document import Document
 from musicapp.ui.pianoroll.canvas import Layer, NoteCanvas
 from musicapp.ui.pianoroll.geometry import GridSpec, ViewState
 from musicapp.ui.pianoroll.keyboard import KEYBOARD_WIDTH, Keyboard
-from musicapp.ui.pianoroll.layers import BackgroundLayer, GhostLayer, NotesLayer, OverlayLayer, note_name
+from musicapp.ui.pianoroll.layers import (
+    BackgroundLayer, GhostLayer, MovingNotesLayer, NotesLayer, OverlayLayer, note_name,
+)
 from musicapp.ui.pianoroll.ruler import Ruler
 from musicapp.ui.pianoroll.tools import DrawTool, EraseTool, SelectTool, Tool
 from musicapp.ui.pianoroll.velocity import VelocityLane
@@ -60,7 +62,7 @@ class PianoRoll(QWidget):
         self._syncing = False
 
         self.canvas = NoteCanvas(self)
-        self.canvas.layers = [BackgroundLayer(), NotesLayer(), GhostLayer(), OverlayLayer()]
+        self.canvas.layers = [BackgroundLayer(), NotesLayer(), MovingNotesLayer(), GhostLayer(), OverlayLayer()]
         self.keyboard = Keyboard(self)
         self.ruler = Ruler(self)
         self.velocity_lane = VelocityLane(self)

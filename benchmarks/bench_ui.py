@@ -1,0 +1,183 @@
+"""Editor speed figures: repaint, drag, open, start-up time and memory with a 10,000-note song.
+
+Run: ``/work/venv/bin/python benchmarks/bench_ui.py`` (offscreen; prints figures, asserts nothing).
+Targets from the issue: full repaint <= 16 ms, one mouse move while dragging 1,000 selected
+notes <= 16 ms, opening a 10,000-note .mid <= 1 s, start to window shown <= 1.5 s,
+RSS with the song open <= 600 MB. Times are medians over repeated runs on this machine.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("MUSICAPP_DATA", tempfile.mkdtemp(prefix="musicapp-bench-"))
+
+from PySide6.QtCore import QPoint, QSettings, Qt  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from musicapp.core.song import Key, Note, Song, Track  # noqa: E402
+
+NOTES = 10_000
+SCALE = (0, 2, 4, 5, 7, 9, 11)
+
+
+def phrase_song(n_notes: int = NOTES, tracks: int = 4, seed: int = 1) -> Song:
+    """``n_notes`` notes in ``tracks`` tracks of scale-wise melodic phrases (seeded)."""
+    rng = random.Random(seed)
+    out = []
+    per = n_notes // tracks
+    for t in range(tracks):
+        notes, tick, degree = [], 0, 14
+        base = 36 + 12 * t
+        while len(notes) < per:
+            length = rng.choice((120, 240, 240, 480))
+            degree = max(0, min(27, degree + rng.choice((-2, -1, -1, 1, 1, 2, 0))))
+            pitch = base + 12 * (degree // 7) + SCALE[degree % 7]
+            notes.append(Note(tick, min(127, pitch), length, rng.randint(50, 120), t))
+            tick += length if rng.random() > 0.1 else length * 2
+        out.append(Track(f"Part {t + 1}", t, 0, tuple(notes)))
+    return Song(tracks=tuple(out), key=Key(0, "major"))
+
+
+def median_ms(fn, repeat: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def startup_seconds(runs: int = 3) -> tuple[float, bool]:
+    """Process start to window shown, through the app's own build path; and whether torch loaded."""
+    child = (
+        "import time, sys\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "from musicapp.app import build_window\n"
+        "w = build_window()\n"
+        "w.show(); app.processEvents()\n"
+        "print(time.time(), 'torch' in sys.modules)\n"
+    )
+    values, torch_loaded = [], False
+    for _ in range(runs):
+        t0 = time.time()
+        out = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=120,
+                             env=dict(os.environ))
+        shown, torch_flag = out.stdout.split()[-2:]
+        values.append(float(shown) - t0)
+        torch_loaded |= torch_flag == "True"
+    return statistics.median(values), torch_loaded
+
+
+def main() -> None:
+    app = QApplication.instance() or QApplication([])
+    from musicapp.app import build_window
+    from musicapp.core.midifile import write_midi
+    from musicapp.ui.dialogs import ScriptedDialogs
+    from musicapp.ui.settings import AppSettings
+
+    tmp = Path(tempfile.mkdtemp(prefix="musicapp-bench-"))
+    settings = AppSettings(QSettings(str(tmp / "s.ini"), QSettings.IniFormat))
+    win = build_window(settings=settings, dialogs=ScriptedDialogs(), with_engine=False)
+    win.resize(1400, 900)
+    win.show()
+    app.processEvents()
+    rss_empty = rss_mb()
+    song = phrase_song()
+    path = tmp / "ten_thousand.mid"
+    write_midi(song, path)
+
+    def open_file() -> None:
+        win.files.open_path(path, ask=False)
+        win.roll.canvas.repaint()
+
+    open_ms = median_ms(open_file, 5)
+    n = win.document.song.note_count
+    canvas = win.roll.canvas
+    roll = win.roll
+    print(f"song: {n} notes in {len(win.document.song.tracks)} tracks, canvas {canvas.width()}x{canvas.height()} px")
+    print(f"open 10k-note .mid (read + document + first paint): {open_ms:7.1f} ms   (target <= 1000)")
+
+    def full_repaint() -> None:
+        canvas.invalidate()  # no cached layers: background, all visible notes, overlays
+        canvas.repaint()
+
+    def whole_roll() -> None:
+        canvas.invalidate()
+        for w in (roll.canvas, roll.ruler, roll.keyboard, roll.velocity_lane):
+            w.repaint()
+
+    roll.view.px_per_tick, roll.view.left_tick = 0.1, 48_000
+    roll.center_pitch(60)
+    typical = median_ms(full_repaint, 40)
+    typical_roll = median_ms(whole_roll, 40)
+    cached = median_ms(canvas.repaint, 40)
+    roll.zoom_to_fit()
+    whole = median_ms(full_repaint, 20)
+    whole_roll_ms = median_ms(whole_roll, 20)
+    visible_all = sum(len(canvas.visible_refs(t)) for t in range(len(win.document.song.tracks)))
+    print(f"full repaint of note canvas, typical zoom (~5 bars):   {typical:7.2f} ms   (target <= 16)")
+    print(f"  + ruler, keyboard, velocity lane:                    {typical_roll:7.2f} ms")
+    print(f"  repaint with cached static layers (playhead, drag):  {cached:7.2f} ms")
+    print(f"full repaint, whole song in view ({visible_all} notes visible): {whole:7.2f} ms")
+    print(f"  + ruler, keyboard, velocity lane:                    {whole_roll_ms:7.2f} ms")
+
+    for label, fit in (("typical zoom", False), ("whole song in view", True)):
+        if fit:
+            roll.zoom_to_fit()
+        else:
+            roll.view.px_per_tick, roll.view.left_tick = 0.1, 0
+            roll.center_pitch(56)
+        doc = win.document
+        doc.set_active_track(1)
+        first = 0
+        doc.set_selection((1, i) for i in range(first, first + 1000))
+        note = doc.song.tracks[1].notes[first]
+        v = roll.view
+        start = QPoint(int(v.tick_to_x(note.start) + max(1, note.length * v.px_per_tick / 3)),
+                       int(v.pitch_to_y(note.pitch) + v.row_height / 2))
+        roll.set_tool("select")
+        QTest.mousePress(canvas, Qt.LeftButton, Qt.NoModifier, start)
+        step = [0]
+
+        def move() -> None:
+            step[0] += 1
+            QTest.mouseMove(canvas, start + QPoint(3 * (step[0] % 40), 2 * (step[0] % 7)))
+            canvas.repaint()  # what the app repaints for a move drag (the velocity lane is untouched)
+
+        drag_ms = median_ms(move, 60)
+        t = time.perf_counter()
+        QTest.mouseRelease(canvas, Qt.LeftButton, Qt.NoModifier, start + QPoint(48, 0))
+        commit_ms = (time.perf_counter() - t) * 1000
+        print(f"drag 1,000 selected notes, {label}: {drag_ms:6.2f} ms per mouse move (target <= 16); "
+              f"commit on release {commit_ms:.1f} ms, undo steps {doc.undo_stack.count()}")
+
+    print(f"RSS: empty window {rss_empty:.0f} MB, with the 10k-note song open {rss_mb():.0f} MB "
+          f"(target <= 600 MB incl. models; models not loaded here)")
+    start_s, torch_loaded = startup_seconds()
+    print(f"start to window shown (new process, median of 3): {start_s:.2f} s (target <= 1.5); "
+          f"torch imported: {torch_loaded}")
+    win.document.undo_stack.setClean()
+    win.close()
+
+
+if __name__ == "__main__":
+    main()
