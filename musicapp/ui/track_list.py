@@ -38,7 +38,9 @@ class TrackList(QWidget):
         for col in (1, 3, 4):
             header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.Interactive)
-        self.table.setColumnWidth(2, 150)
+        self.table.setColumnWidth(2, 128)
+        self.table.horizontalHeader().setMinimumSectionSize(24)
+        self.setMinimumWidth(340)
         self.add_button = QPushButton("Add track", self)
         self.remove_button = QPushButton("Remove", self)
         buttons = QHBoxLayout()
