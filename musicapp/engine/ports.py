@@ -90,15 +90,49 @@ def _make(kind: str, api: int | None = None, client: str = CLIENT_NAME):
     tried: list[str] = []
     for candidate in ([api] if api is not None else candidate_apis()):
         try:
+            before = _thread_ids()
             with _quiet_stderr():
                 obj = cls(rtapi=candidate, name=client)
                 obj.get_port_count()  # forces the connection on lazy backends (JACK)
+            if candidate == rtmidi.API_UNIX_JACK:
+                _make_realtime(_thread_ids() - before)
             return obj
         except Exception:
             tried.append(rtmidi.get_api_display_name(candidate))
     raise NoMidiBackendError(
         "no MIDI system is available (tried " + (", ".join(tried) or "nothing")
         + "); start JACK or enable the ALSA sequencer, or use the built-in synth")
+
+
+def _thread_ids() -> set[int]:
+    try:
+        return {int(t) for t in os.listdir("/proc/self/task")}
+    except OSError:
+        return set()
+
+
+def _make_realtime(thread_ids: set[int], priority: int = 20) -> None:
+    """Give libjack's new client threads SCHED_FIFO where allowed.
+
+    A JACK server started without realtime (``--no-realtime``) leaves its clients' process
+    threads at normal priority, so any busy thread of this process (a model generating)
+    delays MIDI delivery by whole scheduler slices. Without the right to do so: no change.
+    Set ``MUSICAPP_NO_REALTIME=1`` to skip.
+    """
+    if os.environ.get("MUSICAPP_NO_REALTIME") or not hasattr(os, "sched_setscheduler"):
+        return
+    for tid in thread_ids:
+        try:
+            if os.sched_getscheduler(tid) == os.SCHED_OTHER:
+                os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(priority))
+        except OSError:
+            return
+
+
+def settle(midi) -> None:
+    """Wait until a fresh connection of ``midi`` (rtmidi object) carries messages."""
+    if midi.get_current_api() == _rtmidi().API_UNIX_JACK:
+        time.sleep(JACK_SETTLE_S)
 
 
 def _list(kind: str) -> list[PortInfo]:
@@ -164,8 +198,7 @@ class MidiPortOutput(_RtmidiOutput):
             self.name = ports[index]
             with _quiet_stderr():
                 self._midi.open_port(index, CLIENT_NAME)
-            if self._midi.get_current_api() == _rtmidi().API_UNIX_JACK:
-                time.sleep(JACK_SETTLE_S)
+            settle(self._midi)
         except Exception as err:
             self._midi.delete()
             if isinstance(err, PortError):

@@ -38,7 +38,8 @@ class SchedulerConfig:
     start_lead_s: float = 0.005  # play() starts this far in the future so the first note is on time
     liveness_every_s: float = 0.5  # how often outputs are asked whether their port still exists
     switch_interval_s: float | None = 0.0002  # sys.setswitchinterval while the engine runs
-    realtime_priority: bool = False  # try SCHED_FIFO for the scheduler thread (needs rights)
+    realtime_priority: bool = True  # try SCHED_FIFO for the scheduler thread (silently skipped
+    # without the right; MUSICAPP_NO_REALTIME=1 turns it off)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +114,7 @@ class Scheduler:
 
     # ----- the thread ---------------------------------------------------------------------
     def _run(self) -> None:
-        if self.config.realtime_priority:
+        if self.config.realtime_priority and not os.environ.get("MUSICAPP_NO_REALTIME"):
             try:
                 os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
             except (AttributeError, OSError):

@@ -20,6 +20,9 @@ from typing import Callable, Sequence
 from musicapp.core.song import Song
 from musicapp.engine.errors import EngineError
 from musicapp.engine.events import EventOptions, compile_song, note_on
+from musicapp.engine.midi_input import (
+    MidiInput, Recorder, free_running_ticks, open_input_port, open_virtual_input,
+)
 from musicapp.engine.outputs import Output, RecordingOutput, check_message
 from musicapp.engine.ports import (
     MidiPortOutput, VirtualOutput, list_input_ports, list_output_ports, open_output_port,
@@ -30,7 +33,8 @@ from musicapp.engine.scheduler import Scheduler, SchedulerConfig, TransportEvent
 __all__ = [
     "Transport", "TransportEvent", "SchedulerConfig", "Output", "RecordingOutput",
     "MidiPortOutput", "VirtualOutput", "list_output_ports", "list_input_ports",
-    "open_output_port", "open_virtual_output", "BuiltinSynthOutput",
+    "open_output_port", "open_virtual_output", "BuiltinSynthOutput", "MidiInput",
+    "open_input_port", "open_virtual_input", "Recorder", "free_running_ticks",
 ]
 
 Listener = Callable[[TransportEvent], None]

@@ -39,7 +39,7 @@ def jack_server():
         _release_portaudio()
         proc.terminate()
         try:
-            proc.wait(5)
+            proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
