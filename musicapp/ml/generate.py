@@ -17,15 +17,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
 import torch
 
 from musicapp.core.errors import MusicappError
 from musicapp.core.scales import detect_key, scale_pitch_classes
 from musicapp.core.song import DRUM_CHANNEL, PPQ, Key, Note, TimeSignature
 from musicapp.ml.dataset import UNKNOWN_KEY, UNKNOWN_MODE
-from musicapp.ml.encoding import (HOLD, NUM_CLASSES, PITCH_OFFSET, REST, STEPS_PER_QUARTER, EncodingInfo,
+from musicapp.ml.encoding import (BOS, HOLD, NUM_CLASSES, PITCH_OFFSET, REST, STEPS_PER_QUARTER, EncodingInfo,
                                   bar_start_step,                                   decode_notes, encode_notes, positions_from_meters)
-from musicapp.ml.lstm import KIND, FusedStepper, MelodyLSTM
+from musicapp.ml.lstm import KIND, FusedStepper, MelodyLSTM, single_thread
 
 Cancel = Callable[[], bool] | threading.Event | None
 Progress = Callable[[int, int], None] | None
@@ -160,18 +161,13 @@ class MelodyGenerator:
                               bool(scale_mask), pitch_range, int(random_seed), tuple(meters) or (TimeSignature(0),),
                               start_tick, cancel, progress, ppq)
 
-    def _allowed(self, key: Key | None, pitch_range: tuple[int, int] | None) -> torch.Tensor:
-        """Boolean mask ``(130,)`` of tokens that may be sampled (REST/HOLD always may)."""
-        allowed = torch.ones(NUM_CLASSES, dtype=torch.bool)
-        if key is not None:
-            pcs = scale_pitch_classes(key)
-            for p in range(128):
-                if p % 12 not in pcs:
-                    allowed[PITCH_OFFSET + p] = False
-        if pitch_range is not None:
-            allowed[PITCH_OFFSET:PITCH_OFFSET + pitch_range[0]] = False
-            allowed[PITCH_OFFSET + pitch_range[1] + 1:] = False
-        return allowed
+    @staticmethod
+    def _allowed(key: Key | None, pitch_range: tuple[int, int] | None) -> np.ndarray:
+        """Additive mask ``(130,)``: 0 where a token may be sampled, -inf where not (REST/HOLD always may)."""
+        pcs = scale_pitch_classes(key) if key is not None else frozenset(range(12))
+        lo, hi = pitch_range if pitch_range is not None else (0, 127)
+        ok = [True, True] + [p % 12 in pcs and lo <= p <= hi for p in range(128)]
+        return np.where(np.array(ok), 0.0, -np.inf).astype(np.float32)
 
     def _continue(self, seed: list[Note], bars: int, variations: int, temperature: float, top_p: float,
                   key: Key | None, scale_mask: bool, pitch_range, random_seed: int, meters, start_tick: int | None,
@@ -186,84 +182,65 @@ class MelodyGenerator:
         ctx_start = max(0, start_step - self.max_context)
         if seed:
             ctx_start = max(ctx_start, bar_start_step(meters, round(min(n.start for n in seed) / tps), ppq))
-        melody, origin = encode_notes(seed, meters, ctx_start * tps, start_step * tps, ppq) if seed else (None, start_step)
-        n_seed = len(melody) if melody is not None else 0
+            melody, origin = encode_notes(seed, meters, ctx_start * tps, start_step * tps, ppq)
+            tokens = melody.tokens
+        else:
+            tokens, origin = np.zeros(0, np.int64), start_step
+        n_seed = len(tokens)
         n_gen = self._span(meters, start_step, bars, ppq)
         pos, bar_len = positions_from_meters(meters, origin, n_seed + n_gen, ppq)
-        pos_t, bar_t = torch.from_numpy(pos), torch.from_numpy(bar_len)
-        k, m = model_key_features(key)
-        gen = torch.Generator().manual_seed(random_seed)
-        with torch.inference_mode():
-            state = self._prime(model, melody, pos_t[:n_seed], bar_t[:n_seed], k, m)
-            ctx = stepper.begin(k, m, [s.expand(variations, -1).contiguous() for s in state])
-            meter = stepper.meter_gates(ctx, pos_t[n_seed:], bar_t[n_seed:])
-            last = int(melody.tokens[-1]) if n_seed else NUM_CLASSES  # BOS
-            prev = torch.full((variations,), last, dtype=torch.long)
-            mask = torch.where(self._allowed(key if scale_mask else None, pitch_range), 0.0, float("-inf"))
-            first_mask = mask.clone()
-            if n_seed and self._sounding(melody.tokens):
-                first_mask[HOLD] = float("-inf")  # never lengthen the seed's last note
-            out = torch.empty(variations, n_gen, dtype=torch.long)
-            inv_t = 1.0 / temperature if temperature > 0 else 0.0
+        rng = np.random.default_rng(random_seed)
+        mask = self._allowed(key if scale_mask else None, pitch_range)
+        first_mask = mask.copy()
+        if n_seed and self._sounding(tokens):
+            first_mask[HOLD] = -np.inf  # never lengthen the seed's last note
+        inv_t = 1.0 / temperature if temperature > 0 else 0.0
+        out = np.empty((variations, n_gen), dtype=np.int64)
+        with single_thread():
+            key_feats = model_key_features(key)
+            ctx = stepper.begin(*key_feats)
+            meter = stepper.meter_gates(ctx, pos[n_seed:], bar_len[n_seed:])
+            if n_seed:
+                self._prime(model, ctx, tokens, pos[:n_seed], bar_len[:n_seed], *key_feats)
+            ctx = ctx.expand(variations)
+            prev = np.full(variations, tokens[-1] if n_seed else BOS, dtype=np.int64)
             for t in range(n_gen):
                 if _is_cancelled(cancel):
                     raise GenerationCancelled("generation cancelled")
                 logits = stepper.step(ctx, prev, meter[t])
-                prev = self._sample(logits, first_mask if t == 0 else mask, inv_t, top_p, gen)
+                prev = sample_tokens(logits, first_mask if t == 0 else mask, inv_t, top_p, rng)
                 out[:, t] = prev
                 if progress is not None:
                     progress(t + 1, n_gen)
-        return [decode_notes(row.tolist(), start_step * tps, ticks_per_step=tps) for row in out]
+        return [decode_notes(row, start_step * tps, ticks_per_step=tps) for row in out.tolist()]
 
     @staticmethod
-    def _sounding(tokens) -> bool:
+    def _prime(model: MelodyLSTM, ctx, tokens: np.ndarray, pos: np.ndarray, bar_len: np.ndarray, key: int,
+               mode: int) -> None:
+        """Read the seed ``tokens`` ``(T,)`` with ``nn.LSTM`` (one C++ call) into ``ctx``'s state."""
+        dev = model.head.weight.device
+        as_t = lambda a: torch.from_numpy(np.ascontiguousarray(a))[None].to(dev)  # noqa: E731
+        prev = as_t(np.concatenate([[BOS], tokens[:-1]]))
+        with torch.inference_mode():
+            feats = model.features(prev, as_t(pos), as_t(bar_len), torch.full_like(prev, key),
+                                   torch.full_like(prev, mode))
+            _, (h, c) = model.rnn(feats)
+        ctx.h = [x.float().cpu().numpy().copy() for x in h]
+        ctx.c = [x.float().cpu().numpy().copy() for x in c]
+
+    @staticmethod
+    def _sounding(tokens: np.ndarray) -> bool:
         """Whether a note is still sounding at the end of ``tokens``."""
-        for tok in reversed(tokens.tolist()):
-            if tok != HOLD:
-                return tok != REST
-        return False
+        events = tokens[tokens != HOLD]
+        return bool(events.size) and int(events[-1]) != REST
 
     @staticmethod
     def _span(meters, start_step: int, bars: int, ppq: int) -> int:
         """Steps from ``start_step`` to the ``bars``-th bar line after it."""
-        limit = bars * 64 + 64
-        pos, _ = positions_from_meters(meters, start_step, limit, ppq)
-        lines = (pos == 0).nonzero()[0]
+        pos, _ = positions_from_meters(meters, start_step, bars * 64 + 64, ppq)
+        lines = np.flatnonzero(pos == 0)
         lines = lines[lines > 0]
         return int(lines[bars - 1]) if len(lines) >= bars else bars * 16
-
-    @staticmethod
-    def _sample(logits: torch.Tensor, mask: torch.Tensor, inv_t: float, top_p: float,
-                gen: torch.Generator) -> torch.Tensor:
-        """Sample one token per row of ``logits`` ``(B, 130)`` -> ``(B,)``."""
-        logits = logits.add_(mask)
-        if inv_t == 0.0:
-            return logits.argmax(dim=1)
-        probs = torch.softmax(logits.mul_(inv_t), dim=1)
-        if top_p < 1.0:
-            sp, si = torch.sort(probs, dim=1, descending=True)
-            drop = (sp.cumsum(dim=1) - sp) > top_p
-            sp.masked_fill_(drop, 0.0)
-            return si.gather(1, torch.multinomial(sp, 1, generator=gen)).squeeze(1)
-        return torch.multinomial(probs, 1, generator=gen).squeeze(1)
-
-    @staticmethod
-    def _prime(model: MelodyLSTM, melody, pos: torch.Tensor, bar_len: torch.Tensor, key: int,
-               mode: int) -> list[torch.Tensor]:
-        """LSTM state ``[h0, c0, h1, c1, ...]`` (each ``(1, hidden)``) after reading the seed."""
-        layers, hidden = model.config.layers, model.config.hidden
-        if melody is None or len(melody) == 0:
-            return [torch.zeros(1, hidden) for _ in range(2 * layers)]
-        toks = torch.from_numpy(melody.tokens)
-        prev = torch.cat([torch.tensor([NUM_CLASSES]), toks[:-1]])[None].to(model.head.weight.device)
-        dev = prev.device
-        feats = model.features(prev, pos[None].to(dev), bar_len[None].to(dev), torch.full_like(prev, key),
-                                torch.full_like(prev, mode))
-        _, (h, c) = model.rnn(feats)
-        out: list[torch.Tensor] = []
-        for layer in range(layers):
-            out += [h[layer].cpu(), c[layer].cpu()]
-        return out
 
     # ----- score -----------------------------------------------------------------------------
     def score(self, melodies: Sequence[Sequence[Note]], meters: Sequence[TimeSignature] = (TimeSignature(0),),
@@ -305,3 +282,31 @@ class MelodyGenerator:
             nll = torch.nn.functional.cross_entropy(logits[0], toks, reduction="sum")
         notes = int(((toks >= PITCH_OFFSET) & (toks < NUM_CLASSES)).sum())
         return MelodyScore(notes=notes, steps=len(melody), nats=float(nll))
+
+
+def sample_tokens(logits: np.ndarray, mask: np.ndarray, inv_t: float, top_p: float,
+                  rng: np.random.Generator) -> np.ndarray:
+    """One token per row of ``logits`` ``(B, 130)`` -> ``(B,)`` int64.
+
+    ``mask`` is added (-inf forbids a token); ``inv_t`` = 1 / temperature (0 = greedy);
+    nucleus sampling keeps the most likely tokens whose mass reaches ``top_p``.
+    """
+    z = logits + mask
+    if inv_t == 0.0:
+        return z.argmax(axis=1)
+    z *= inv_t
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    rows = np.arange(len(p))
+    if top_p < 1.0:
+        order = np.argsort(-p, axis=1, kind="stable")
+        sp = np.take_along_axis(p, order, axis=1)
+        cs = np.cumsum(sp, axis=1)
+        total = cs[:, -1:]
+        sp[(cs - sp) > top_p * total] = 0.0
+        cs = np.cumsum(sp, axis=1)
+        j = (cs < rng.random((len(p), 1)) * cs[:, -1:]).sum(axis=1)
+        return order[rows, np.minimum(j, p.shape[1] - 1)]
+    cs = np.cumsum(p, axis=1)
+    j = (cs < rng.random((len(p), 1)) * cs[:, -1:]).sum(axis=1)
+    return np.minimum(j, p.shape[1] - 1)

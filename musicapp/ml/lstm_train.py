@@ -51,6 +51,7 @@ class LSTMTrainConfig:
     threads: int = 2
     device: str | None = None
     resume: bool = True
+    bf16: bool = True
 
 
 def lr_at(cfg: LSTMTrainConfig, step: int, seconds: float) -> float:
@@ -59,6 +60,11 @@ def lr_at(cfg: LSTMTrainConfig, step: int, seconds: float) -> float:
     frac = min(1.0, seconds / max(1e-9, cfg.minutes * 60.0))
     cos = cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * frac))
     return cfg.lr * warm * cos
+
+
+def autocast(device: torch.device, enabled: bool):
+    """bfloat16 autocast (mixed precision; weights and optimizer stay float32) when enabled."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled and device.type in ("cpu", "cuda"))
 
 
 def masked_nll(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -79,7 +85,7 @@ def evaluate_bank(model: MelodyLSTM, bank: TuneBank, length: int = 512, limit: i
     for i in range(0, len(spec), batch):
         b = bank.gather(spec[i:i + batch], length).to_torch(device)
         logits, _ = model(b["prev"], b["pos"], b["bar_len"], b["key"], b["mode"])
-        s, n = masked_nll(logits, b["target"], b["mask"])
+        s, n = masked_nll(logits.float(), b["target"], b["mask"])
         total, count = total + float(s), count + float(n)
     model.train(was_training)
     return total / max(count, 1.0)
@@ -134,8 +140,9 @@ def train(cfg: LSTMTrainConfig, model_cfg: LSTMConfig = LSTMConfig(), splits: di
         for g in opt.param_groups:
             g["lr"] = lr
         b = train_bank.sample(rng, cfg.batch, cfg.seq_len, cfg.max_shift, cfg.key_dropout).to_torch(device)
-        logits, _ = model(b["prev"], b["pos"], b["bar_len"], b["key"], b["mode"])
-        s, n = masked_nll(logits, b["target"], b["mask"])
+        with autocast(device, cfg.bf16):
+            logits, _ = model(b["prev"], b["pos"], b["bar_len"], b["key"], b["mode"])
+        s, n = masked_nll(logits.float(), b["target"], b["mask"])
         loss = s / n
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -150,7 +157,8 @@ def train(cfg: LSTMTrainConfig, model_cfg: LSTMConfig = LSTMConfig(), splits: di
         bar.update(1, loss=running, lr=lr)
         done = state.step >= cfg.max_steps or state.seconds >= budget
         if state.step % cfg.eval_every == 0 or done:
-            valid = evaluate_bank(model, valid_bank, limit=cfg.valid_windows, device=device)
+            with autocast(device, cfg.bf16):
+                valid = evaluate_bank(model, valid_bank, limit=cfg.valid_windows, device=device)
             state.epoch = int(state.step * cfg.batch * cfg.seq_len // max(1, train_bank.total_steps))
             losses.append(step=state.step, epoch=state.epoch, seconds=state.seconds, train_loss=running,
                           valid_loss=valid, lr=lr)
