@@ -76,7 +76,7 @@ class ViewState(QObject):
 
     changed = Signal()
 
-    MIN_PX_PER_TICK = 0.002
+    MIN_PX_PER_TICK = 0.0005
     MAX_PX_PER_TICK = 2.0
     MIN_ROW = 4.0
     MAX_ROW = 40.0

@@ -14,6 +14,7 @@ from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont
 
 from musicapp.core.song import NOTE_NAMES, Note
+from musicapp.ui.pianoroll.raster import DENSE_NOTES, NoteRaster
 from musicapp.ui.pianoroll.canvas import (
     BLACK_KEYS, VELOCITY_BUCKETS, PaintContext, thin_pen, velocity_colors,
 )
@@ -113,33 +114,43 @@ class NotesLayer:
             self._colors_for = theme.name
         song = roll.document.song
         active = roll.document.active_track
-        p = ctx.painter
+        index = roll.canvas.index
+        shown = {ti: index.track(ti, t.notes) for ti, t in enumerate(song.tracks)
+                 if ti == active or roll.show_other_tracks}
+        windows = {ti: tidx.window(ctx.t0, ctx.t1, ctx.p_lo, ctx.p_hi) for ti, tidx in shown.items()}
+        raster = None
+        if sum(len(w) for w in windows.values()) >= DENSE_NOTES:
+            raster = NoteRaster(int(ctx.width), int(ctx.height))
+        p, view = ctx.painter, roll.view
         dim = theme.color("note_other_track")
-        for ti, track in enumerate(song.tracks):
-            if ti == active or not roll.show_other_tracks:
+        dense: list[tuple[np.ndarray, ...]] = []  # (x, y, w, kind) per track, for the raster
+        for ti, idx in windows.items():
+            if ti == active or not len(idx):
                 continue
-            rects = self._rects(ctx, ti, track.notes)
-            if rects:
+            xs, ys, ws = shown[ti].geometry_arrays(idx, view.left_tick, view.px_per_tick, view.top_pitch,
+                                                   view.row_height)
+            if raster is not None:
+                dense.append((xs, ys, ws, np.zeros(len(xs), dtype=np.int64)))
+            else:
+                h = view.row_height - 1
                 p.setPen(Qt.NoPen)
                 p.setBrush(dim)
-                p.drawRects(rects)
-        if 0 <= active < len(song.tracks):
-            self._paint_active(ctx, active, song.tracks[active].notes)
+                p.drawRects([QRectF(x, y, w, h) for x, y, w in zip(xs.tolist(), ys.tolist(), ws.tolist())])
+        if active in windows:
+            self._paint_active(ctx, active, shown[active], windows[active], dense if raster is not None else None)
+        if raster is not None and dense:
+            xs, ys, ws, kinds = (np.concatenate(parts) for parts in zip(*dense))
+            palette = [dim] + self._vel_colors + [theme.color("note_selected")]
+            raster.fill(xs, ys, ws, kinds, view.row_height - 1, palette)
+            raster.draw(p)
 
-    def _rects(self, ctx: PaintContext, ti: int, notes) -> list[QRectF]:
-        view = ctx.roll.view
-        tidx = ctx.roll.canvas.index.track(ti, notes)
-        idx = tidx.window(ctx.t0, ctx.t1, ctx.p_lo, ctx.p_hi)
-        xs, ys, ws = tidx.geometry(idx, view.left_tick, view.px_per_tick, view.top_pitch, view.row_height)
-        h = view.row_height - 1
-        return [QRectF(x, y, w, h) for x, y, w in zip(xs, ys, ws)]
-
-    def _paint_active(self, ctx: PaintContext, ti: int, notes) -> None:
+    def _paint_active(self, ctx: PaintContext, ti: int, tidx, idx: np.ndarray,
+                      dense: list | None) -> None:
+        """Draw the active track; in dense mode append (x, y, w, kind) to ``dense`` instead
+        (kind 1..8 = velocity bucket, 9 = selected; 0 is the other tracks' dim colour)."""
         roll, p, view = ctx.roll, ctx.painter, ctx.roll.view
         pv = roll.canvas.preview
         rh = view.row_height
-        tidx = roll.canvas.index.track(ti, notes)
-        idx = tidx.window(ctx.t0, ctx.t1, ctx.p_lo, ctx.p_hi)
         skip = [i for t, i in (pv.moved | pv.hidden) if t == ti]
         if skip:
             idx = idx[~np.isin(idx, skip)]
@@ -151,12 +162,16 @@ class NotesLayer:
         sel = [i for t, i in roll.document.selection if t == ti]
         if sel:
             buckets[np.isin(idx, sel)] = VELOCITY_BUCKETS  # the selection colour
+        colors = self._vel_colors + [roll.theme.color("note_selected")]
+        if dense is not None:
+            xs, ys, ws = tidx.geometry_arrays(idx, view.left_tick, view.px_per_tick, view.top_pitch, rh)
+            dense.append((xs, ys, ws, buckets.astype(np.int64) + 1))
+            return
         xs, ys, ws = tidx.geometry(idx, view.left_tick, view.px_per_tick, view.top_pitch, rh)
         groups: list[list[QRectF]] = [[] for _ in range(VELOCITY_BUCKETS + 1)]
         for x, y, w, b in zip(xs, ys, ws, buckets.tolist()):
             groups[b].append(QRectF(x, y, w, rh - 1))
         p.setPen(thin_pen(roll.theme.color("note_border")) if rh >= 5 else Qt.NoPen)
-        colors = self._vel_colors + [roll.theme.color("note_selected")]
         for color, rects in zip(colors, groups):
             if rects:
                 p.setBrush(color)

@@ -49,13 +49,19 @@ class TrackIndex:
         """Like ``window`` as a list of ints."""
         return self.window(t0, t1, p_lo, p_hi).tolist()
 
-    def geometry(self, idx: np.ndarray, left: float, ppt: float, top: float, rh: float
-                 ) -> tuple[list[float], list[float], list[float]]:
-        """(x, y, width) in pixels of notes ``idx`` for a view scrolled to ``left`` tick /
+    def geometry_arrays(self, idx: np.ndarray, left: float, ppt: float, top: float, rh: float
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(x, y, width) pixel arrays of notes ``idx`` for a view scrolled to ``left`` tick /
         ``top`` pitch at ``ppt`` pixels per tick and ``rh`` pixels per row (width >= 2 px)."""
         xs = (self.starts[idx] - left) * ppt
         ys = (top - self.pitches[idx]) * rh
         ws = np.maximum(2.0, (self.ends[idx] - self.starts[idx]) * ppt - 1)
+        return xs, ys, ws
+
+    def geometry(self, idx: np.ndarray, left: float, ppt: float, top: float, rh: float
+                 ) -> tuple[list[float], list[float], list[float]]:
+        """``geometry_arrays`` as Python lists (for building QRectFs)."""
+        xs, ys, ws = self.geometry_arrays(idx, left, ppt, top, rh)
         return xs.tolist(), ys.tolist(), ws.tolist()
 
 

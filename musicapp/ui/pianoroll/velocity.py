@@ -9,19 +9,32 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QWidget
 
 from musicapp.core import edits
 from musicapp.core.edits import NoteRef
-from musicapp.ui.pianoroll.canvas import Preview, thin_pen, velocity_bucket, velocity_colors
+from musicapp.ui.pianoroll.canvas import VELOCITY_BUCKETS, Preview, thin_pen, velocity_colors
 
 if TYPE_CHECKING:
     from musicapp.ui.pianoroll.widget import PianoRoll
 
 LANE_HEIGHT = 84
 HIT_PX = 5.0
+DENSE_BARS = 600  # above this many visible notes the lane draws one bar per pixel column
+
+
+def _per_column(xs: np.ndarray, vel: np.ndarray, kind: np.ndarray, width: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Reduce bars to the loudest per pixel column (selected bars win their column)."""
+    cols = np.clip(xs.astype(np.int64), 0, max(0, width - 1))
+    score = vel + np.where(kind == VELOCITY_BUCKETS, 1000, 0)  # selection first, then loudness
+    order = np.lexsort((score, cols))  # by column, then score ascending: the last of a column wins
+    cols, score, vel, kind = cols[order], score[order], vel[order], kind[order]
+    last = np.r_[cols[1:] != cols[:-1], True]
+    return cols[last].astype(np.float64), vel[last], kind[last]
 
 
 class VelocityLane(QWidget):
@@ -57,24 +70,32 @@ class VelocityLane(QWidget):
             overrides = roll.canvas.preview.velocities
             colors = velocity_colors(theme.color("note_low"), theme.color("note_high"))
             colors.append(theme.color("note_selected"))
-            stems: list[list[QLineF]] = [[] for _ in colors]
-            heads: list[list[QRectF]] = [[] for _ in colors]
-            selection = doc.selection
-            for i in roll.canvas.visible_refs(ti):
-                n = notes[i]
-                vel = overrides.get((ti, i), n.velocity)
-                x = view.tick_to_x(n.start) + 1
-                y = h - 3 - (h - 6) * vel / 127
-                k = len(colors) - 1 if (ti, i) in selection else velocity_bucket(vel)
-                stems[k].append(QLineF(x, h, x, y))
-                heads[k].append(QRectF(x - 2.5, y - 2.5, 5, 5))
-            for color, lines, rects in zip(colors, stems, heads):
-                if lines:
-                    p.setPen(thin_pen(color, 2.0))
-                    p.drawLines(lines)
+            tidx = roll.canvas.index.track(ti, notes)
+            t0, t1 = view.visible_ticks(roll.canvas.width())
+            idx = tidx.window(t0, t1, *view.visible_pitches(roll.canvas.height()))
+            vel = tidx.velocities[idx]
+            for (t, i), v in overrides.items():
+                if t == ti:
+                    vel[idx == i] = v
+            kind = np.minimum(VELOCITY_BUCKETS - 1, (vel - 1) * VELOCITY_BUCKETS // 127)
+            sel = [i for t, i in doc.selection if t == ti]
+            if sel:
+                kind[np.isin(idx, sel)] = VELOCITY_BUCKETS
+            xs = (tidx.starts[idx] - view.left_tick) * view.px_per_tick + 1
+            if len(idx) > DENSE_BARS:  # level of detail: one bar per pixel column, the loudest
+                xs, vel, kind = _per_column(xs, vel, kind, int(w))
+            xs, ys = xs.tolist(), (h - 3 - (h - 6) * vel / 127).tolist()
+            heads = len(xs) <= DENSE_BARS
+            for k, color in enumerate(colors):
+                pick = np.nonzero(kind == k)[0].tolist()
+                if not pick:
+                    continue
+                p.setPen(thin_pen(color, 2.0 if heads else 1.0))
+                p.drawLines([QLineF(xs[j], h, xs[j], ys[j]) for j in pick])
+                if heads:
                     p.setPen(Qt.NoPen)
                     p.setBrush(color)
-                    p.drawRects(rects)
+                    p.drawRects([QRectF(xs[j] - 2.5, ys[j] - 2.5, 5, 5) for j in pick])
         p.end()
 
     def _ref_at(self, x: float) -> NoteRef | None:

@@ -219,14 +219,19 @@ class PianoRoll(QWidget):
         self.view.scroll_to(top_pitch=self.view.top_pitch, view_height=self.canvas.height())
 
     def zoom_to_fit(self) -> None:
-        """Show the whole song (or 8 bars of an empty one) and center its pitch range."""
+        """Show the whole song (or 8 bars of an empty one): time fits the width, and the pitch
+        range fits the height as far as the minimum row height allows; centred."""
         song = self.document.song
+        view = self.view
         end = max(song.end, 8 * song.meters[0].bar_ticks(song.ppq))
         width = max(100, self.canvas.width())
-        self.view.px_per_tick = max(self.view.MIN_PX_PER_TICK, min(self.view.MAX_PX_PER_TICK, width / (end * 1.02)))
-        pitches = [n.pitch for t in song.tracks for n in t.notes]
-        self.view.scroll_to(left_tick=0)
-        self.center_pitch((min(pitches) + max(pitches)) / 2 if pitches else 66)
+        view.px_per_tick = max(view.MIN_PX_PER_TICK, min(view.MAX_PX_PER_TICK, width / (end * 1.02)))
+        lo = min((n.pitch for t in song.tracks for n in t.notes), default=60)
+        hi = max((n.pitch for t in song.tracks for n in t.notes), default=72)
+        rows = hi - lo + 3
+        view.row_height = max(view.MIN_ROW, min(14.0, self.canvas.height() / rows))
+        view.scroll_to(left_tick=0)
+        self.center_pitch((lo + hi) / 2)
 
     def center_pitch(self, pitch: float) -> None:
         rows = self.canvas.height() / self.view.row_height

@@ -1,0 +1,52 @@
+"""What the piano roll actually paints: pixels of notes, selection and the dense-view raster."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtGui import QColor
+
+from musicapp.core.song import Note
+from musicapp.ui.pianoroll.raster import DENSE_NOTES, NoteRaster
+from tests.ui.conftest import song_with
+
+
+def pixel(win, tick: float, pitch: int) -> QColor:
+    v = win.roll.view
+    win.roll.canvas.invalidate()
+    image = win.roll.canvas.grab().toImage()
+    return image.pixelColor(int(v.tick_to_x(tick)) + 1, int(v.pitch_to_y(pitch) + v.row_height / 2))
+
+
+def test_raster_paints_higher_kinds_over_lower_for_narrow_and_wide_notes():
+    r = NoteRaster(40, 20)
+    palette = [QColor("#ff0000"), QColor("#00ff00")]
+    xs, ys = np.array([2.0, 3.0, 10.0, 12.0]), np.array([1.0, 1.0, 8.0, 8.0])
+    ws, kinds = np.array([3.0, 2.0, 20.0, 15.0]), np.array([1, 0, 0, 1])
+    r.fill(xs, ys, ws, kinds, 5, palette)
+    assert r.pixels[2, 3] == QColor("#00ff00").rgba()  # narrow: kind 1 over kind 0
+    assert r.pixels[2, 2] == QColor("#00ff00").rgba()
+    assert r.pixels[9, 20] == QColor("#00ff00").rgba()  # wide: kind 1 over kind 0
+    assert r.pixels[9, 11] == QColor("#ff0000").rgba()
+    assert r.pixels[15, 5] == 0  # nothing there
+
+
+def test_selected_note_is_painted_in_selection_colour(win):
+    win.document.reset(song_with([Note(0, 60, 960), Note(960, 60, 960)]))
+    win.roll.view.scroll_to(left_tick=0, top_pitch=84)
+    win.document.set_selection({(0, 1)})
+    selected = win.roll.theme.color("note_selected")
+    assert pixel(win, 1200, 60) == selected
+    assert pixel(win, 200, 60) != selected
+    assert pixel(win, 200, 69) == win.roll.theme.color("row_in_scale")  # empty white-key row
+
+
+def test_dense_view_draws_every_note_through_the_raster(win):
+    notes = [Note(i * 120, 40 + (i * 7) % 40, 120, 100) for i in range(DENSE_NOTES + 500)]
+    win.document.reset(song_with(notes))
+    win.roll.zoom_to_fit()
+    assert sum(len(win.roll.canvas.visible_refs(t)) for t in range(1)) >= DENSE_NOTES
+    win.document.set_selection({(0, 1000)})
+    n = win.document.song.tracks[0].notes[1000]
+    assert pixel(win, n.start, n.pitch) == win.roll.theme.color("note_selected")
+    empty_pitch = 39  # below every note
+    assert pixel(win, n.start, empty_pitch) != win.roll.theme.color("note_selected")
