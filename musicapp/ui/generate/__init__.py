@@ -57,6 +57,7 @@ def install_generate(win: "MainWindow", services: GenerateServices) -> GenerateC
     if app is not None:
         app.aboutToQuit.connect(worker.close)
     ctrl.message.connect(win.show_message)
+    win.roll.cursor_changed.connect(panel.seed_moved)
     return ctrl
 
 
@@ -81,7 +82,7 @@ def _wire_actions(win: "MainWindow", ctrl: GenerateController, panel: GeneratePa
     a.clear_ghosts.triggered.connect(ctrl.dismiss)
     vary = act("&Vary Selection", ctrl.vary_selection, ["Ctrl+Shift+Return"])
     interp = act("&Interpolate Selection", ctrl.interpolate_selection, ["Ctrl+Alt+Return"])
-    nxt = act("&Next Candidate", ctrl.next_candidate, ["Tab"])
+    nxt = act("&Next Candidate", lambda: ctrl.next_candidate(), ["Tab"])
     prev = act("&Previous Candidate", ctrl.previous_candidate, ["Shift+Tab", "Shift+Backtab"])
     audition = act("A&udition Candidate", ctrl.audition, ["Shift+Space"])
     live = act("&Live Re-seed", panel.live.setChecked, [])

@@ -149,7 +149,7 @@ class GeneratePanel(QWidget):
         self.live.toggled.connect(lambda on: c.set_options(live=on))
         self.go.clicked.connect(c.generate)
         self.prev_btn.clicked.connect(c.previous_candidate)
-        self.next_btn.clicked.connect(c.next_candidate)
+        self.next_btn.clicked.connect(lambda: c.next_candidate())
         self.audition_btn.clicked.connect(c.audition)
         self.accept_btn.clicked.connect(c.accept)
         self.dismiss_btn.clicked.connect(c.dismiss)
@@ -159,7 +159,7 @@ class GeneratePanel(QWidget):
         c.model_status.connect(self._on_model_status)
         doc = c.document
         for sig in (doc.selection_changed, doc.song_changed, doc.active_track_changed):
-            sig.connect(lambda *_: self._key_timer.start())
+            sig.connect(self.seed_moved)
 
     def _kind(self) -> str:
         return LSTM if self.ctrl.options.mode == CONTINUE else VAE
@@ -208,6 +208,10 @@ class GeneratePanel(QWidget):
     def _on_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
+
+    def seed_moved(self, *_args) -> None:
+        """The selection, cursor or song changed: refresh the auto-detected key soon."""
+        self._key_timer.start()
 
     def _update_auto_key(self) -> None:
         key = self.ctrl.detected_key()

@@ -75,10 +75,12 @@ class InferenceWorker:
         with self._cond:
             if self._closing:
                 return
-            self._pending = request
+            replaced, self._pending = self._pending, request
             if self._running is not None:
                 self._running[1].set()
             self._cond.notify()
+        if replaced is not None:  # never started: report it as cancelled too
+            self._emit("cancelled", replaced.rid)
 
     def cancel(self) -> None:
         """Drop the waiting request and cancel the running one."""
@@ -163,11 +165,12 @@ class InferenceWorker:
         try:
             service = self._service(request.model)
         except MusicappError as err:
+            msg = f"Model {request.model[1]!r} cannot be used: {err}"
             self._emit("model_status", request.model, str(err), False)
-            self._emit("failed", rid, str(err))
+            self._emit("failed", rid, msg)
             return
         except Exception as err:  # a broken file can fail in many ways: report, keep working
-            msg = f"cannot load model {request.model[1]!r}: {type(err).__name__}: {err}"
+            msg = f"Model {request.model[1]!r} cannot be used: {type(err).__name__}: {err}"
             self._emit("model_status", request.model, msg, False)
             self._emit("failed", rid, msg)
             return

@@ -1,0 +1,220 @@
+"""The Generate panel driven like a user: keys and mouse on the real window, tiny real models."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from musicapp.core.song import Note
+from tests.ui.conftest import drag, point
+from tests.ui.generate_helpers import PHRASE_A, PHRASE_B, Q, lead, make_window
+
+
+@pytest.fixture
+def gwin(qtbot, tmp_path, monkeypatch):
+    w = make_window(tmp_path, monkeypatch, lead(PHRASE_A))
+    w.show()
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)  # shortcuts need the active window
+    w.roll.view.scroll_to(left_tick=0, top_pitch=84)
+    w.roll.view.px_per_tick = 0.08
+    yield w
+    w.document.undo_stack.setClean()
+    w.close()
+    assert w.generate.worker.close(5.0)
+    w.deleteLater()
+
+
+def wait_candidates(qtbot, win, timeout=15000):
+    qtbot.waitUntil(lambda: win.generate.session is not None and bool(win.generate.session.candidates)
+                    and not win.generate.busy, timeout=timeout)
+
+
+def keys(win, key, mods=Qt.NoModifier):
+    win.roll.canvas.setFocus()
+    QTest.keyClick(win.roll.canvas, key, mods)
+
+
+def test_continue_cycle_accept_then_undo_removes_the_notes(gwin, qtbot):
+    ctrl, doc = gwin.generate, gwin.document
+    gwin.roll.canvas.setFocus()
+    keys(gwin, Qt.Key_A, Qt.ControlModifier)  # select the phrase: it is the seed
+    keys(gwin, Qt.Key_Return, Qt.ControlModifier)  # Continue phrase
+    wait_candidates(qtbot, gwin)
+    s = ctrl.session
+    assert len(s.candidates) == ctrl.options.variations == 4
+    seed_end = max(n.end for n in PHRASE_A)
+    assert doc.ghost_notes == s.candidates[0] and doc.ghost_notes
+    assert all(n.start >= seed_end for n in doc.ghost_notes)
+    assert all(n.start < seed_end + 2 * 4 * Q for n in doc.ghost_notes)  # 2 bars after the seed
+    assert "1 / 4" in gwin.generate_panel.counter.text()
+    keys(gwin, Qt.Key_Tab)
+    assert s.index == 1 and doc.ghost_notes == s.candidates[1]
+    keys(gwin, Qt.Key_Tab)
+    keys(gwin, Qt.Key_Backtab, Qt.ShiftModifier)
+    assert s.index == 1
+    chosen = doc.ghost_notes
+    steps = doc.undo_stack.count()
+    keys(gwin, Qt.Key_Return)  # accept
+    assert doc.ghost_notes == ()
+    assert doc.undo_stack.count() == steps + 1
+    track = doc.song.tracks[0].notes
+    assert set(chosen) <= set(track) and len(track) == len(PHRASE_A) + len(chosen)
+    keys(gwin, Qt.Key_Z, Qt.ControlModifier)
+    assert doc.song.tracks[0].notes == tuple(PHRASE_A)
+
+
+def test_escape_dismisses_and_the_menu_lists_the_shortcuts(gwin, qtbot):
+    texts = {a.text().replace("&", ""): a.shortcut().toString() for a in gwin.generate_menu.actions()}
+    assert texts["Continue Phrase"] == "Ctrl+Return" and texts["Accept Candidate"] == "Return"
+    assert texts["Next Candidate"] == "Tab" and texts["Dismiss Candidates"] == "Esc"
+    gwin.roll.set_cursor_tick(8 * Q)  # no selection: the notes before the cursor are the seed
+    gwin.generate_panel.go.click()
+    wait_candidates(qtbot, gwin)
+    assert gwin.generate.session.seed.notes == tuple(PHRASE_A)
+    keys(gwin, Qt.Key_Escape)
+    assert gwin.document.ghost_notes == () and gwin.generate.session is None
+    assert gwin.document.song.tracks[0].notes == tuple(PHRASE_A)
+
+
+def test_dragging_a_seed_note_regenerates_the_continuation(gwin, qtbot):
+    ctrl, doc = gwin.generate, gwin.document
+    gwin.roll.set_tool("select")
+    gwin.roll.set_cursor_tick(8 * Q)
+    ctrl.continue_phrase()
+    wait_candidates(qtbot, gwin)
+    first_rid = ctrl._rid
+    last = PHRASE_A[-1]
+    with qtbot.waitSignal(ctrl.ghosts_shown, timeout=15000) as shown:
+        drag(gwin.roll.canvas, point(gwin, last.start, last.pitch, 10), point(gwin, last.start, last.pitch + 5, 10))
+    assert shown.args[0] > first_rid
+    moved = Note(last.start, last.pitch + 5, last.length, last.velocity)
+    assert moved in doc.song.tracks[0].notes and moved in ctrl.session.seed.notes
+    assert last not in ctrl.session.seed.notes
+    assert doc.ghost_notes == ctrl.session.current and doc.ghost_notes
+
+
+def test_an_edit_outside_the_seed_does_not_regenerate(gwin, qtbot):
+    ctrl = gwin.generate
+    ctrl.continue_phrase()
+    wait_candidates(qtbot, gwin)
+    rid = ctrl._rid
+    gwin.roll.add_notes([Note(40 * Q, 50, Q)])  # far after the phrase and its candidates
+    qtbot.wait(120)
+    assert ctrl._rid == rid and gwin.document.ghost_notes
+
+
+def test_a_new_request_cancels_the_running_one(gwin, qtbot):
+    ctrl = gwin.generate
+    ctrl.set_options(bars=64, variations=64)
+    cancelled, finished = [], []
+    ctrl.worker.signals.cancelled.connect(cancelled.append)
+    ctrl.worker.signals.finished.connect(lambda rid, *_: finished.append(rid))
+    with qtbot.waitSignal(ctrl.worker.signals.progress, timeout=15000):
+        ctrl.continue_phrase()
+    slow = ctrl._rid
+    ctrl.set_options(bars=1, variations=2)
+    ctrl.continue_phrase()
+    wait_candidates(qtbot, gwin)
+    qtbot.waitUntil(lambda: slow in cancelled, timeout=5000)
+    assert slow not in finished and finished[-1] == ctrl._rid
+    assert len(ctrl.session.candidates) == 2
+
+
+def test_closing_the_window_during_generation_exits_cleanly(qtbot, tmp_path, monkeypatch):
+    w = make_window(tmp_path, monkeypatch, lead(PHRASE_A))
+    w.show()
+    ctrl = w.generate
+    ctrl.set_options(bars=64, variations=64)
+    with qtbot.waitSignal(ctrl.worker.signals.progress, timeout=15000):
+        ctrl.continue_phrase()
+    assert ctrl.worker.alive
+    w.document.undo_stack.setClean()
+    assert w.close()
+    qtbot.waitUntil(lambda: not ctrl.worker.alive, timeout=5000)
+    w.deleteLater()
+    qtbot.wait(10)
+
+
+def test_a_broken_model_file_is_reported_and_the_editor_keeps_working(qtbot, tmp_path, monkeypatch):
+    from tests.ui.generate_helpers import write_tiny_models
+
+    models = write_tiny_models(tmp_path / "models")
+    (models / "lstm.safetensors").write_bytes(b"\x00garbage" * 10)
+    w = make_window(tmp_path, monkeypatch, lead(PHRASE_A), models=models)
+    w.show()
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)  # shortcuts need the active window
+    w.roll.view.scroll_to(left_tick=0, top_pitch=84)
+    panel = w.generate_panel
+    keys(w, Qt.Key_Return, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: panel.message.text() != "" and not w.generate.busy, timeout=15000)
+    assert "lstm" in panel.message.text().lower() and "⚠" in panel.status.text()
+    assert w.document.ghost_notes == ()
+    w.roll.set_tool("draw")
+    QTest.mouseClick(w.roll.canvas, Qt.LeftButton, Qt.NoModifier, point(w, 16 * Q, 70))
+    assert len(w.document.song.tracks[0].notes) == len(PHRASE_A) + 1
+    w.document.undo_stack.undo()
+    assert w.document.song.tracks[0].notes == tuple(PHRASE_A)
+    w.document.undo_stack.setClean()
+    w.close()
+    assert w.generate.worker.close(5.0)
+
+
+def test_vary_replaces_the_selection_in_one_undo_step(gwin, qtbot):
+    ctrl, doc = gwin.generate, gwin.document
+    doc.select_all()
+    keys(gwin, Qt.Key_Return, Qt.ControlModifier | Qt.ShiftModifier)  # Vary Selection
+    wait_candidates(qtbot, gwin)
+    cand = ctrl.session.current
+    assert cand and all(0 <= n.start < 2 * 4 * Q + Q for n in cand)  # on the phrase's own bars
+    keys(gwin, Qt.Key_Return)
+    assert doc.song.tracks[0].notes == tuple(sorted(cand))
+    doc.undo_stack.undo()
+    assert doc.song.tracks[0].notes == tuple(PHRASE_A)
+
+
+def test_interpolate_two_selected_phrases_places_candidates_after_the_second(gwin, qtbot):
+    ctrl, doc = gwin.generate, gwin.document
+    doc.reset(lead(PHRASE_A + PHRASE_B))
+    doc.select_all()
+    gwin.generate_panel.mode.setCurrentText("Interpolate")
+    gwin.generate_panel.go.click()
+    wait_candidates(qtbot, gwin)
+    end_b = max(n.end for n in PHRASE_B)
+    assert len(ctrl.session.candidates) == ctrl.options.variations
+    assert all(n.start >= end_b for c in ctrl.session.candidates for n in c)
+
+
+def test_interpolate_with_one_phrase_says_what_to_select(gwin):
+    gwin.document.set_selection([(0, 0)])
+    gwin.generate.interpolate_selection()
+    assert "two" in gwin.generate_panel.message.text()
+
+
+def test_live_toggle_regenerates_when_a_note_is_drawn(gwin, qtbot):
+    ctrl = gwin.generate
+    gwin.generate_panel.live.setChecked(True)
+    assert gwin.actions_.live_reseed.isChecked()
+    gwin.roll.set_cursor_tick(9 * Q)
+    gwin.roll.set_tool("draw")
+    with qtbot.waitSignal(ctrl.ghosts_shown, timeout=15000):
+        QTest.mouseClick(gwin.roll.canvas, Qt.LeftButton, Qt.NoModifier, point(gwin, 8 * Q, 69))
+    assert Note(8 * Q, 69, gwin.roll.default_length(), 100) in ctrl.session.seed.notes
+
+
+def test_panel_shows_the_detected_key_and_an_override_is_used(gwin, qtbot):
+    from musicapp.core.scales import detect_key, scale_pitch_classes
+    from musicapp.core.song import Key
+
+    panel = gwin.generate_panel
+    gwin.roll.set_cursor_tick(8 * Q)
+    detected = str(detect_key(PHRASE_A))
+    qtbot.waitUntil(lambda: panel.key.itemText(0) == f"Auto ({detected})", timeout=3000)
+    panel.key.setCurrentText("E major")
+    assert gwin.generate.options.key == Key(4, "major")
+    gwin.generate.continue_phrase()
+    wait_candidates(qtbot, gwin)
+    allowed = scale_pitch_classes(Key(4, "major"))
+    assert all(n.pitch % 12 in allowed for c in gwin.generate.session.candidates for n in c)
