@@ -143,3 +143,18 @@ def test_settings_remember_grid_theme_and_window(qtbot, tmp_path, win):
     assert again.roll.grid.to_text() == "32"
     assert again.roll.theme.name == "light"
     again.set_theme("dark")
+
+
+def test_alt_drag_on_selected_note_starts_external_midi_drag(win, monkeypatch):
+    from PySide6.QtGui import QDrag
+
+    carried = []
+    monkeypatch.setattr(QDrag, "exec", lambda self, *a: carried.append(self.mimeData().urls()) or Qt.CopyAction)
+    win.document.reset(song_with([Note(0, 60, 480), Note(480, 64, 480)]))
+    win.roll.view.scroll_to(left_tick=0, top_pitch=84)
+    win.document.set_selection({(0, 1)})
+    click(win, 480, 64, mods=Qt.AltModifier, dx=10)
+    assert len(carried) == 1
+    clip = read_midi(carried[0][0].toLocalFile())
+    assert [(n.start, n.pitch) for n in clip.tracks[0].notes] == [(480, 64)]
+    assert notes(win) == (Note(0, 60, 480), Note(480, 64, 480))  # nothing moved
