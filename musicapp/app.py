@@ -79,9 +79,12 @@ def build_window(settings=None, dialogs=None, autosave=None, with_engine: bool =
 
     install_generate(win, generate_services())  # the assistant; models load lazily on its worker
     if chooser is not None:
-        wanted = win.settings.output
-        if wanted and wanted != NO_OUTPUT:
-            win.select_output(wanted)
+        from PySide6.QtCore import QTimer
+
+        # after the window is up: opening an audio device or port can take a moment
+        wanted = win.settings.output or BUILTIN_SYNTH
+        if wanted != NO_OUTPUT:
+            QTimer.singleShot(0, lambda: win.select_output(wanted))
     return win
 
 

@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
         self.document = document or Document(new_song(), self)
         self.playback = playback or Playback(self.document, None, self)
         self.output_chooser = output_chooser
+        self._current_output = ""
         self.roll = PianoRoll(self.document, self)
         self.setCentralWidget(self.roll)
         self.files = FileController(self.document, self.dialogs, self.settings, self.editor_state, self)
@@ -305,9 +306,16 @@ class MainWindow(QMainWindow):
     def refresh_outputs(self) -> None:
         self.transport_bar.refresh_outputs()
 
-    def select_output(self, name: str) -> None:
-        if self.output_chooser is not None and apply_output_choice(self.output_chooser, name, self.show_message):
-            self.settings.output = name
+    def select_output(self, name: str) -> bool:
+        """Play through output ``name``; on failure the message says why and nothing changes."""
+        if self.output_chooser is None:
+            return False
+        if apply_output_choice(self.output_chooser, name, self.show_message):
+            self.settings.output = self._current_output = name
+            self.transport_bar.refresh_outputs(name)
+            return True
+        self.transport_bar.refresh_outputs(self._current_output or self.transport_bar.output_box.itemText(0))
+        return False
 
     def _on_loop_changed(self, loop) -> None:
         self.actions_.loop.setChecked(loop is not None)

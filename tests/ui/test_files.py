@@ -158,3 +158,14 @@ def test_alt_drag_on_selected_note_starts_external_midi_drag(win, monkeypatch):
     clip = read_midi(carried[0][0].toLocalFile())
     assert [(n.start, n.pitch) for n in clip.tracks[0].notes] == [(480, 64)]
     assert notes(win) == (Note(0, 60, 480), Note(480, 64, 480))  # nothing moved
+
+
+def test_new_asks_about_unsaved_changes_then_starts_empty(win, dialogs):
+    click(win, 0, 60)
+    dialogs.unsaved_answers.append("cancel")
+    QTest.keyClick(win.roll.canvas, Qt.Key_N, Qt.ControlModifier)
+    assert notes(win)  # cancelled: still there
+    dialogs.unsaved_answers.append("discard")
+    QTest.keyClick(win.roll.canvas, Qt.Key_N, Qt.ControlModifier)
+    assert win.document.song.note_count == 0 and not win.document.is_modified
+    assert win.document.undo_stack.count() == 0

@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
+from musicapp.core.errors import MusicappError
 from musicapp.core.song import Note
 from musicapp.engine.outputs import RecordingOutput
 from musicapp.engine.transport import Transport
@@ -24,11 +25,13 @@ class RecorderChoice:
         self.transport, self.recorder, self.selected = transport, recorder, []
 
     def names(self):
-        return ["Recorder"]
+        return ["Silent", "Recorder", "Broken"]
 
     def select(self, name):
+        if name == "Broken":
+            raise MusicappError("cannot open output 'Broken': device busy")
         self.selected.append(name)
-        self.transport.set_output(self.recorder)
+        self.transport.set_output(self.recorder if name == "Recorder" else None)
 
 
 @pytest.fixture
@@ -106,3 +109,23 @@ def test_tempo_meter_key_fields_are_undoable_song_edits(engine_win):
         win.document.undo_stack.undo()
     assert round(win.document.song.tempos[0].bpm) == 120 and win.document.song.key is None
     assert round(bar.tempo.value()) == 120
+
+
+def test_output_choice_is_remembered_and_a_failing_one_is_reported(engine_win):
+    win, _, _ = engine_win
+    box = win.transport_bar.output_box
+    assert box.currentText() == "Recorder" and win.settings.output == "Recorder"
+    box.activated.emit(box.findText("Broken"))
+    assert "device busy" in win.statusBar().currentMessage()
+    assert box.currentText() == "Recorder" and win.settings.output == "Recorder"
+    box.activated.emit(box.findText("Silent"))
+    assert win.settings.output == "Silent"
+
+
+def test_metronome_action_makes_the_engine_click(engine_win, qtbot):
+    win, transport, recorder = engine_win
+    win.actions_.metronome.trigger()
+    assert win.settings.metronome
+    win.playback.play(0)
+    qtbot.waitUntil(lambda: any(m[0] == 0x99 for _, m in list(recorder.messages)), timeout=5000)
+    win.playback.stop()
