@@ -52,8 +52,11 @@ def main(out: str) -> int:
     from musicapp.ui.dialogs import ScriptedDialogs
     from musicapp.ui.settings import AppSettings
 
+    from musicapp.app import NO_OUTPUT
+
     settings = AppSettings(QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.IniFormat))
-    win = build_window(settings=settings, dialogs=ScriptedDialogs(), with_engine=False)
+    settings.output = NO_OUTPUT  # no sound card under Xvfb; the transport itself runs
+    win = build_window(settings=settings, dialogs=ScriptedDialogs(), with_engine=True)
     win.resize(1600, 960)
     win.show()
     app.processEvents()
@@ -72,6 +75,7 @@ def main(out: str) -> int:
     ok = win.grab().save(out)
     win.document.undo_stack.setClean()
     win.close()
+    win.playback.transport.close()
     return 0 if ok else 1
 
 

@@ -112,6 +112,7 @@ class MainWindow(QMainWindow):
         self.drag_handle = DragHandle(self)
         tb.addWidget(self.drag_handle)
         self.addToolBar(tb)
+        self.addToolBarBreak()
         self.transport_bar = TransportBar(self.document, [a.play, a.stop, a.rewind, a.loop, a.metronome, a.follow], self)
         self.addToolBar(self.transport_bar)
         self.transport_bar.set_chooser(self.output_chooser, self.settings.output)
