@@ -9,7 +9,8 @@ reads state and paints the visible window.
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont
 
@@ -18,6 +19,9 @@ from musicapp.ui.pianoroll.raster import DENSE_NOTES, NoteRaster
 from musicapp.ui.pianoroll.canvas import (
     BLACK_KEYS, VELOCITY_BUCKETS, PaintContext, thin_pen, velocity_colors,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
 
 LABEL_LIMIT = 400  # draw note names only when fewer notes than this are visible
 
@@ -119,6 +123,10 @@ class NotesLayer:
                  if ti == active or roll.show_other_tracks}
         windows = {ti: tidx.window(ctx.t0, ctx.t1, ctx.p_lo, ctx.p_hi) for ti, tidx in shown.items()}
         raster = None
+        if not any(len(w) for w in windows.values()):
+            return
+        import numpy as np
+
         if sum(len(w) for w in windows.values()) >= DENSE_NOTES:
             raster = NoteRaster(int(ctx.width), int(ctx.height))
         p, view = ctx.painter, roll.view
@@ -148,6 +156,10 @@ class NotesLayer:
                       dense: list | None) -> None:
         """Draw the active track; in dense mode append (x, y, w, kind) to ``dense`` instead
         (kind 1..8 = velocity bucket, 9 = selected; 0 is the other tracks' dim colour)."""
+        if not len(idx):
+            return
+        import numpy as np
+
         roll, p, view = ctx.roll, ctx.painter, ctx.roll.view
         pv = roll.canvas.preview
         rh = view.row_height

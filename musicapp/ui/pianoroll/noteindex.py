@@ -4,15 +4,17 @@ Tracks keep notes sorted by start, so a binary search on the start ticks plus th
 note's length bounds the candidates for any time window; the pitch and end checks then run
 vectorised over numpy arrays (start, end, pitch, velocity per note). The index is rebuilt
 only when the track's note tuple changes (checked by identity: Songs are immutable).
+numpy is imported on the first non-empty track, so an empty editor starts without it.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING, Sequence
 
 from musicapp.core.song import Note
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class TrackIndex:
@@ -23,6 +25,12 @@ class TrackIndex:
     def __init__(self, notes: Sequence[Note]):
         self.notes = notes
         n = len(notes)
+        if n == 0:
+            self.starts = self.ends = self.pitches = self.velocities = None
+            self.max_len = 0
+            return
+        import numpy as np
+
         data = np.fromiter((v for note in notes for v in (note.start, note.length, note.pitch, note.velocity)),
                            dtype=np.int64, count=4 * n).reshape(n, 4)
         self.starts = data[:, 0].copy()
@@ -33,12 +41,21 @@ class TrackIndex:
 
     def candidates(self, t0: float, t1: float) -> range:
         """Indices of notes that may overlap ticks [t0, t1] (a superset; check pitch and end)."""
+        if self.starts is None:
+            return range(0)
+        import numpy as np
+
         lo = int(np.searchsorted(self.starts, t0 - self.max_len, side="left"))
         hi = int(np.searchsorted(self.starts, t1, side="right"))
         return range(lo, hi)
 
-    def window(self, t0: float, t1: float, p_lo: int, p_hi: int) -> np.ndarray:
-        """Indices (int64 array, ascending) of notes overlapping ticks [t0, t1], pitch in [p_lo, p_hi]."""
+    def window(self, t0: float, t1: float, p_lo: int, p_hi: int) -> "np.ndarray | tuple[()]":
+        """Indices (int64 array, ascending) of notes overlapping ticks [t0, t1], pitch in [p_lo, p_hi]
+        (an empty tuple for an empty track)."""
+        if self.starts is None:
+            return ()
+        import numpy as np
+
         r = self.candidates(t0, t1)
         sl = slice(r.start, r.stop)
         p = self.pitches[sl]
@@ -47,12 +64,15 @@ class TrackIndex:
 
     def in_window(self, t0: float, t1: float, p_lo: int, p_hi: int) -> list[int]:
         """Like ``window`` as a list of ints."""
-        return self.window(t0, t1, p_lo, p_hi).tolist()
+        idx = self.window(t0, t1, p_lo, p_hi)
+        return idx.tolist() if len(idx) else []
 
     def geometry_arrays(self, idx: np.ndarray, left: float, ppt: float, top: float, rh: float
                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(x, y, width) pixel arrays of notes ``idx`` for a view scrolled to ``left`` tick /
         ``top`` pitch at ``ppt`` pixels per tick and ``rh`` pixels per row (width >= 2 px)."""
+        import numpy as np
+
         xs = (self.starts[idx] - left) * ppt
         ys = (top - self.pitches[idx]) * rh
         ws = np.maximum(2.0, (self.ends[idx] - self.starts[idx]) * ppt - 1)

@@ -9,9 +9,13 @@ drawn at this level of detail (notes are a few pixels wide there).
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor, QImage, QPainter
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: from this many visible notes on, a layer draws through the raster instead of QRectFs.
 DENSE_NOTES = 1500
@@ -23,6 +27,8 @@ class NoteRaster:
     """An ARGB image of ``width`` x ``height`` pixels that note rectangles are drawn into."""
 
     def __init__(self, width: int, height: int):
+        import numpy as np
+
         self.width, self.height = max(1, int(width)), max(1, int(height))
         self.pixels = np.zeros((self.height, self.width), dtype=np.uint32)
 
@@ -35,6 +41,8 @@ class NoteRaster:
         """
         if len(xs) == 0:
             return
+        import numpy as np
+
         W, H = self.width, self.height
         colors = np.array([c.rgba() for c in palette], dtype=np.uint32)
         order = np.argsort(kinds, kind="stable")

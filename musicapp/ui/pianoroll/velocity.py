@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QWidget
@@ -19,6 +18,8 @@ from musicapp.core.edits import NoteRef
 from musicapp.ui.pianoroll.canvas import VELOCITY_BUCKETS, Preview, thin_pen, velocity_colors
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from musicapp.ui.pianoroll.widget import PianoRoll
 
 LANE_HEIGHT = 84
@@ -29,6 +30,8 @@ DENSE_BARS = 600  # above this many visible notes the lane draws one bar per pix
 def _per_column(xs: np.ndarray, vel: np.ndarray, kind: np.ndarray, width: int
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Reduce bars to the loudest per pixel column (selected bars win their column)."""
+    import numpy as np
+
     cols = np.clip(xs.astype(np.int64), 0, max(0, width - 1))
     score = vel + np.where(kind == VELOCITY_BUCKETS, 1000, 0)  # selection first, then loudness
     order = np.lexsort((score, cols))  # by column, then score ascending: the last of a column wins
@@ -63,40 +66,47 @@ class VelocityLane(QWidget):
         for frac in (0.25, 0.5, 0.75):
             y = 3 + (h - 6) * frac
             p.drawLine(QPointF(0, y), QPointF(w, y))
+        self._paint_bars(p, w, h)
+        p.end()
+
+    def _paint_bars(self, p: QPainter, w: float, h: float) -> None:
+        roll, view, theme = self.roll, self.roll.view, self.roll.theme
         doc = roll.document
         ti = doc.active_track
-        if 0 <= ti < len(doc.song.tracks):
-            notes = doc.song.tracks[ti].notes
-            overrides = roll.canvas.preview.velocities
-            colors = velocity_colors(theme.color("note_low"), theme.color("note_high"))
-            colors.append(theme.color("note_selected"))
-            tidx = roll.canvas.index.track(ti, notes)
-            t0, t1 = view.visible_ticks(roll.canvas.width())
-            idx = tidx.window(t0, t1, *view.visible_pitches(roll.canvas.height()))
-            vel = tidx.velocities[idx]
-            for (t, i), v in overrides.items():
-                if t == ti:
-                    vel[idx == i] = v
-            kind = np.minimum(VELOCITY_BUCKETS - 1, (vel - 1) * VELOCITY_BUCKETS // 127)
-            sel = [i for t, i in doc.selection if t == ti]
-            if sel:
-                kind[np.isin(idx, sel)] = VELOCITY_BUCKETS
-            xs = (tidx.starts[idx] - view.left_tick) * view.px_per_tick + 1
-            if len(idx) > DENSE_BARS:  # level of detail: one bar per pixel column, the loudest
-                xs, vel, kind = _per_column(xs, vel, kind, int(w))
-            xs, ys = xs.tolist(), (h - 3 - (h - 6) * vel / 127).tolist()
-            heads = len(xs) <= DENSE_BARS
-            for k, color in enumerate(colors):
-                pick = np.nonzero(kind == k)[0].tolist()
-                if not pick:
-                    continue
-                p.setPen(thin_pen(color, 2.0 if heads else 1.0))
-                p.drawLines([QLineF(xs[j], h, xs[j], ys[j]) for j in pick])
-                if heads:
-                    p.setPen(Qt.NoPen)
-                    p.setBrush(color)
-                    p.drawRects([QRectF(xs[j] - 2.5, ys[j] - 2.5, 5, 5) for j in pick])
-        p.end()
+        if not 0 <= ti < len(doc.song.tracks):
+            return
+        tidx = roll.canvas.index.track(ti, doc.song.tracks[ti].notes)
+        t0, t1 = view.visible_ticks(roll.canvas.width())
+        idx = tidx.window(t0, t1, *view.visible_pitches(roll.canvas.height()))
+        if not len(idx):
+            return
+        import numpy as np
+
+        colors = velocity_colors(theme.color("note_low"), theme.color("note_high"))
+        colors.append(theme.color("note_selected"))
+        vel = tidx.velocities[idx]
+        for (t, i), v in roll.canvas.preview.velocities.items():
+            if t == ti:
+                vel[idx == i] = v
+        kind = np.minimum(VELOCITY_BUCKETS - 1, (vel - 1) * VELOCITY_BUCKETS // 127)
+        sel = [i for t, i in doc.selection if t == ti]
+        if sel:
+            kind[np.isin(idx, sel)] = VELOCITY_BUCKETS
+        xs = (tidx.starts[idx] - view.left_tick) * view.px_per_tick + 1
+        if len(idx) > DENSE_BARS:  # level of detail: one bar per pixel column, the loudest
+            xs, vel, kind = _per_column(xs, vel, kind, int(w))
+        xs, ys = xs.tolist(), (h - 3 - (h - 6) * vel / 127).tolist()
+        heads = len(xs) <= DENSE_BARS
+        for k, color in enumerate(colors):
+            pick = np.nonzero(kind == k)[0].tolist()
+            if not pick:
+                continue
+            p.setPen(thin_pen(color, 2.0 if heads else 1.0))
+            p.drawLines([QLineF(xs[j], h, xs[j], ys[j]) for j in pick])
+            if heads:
+                p.setPen(Qt.NoPen)
+                p.setBrush(color)
+                p.drawRects([QRectF(xs[j] - 2.5, ys[j] - 2.5, 5, 5) for j in pick])
 
     def _ref_at(self, x: float) -> NoteRef | None:
         """The visible active-track note whose bar is nearest to ``x`` (within a few pixels)."""
