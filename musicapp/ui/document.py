@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from musicapp.core.edits import EditResult, NoteRef
+from musicapp.core.errors import MusicappError
 from musicapp.core.song import Note, Song, Track
 
 SongEdit = Callable[[Song], "Song | EditResult"]
@@ -46,8 +47,8 @@ class SongCommand(QUndoCommand):
     def mergeWith(self, other: QUndoCommand) -> bool:  # Qt override
         if not isinstance(other, SongCommand) or other.id() != self._merge_id or self._merge_id < 0:
             return False
-        if other.before is not self.after:
-            return False
+        if other.before is not self.after or other.sel_before != self.sel_after:
+            return False  # something happened in between (another edit, a new selection)
         self.after, self.sel_after = other.after, other.sel_after
         return True
 
@@ -67,6 +68,7 @@ class Document(QObject):
     ghosts_changed = Signal()
     path_changed = Signal()
     modified_changed = Signal(bool)
+    edit_failed = Signal(str)  # one-line reason an edit was refused
 
     def __init__(self, song: Song | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -113,10 +115,15 @@ class Document(QObject):
         """Run ``edit(song)`` and push it as one undo step named ``text``.
 
         ``edit`` returns a Song (selection cleared where indices would go stale) or an
-        EditResult (its selection is kept). Returns False when nothing changed.
+        EditResult (its selection is kept). Returns False when nothing changed or the edit
+        was refused (a MusicappError; its message goes out on ``edit_failed``).
         """
         before = self._song
-        result = edit(before)
+        try:
+            result = edit(before)
+        except MusicappError as err:
+            self.edit_failed.emit(str(err))
+            return False
         if isinstance(result, EditResult):
             after, sel = result.song, result.selection
         else:

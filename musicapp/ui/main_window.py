@@ -149,6 +149,7 @@ class MainWindow(QMainWindow):
         doc.ghosts_changed.connect(self._update_enabled)
         doc.path_changed.connect(self._update_title)
         doc.modified_changed.connect(self._update_title)
+        doc.edit_failed.connect(self.show_message)
         self.files.message.connect(self.show_message)
         self.files.opened.connect(self.apply_editor_state)
         self.files.recent_changed.connect(self._fill_recent)
@@ -228,6 +229,8 @@ class MainWindow(QMainWindow):
     def apply_editor_state(self, state: dict) -> None:
         """Restore what ``editor_state`` stored; anything missing or invalid is skipped."""
         roll = self.roll
+        roll.set_loop(None)
+        roll.set_cursor_tick(0)
         if not state:
             roll.zoom_to_fit()
             return

@@ -141,3 +141,25 @@ def test_ghost_notes_accept_as_one_step(win):
     assert [n.pitch for n in notes(win)] == [72, 74]
     assert win.document.ghost_notes == ()
     assert win.document.undo_stack.count() == 1
+
+
+def test_nudges_of_different_selections_are_separate_undo_steps(win):
+    load(win, [Note(0, 60, 240), Note(480, 64, 240)])
+    win.document.set_selection({(0, 0)})
+    keys(win, Qt.Key_Up)
+    win.document.set_selection({(0, 1)})
+    keys(win, Qt.Key_Up)
+    assert win.document.undo_stack.count() == 2
+    win.document.undo_stack.undo()
+    assert [n.pitch for n in notes(win)] == [61, 64]
+
+
+def test_refused_edit_reports_one_line_and_changes_nothing(win):
+    from musicapp.core.edits import EditError
+
+    def refuse(song):
+        raise EditError("cannot do that here")
+
+    assert not win.document.apply("Bad", refuse)
+    assert win.statusBar().currentMessage() == "cannot do that here"
+    assert win.document.undo_stack.count() == 0
