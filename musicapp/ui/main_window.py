@@ -12,6 +12,8 @@ and ``window.add_panel(title, widget)``.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
@@ -210,7 +212,8 @@ class MainWindow(QMainWindow):
         source = state.get("recovery_of") or "an untitled song"
         recovered = self.dialogs.offer_recovery(f"Unsaved changes to {source} ({song.note_count} notes).")
         if recovered:
-            self.document.reset(song, None)
+            origin = state.get("recovery_of") or ""
+            self.document.reset(song, Path(origin) if origin and Path(origin).is_file() else None)
             self.apply_editor_state(state)
             self.document.undo_stack.resetClean()  # recovered work counts as unsaved
             self.show_message(f"Recovered {song.note_count} notes from {newest.name}")

@@ -87,3 +87,22 @@ def test_recovery_offered_after_killed_process(qtbot, tmp_path, monkeypatch):
     assert win.document.is_modified  # recovered work still needs saving
     assert not recovery.exists()
     win.document.undo_stack.setClean()
+
+
+def test_recovered_work_keeps_the_file_it_belongs_to(qtbot, win, dialogs, tmp_path):
+    path = tmp_path / "tune.musicapp"
+    dialogs.paths.append(str(path))
+    click(win, 0, 60)
+    assert win.files.save()
+    click(win, 480, 62)
+    assert win.autosaver.check()
+    orphan = win.autosaver.path.with_name("session-999999999.musicapp")  # a process that is gone
+    win.autosaver.path.rename(orphan)
+    edited = win.document.song
+    again = build_window(settings=make_settings(tmp_path), dialogs=ScriptedDialogs(recovery_answers=[True]),
+                         with_engine=False, autosave=AutosaveConfig(folder=tmp_path / "recovery"))
+    qtbot.addWidget(again)
+    again.startup(None)
+    assert again.document.song == edited
+    assert again.document.path == path.resolve() and again.document.is_modified
+    again.document.undo_stack.setClean()
