@@ -1,5 +1,5 @@
 """File operations of the editor: new, open, save, save as, recent files, MIDI import/export,
-drop of .mid files and dragging the selection out as a .mid.
+drop of .mid files and dragging the selection out as a .mid (``DragHandle``).
 
 Owns the policy (which format a path means, when to ask about unsaved changes, what goes
 into the recent list) and talks to the user only through the injected ``Dialogs``. Reading
@@ -14,9 +14,9 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QMimeData, QObject, QUrl, Signal, Qt
+from PySide6.QtCore import QMimeData, QObject, QPoint, Qt, QUrl, Signal
 from PySide6.QtGui import QDrag
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 from musicapp.core import edits
 from musicapp.core.errors import MusicappError
@@ -270,3 +270,23 @@ class FileController(QObject):
         if self._drag_dir is not None:
             shutil.rmtree(self._drag_dir, ignore_errors=True)
             self._drag_dir = None
+
+
+class DragHandle(QLabel):
+    """Press and drag to carry the selection out of the app as a .mid file."""
+
+    def __init__(self, files: "FileController"):
+        super().__init__(" ♪ Drag MIDI ")
+        self.files = files
+        self.setObjectName("dragHandle")
+        self.setToolTip("Drag the selection (or the whole track) into a DAW or file manager as a .mid file")
+        self.setCursor(Qt.OpenHandCursor)
+        self._press: QPoint | None = None
+
+    def mousePressEvent(self, event) -> None:  # Qt override
+        self._press = event.position().toPoint()
+
+    def mouseMoveEvent(self, event) -> None:  # Qt override
+        if self._press is not None and (event.position().toPoint() - self._press).manhattanLength() > 4:
+            self._press = None
+            self.files.drag_selection_out(self)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication, QComboBox, QDockWidget, QLabel, QMainWindow, QToolBar, QWidget,
@@ -27,33 +27,13 @@ from musicapp.ui.autosave import AutosaveConfig, Autosaver, load_recovery, orpha
 from musicapp.ui.dialogs import Dialogs
 from musicapp.ui.document import Document
 from musicapp.ui.editing import EditVerbs
-from musicapp.ui.files import FileController, is_midi_path, new_song
+from musicapp.ui.files import DragHandle, FileController, is_midi_path, new_song
 from musicapp.ui.pianoroll.geometry import GridSpec
 from musicapp.ui.pianoroll.widget import PianoRoll
 from musicapp.ui.playback import Playback
 from musicapp.ui.settings import AppSettings
 from musicapp.ui.themes import apply_theme, theme_named
 from musicapp.ui.transport_bar import OutputChooser, TransportBar, apply_output_choice
-
-
-class DragHandle(QLabel):
-    """Press and drag to carry the selection out of the app as a .mid file."""
-
-    def __init__(self, win: "MainWindow"):
-        super().__init__(" ♪ Drag MIDI ")
-        self.win = win
-        self.setObjectName("dragHandle")
-        self.setToolTip("Drag the selection (or the whole track) into a DAW or file manager as a .mid file")
-        self.setCursor(Qt.OpenHandCursor)
-        self._press: QPoint | None = None
-
-    def mousePressEvent(self, event) -> None:  # Qt override
-        self._press = event.position().toPoint()
-
-    def mouseMoveEvent(self, event) -> None:  # Qt override
-        if self._press is not None and (event.position().toPoint() - self._press).manhattanLength() > 4:
-            self._press = None
-            self.win.files.drag_selection_out(self)
 
 
 class MainWindow(QMainWindow):
@@ -111,7 +91,7 @@ class MainWindow(QMainWindow):
         tb.addSeparator()
         tb.addActions([a.zoom_out, a.zoom_in])
         tb.addSeparator()
-        self.drag_handle = DragHandle(self)
+        self.drag_handle = DragHandle(self.files)
         tb.addWidget(self.drag_handle)
         self.addToolBar(tb)
         self.addToolBarBreak()
