@@ -19,7 +19,8 @@ DEFAULT_MODELS = {LSTM: "lstm", VAE: "vae_2bar"}
 
 @dataclass(frozen=True)
 class AssistConfig:
-    """Where checkpoints live (None: the shipped ``models/``) and torch's CPU thread count.
+    """Where checkpoints live (None: the shipped ``models/``), torch's CPU thread count and
+    when to preload the Continue model after start (None: on first use).
 
     One thread is fastest for batches of a few melodies on a shared CPU (tens of ms per
     phrase instead of hundreds when threads fight over cores).
@@ -27,6 +28,8 @@ class AssistConfig:
 
     models_dir: Path | None = None
     torch_threads: int = 1
+    preload_after_ms: int | None = 1500
+    switch_interval_s: float | None = 0.001
 
 
 def _models_dir(config: AssistConfig) -> Path:
@@ -60,11 +63,20 @@ def open_service(config: AssistConfig, kind: str, name: str, device: str) -> Any
 
 
 def warmup(config: AssistConfig) -> None:
-    """Import torch and set its thread count (on the worker thread, before any request)."""
+    """Import torch and set its thread count (on the worker thread, before any request).
+
+    Also shortens the interpreter's thread switch interval to ``switch_interval_s``, so the Qt
+    main thread gets the GIL back within about a millisecond while the worker runs the Python
+    between torch calls (the default 5 ms lets the UI wait longer behind generation).
+    """
+    import sys
+
     import torch
 
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
+    if config.switch_interval_s:
+        sys.setswitchinterval(config.switch_interval_s)
 
 
 def describe(service: Any) -> str:
@@ -85,4 +97,5 @@ def generate_services(config: AssistConfig = AssistConfig()) -> GenerateServices
         models=lambda kind: list_models(config, kind),
         warmup=lambda: warmup(config),
         describe=describe,
+        preload_after_ms=config.preload_after_ms,
     )

@@ -58,6 +58,8 @@ def install_generate(win: "MainWindow", services: GenerateServices) -> GenerateC
         app.aboutToQuit.connect(worker.close)
     ctrl.message.connect(win.show_message)
     win.roll.cursor_changed.connect(panel.seed_moved)
+    if services.preload_after_ms is not None:
+        QTimer.singleShot(services.preload_after_ms, ctrl, ctrl.preload)
     return ctrl
 
 

@@ -215,6 +215,14 @@ class GenerateController(QObject):
         if self.options.live and not old.live and self.session is None:
             self.changed.emit()
 
+    def preload(self) -> None:
+        """Load the Continue model on the worker now (imports torch there), so the first
+        request does not pay for it; the result is only a status line."""
+        if not self.busy and self.session is None:
+            self._rid += 1
+            self.worker.submit(Request(self._rid, self.options.model_key(LSTM), lambda svc, cancel, progress: [],
+                                       "preload"))
+
     def shutdown(self) -> bool:
         """Cancel and stop the worker thread (window closing); True if it ended."""
         self._debounce.stop()
@@ -263,10 +271,10 @@ class GenerateController(QObject):
         self.busy = False
         self.last_seconds = seconds
         self._show()
+        self.ghosts_shown.emit(rid)
         n = len(s.candidates)
         self.message.emit(f"{n} candidate{'s' * (n != 1)} in {seconds * 1000:.0f} ms — Tab cycles, "
                           "Return accepts, Esc dismisses", False)
-        self.ghosts_shown.emit(rid)
 
     def _on_failed(self, rid: int, text: str) -> None:
         if rid == self._rid:
@@ -306,7 +314,10 @@ class GenerateController(QObject):
             self._end_session()  # cleared or accepted elsewhere (menu, new document)
 
     def _on_song_changed(self) -> None:
+        """Re-seed soon: on the next loop turn when idle (leading edge), else debounced."""
         if self.session is not None or self.options.live:
+            idle = not self.busy and not self._debounce.isActive()
+            self._debounce.setInterval(0 if idle else DEBOUNCE_MS)
             self._debounce.start()
 
     def _reseed(self) -> None:
