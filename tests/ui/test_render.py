@@ -28,6 +28,9 @@ def test_raster_paints_higher_kinds_over_lower_for_narrow_and_wide_notes():
     assert r.pixels[9, 20] == QColor("#00ff00").rgba()  # wide: kind 1 over kind 0
     assert r.pixels[9, 11] == QColor("#ff0000").rgba()
     assert r.pixels[15, 5] == 0  # nothing there
+    r.fill(np.array([-3.0, 38.0]), np.array([17.0, -2.0]), np.array([5.0, 6.0]), np.array([0, 1]), 5, palette)
+    assert r.pixels[19, 1] == QColor("#ff0000").rgba() and r.pixels[19, 2] == 0  # clipped at the left
+    assert r.pixels[0, 39] == QColor("#00ff00").rgba()  # clipped at the top and right
 
 
 def test_selected_note_is_painted_in_selection_colour(win):

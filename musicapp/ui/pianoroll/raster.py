@@ -51,21 +51,23 @@ class NoteRaster:
         w = np.maximum(1, np.round(ws[order]).astype(np.int64))
         k = kinds[order]
         h = max(1, int(row_h))
-        wide = w > NARROW_PX
+        wide = (w > NARROW_PX) | (x0 < 0) | (y0 < 0) | (x0 + w > W) | (y0 + h > H)  # few: by slices
         for xa, ya, wa, ka in zip(x0[wide].tolist(), y0[wide].tolist(), w[wide].tolist(), k[wide].tolist()):
             self.pixels[max(0, ya):max(0, min(H, ya + h)), max(0, xa):max(0, min(W, xa + wa))] = colors[ka]
         n = ~wide
         x0, y0, w, k = x0[n], y0[n], w[n], k[n]
         if not len(w):
             return
-        dy = np.arange(h)[None, :, None]
-        dx = np.arange(int(w.max()))[None, None, :]
-        rows = y0[:, None, None] + dy
-        cols = x0[:, None, None] + dx
-        valid = (dx < w[:, None, None]) & (rows >= 0) & (rows < H) & (cols >= 0) & (cols < W)
-        shape = valid.shape
-        self.pixels[np.broadcast_to(rows, shape)[valid], np.broadcast_to(cols, shape)[valid]] = \
-            np.broadcast_to(colors[k][:, None, None], shape)[valid]
+        span = int(w.max())
+        cell_x = np.tile(np.arange(span), h)  # cell offsets of a note's box, row by row
+        offsets = np.repeat(np.arange(h), span) * W + cell_x
+        linear = (y0 * W + x0)[:, None] + offsets[None, :]  # (notes, h * span) pixel indices
+        flat = self.pixels.reshape(-1)
+        if int(w.min()) == span:
+            flat[linear.reshape(-1)] = np.repeat(colors[k], h * span)
+        else:
+            inside = cell_x[None, :] < w[:, None]
+            flat[linear[inside]] = np.repeat(colors[k], inside.sum(axis=1))
 
     def draw(self, painter: QPainter) -> None:
         """Paint the image at the widget's origin (transparent where no note was filled)."""
