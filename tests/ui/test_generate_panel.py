@@ -95,6 +95,25 @@ def test_dragging_a_seed_note_regenerates_the_continuation(gwin, qtbot):
     assert doc.ghost_notes == ctrl.session.current and doc.ghost_notes
 
 
+def test_ghost_notes_follow_a_seed_note_while_it_is_still_being_dragged(gwin, qtbot):
+    ctrl, doc = gwin.generate, gwin.document
+    gwin.roll.set_tool("select")
+    gwin.roll.set_cursor_tick(8 * Q)
+    ctrl.continue_phrase()
+    wait_candidates(qtbot, gwin)
+    first_rid, song = ctrl._rid, doc.song
+    last = PHRASE_A[-1]
+    start, end = point(gwin, last.start, last.pitch, 10), point(gwin, last.start, last.pitch + 4, 10)
+    QTest.mousePress(gwin.roll.canvas, Qt.LeftButton, Qt.NoModifier, start)
+    with qtbot.waitSignal(ctrl.ghosts_shown, timeout=15000) as shown:
+        for k in range(1, 5):
+            QTest.mouseMove(gwin.roll.canvas, start + (end - start) * (k / 4))
+    assert shown.args[0] > first_rid and doc.song is song  # regenerated before any edit
+    QTest.mouseRelease(gwin.roll.canvas, Qt.LeftButton, Qt.NoModifier, end)
+    qtbot.waitUntil(lambda: last.moved(dp=4) in ctrl.session.seed.notes, timeout=3000)  # the edit settles it
+    assert last not in ctrl.session.seed.notes
+
+
 def test_an_edit_outside_the_seed_does_not_regenerate(gwin, qtbot):
     ctrl = gwin.generate
     ctrl.continue_phrase()

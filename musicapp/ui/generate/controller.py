@@ -13,7 +13,6 @@ Accepting adds the shown candidate (Vary: replaces the phrase) as ONE undo step.
 from __future__ import annotations
 
 import random
-import time
 from dataclasses import dataclass, field, replace
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -24,9 +23,9 @@ from musicapp.core.song import Key, Note, Song
 from musicapp.ui.document import Document
 from musicapp.ui.generate import seed as seeds
 from musicapp.ui.generate.services import LSTM, VAE, GenerateServices
+from musicapp.ui.generate.jobs import CONTINUE, INTERPOLATE, VARY, make_job, refs_of
 from musicapp.ui.generate.worker import InferenceWorker, ModelKey, Request
 
-CONTINUE, VARY, INTERPOLATE = "Continue", "Vary", "Interpolate"
 MODES = (CONTINUE, VARY, INTERPOLATE)
 DEBOUNCE_MS = 15
 
@@ -105,6 +104,11 @@ class GenerateController(QObject):
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
         self._debounce.timeout.connect(self._reseed)
+        self._last_preview = None
+        self._preview_seed: seeds.Seed | None = None
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.timeout.connect(self._request_preview)
         document.song_changed.connect(self._on_song_changed)
         document.ghosts_changed.connect(self._on_ghosts_changed)
         if playback is not None:
@@ -153,7 +157,7 @@ class GenerateController(QObject):
 
         def edit(song: Song):
             if replaced:
-                refs = _refs_of(song, track, replaced)
+                refs = refs_of(song, track, replaced)
                 song = edits.remove_notes(song, refs)
             return edits.add_notes(song, track, notes)
 
@@ -194,7 +198,7 @@ class GenerateController(QObject):
         if s is None or not s.current:
             return song
         if s.mode == VARY:
-            song = edits.remove_notes(song, _refs_of(song, s.seed.track, s.seed.notes))
+            song = edits.remove_notes(song, refs_of(song, s.seed.track, s.seed.notes))
         return edits.add_notes(song, s.seed.track, s.current).song
 
     def detected_key(self) -> Key | None:
@@ -241,11 +245,13 @@ class GenerateController(QObject):
         self._request()
         return True
 
-    def _request(self) -> None:
+    def _request(self, seed: seeds.Seed | None = None) -> None:
+        """Submit the session's request; ``seed`` overrides its seed (a drag in progress)."""
         s = self.session
         assert s is not None
         song, o = self.document.song, self.options
-        job, kind, s.offset = _make_job(s, song, o, self._key_for(s.seed))
+        asked = s if seed is None else replace(s, seed=seed)
+        job, kind, s.offset = make_job(asked, song, o, self._key_for(asked.seed))
         self._rid += 1
         self.busy = True
         self.worker.submit(Request(self._rid, o.model_key(kind), job, s.mode.lower()))
@@ -305,6 +311,7 @@ class GenerateController(QObject):
         self.session = None
         self._shown = ()
         self._debounce.stop()
+        self._preview_timer.stop()
         if self.busy:
             self.worker.cancel()
         self.changed.emit()
@@ -348,6 +355,37 @@ class GenerateController(QObject):
         s.seed = new
         self._request()
 
+    def follow_preview(self, preview) -> None:
+        """A tool is dragging or resizing notes (``canvas.preview``, not yet an edit): if seed
+        notes are among them, regenerate for where they are now, so the ghosts follow the hand.
+        The release then commits the edit and the normal re-seed settles the result."""
+        s = self.session
+        if s is None or s.mode != CONTINUE or preview is self._last_preview:
+            return
+        self._last_preview = preview
+        moved = [i for t, i in preview.moved if t == s.seed.track] if preview.moved else []
+        notes = s.track_notes
+        if not moved or not (preview.dt or preview.dp or preview.dlen) or self.document.song.tracks[
+                s.seed.track].notes != notes:
+            return
+        after = list(notes)
+        for i in moved:
+            if i < len(after):
+                start, pitch, length = preview.apply(after[i])
+                after[i] = replace(after[i], start=max(0, start), pitch=min(127, max(0, pitch)), length=length)
+        song = self.document.song
+        new = seeds.follow_edit(s.seed, notes, tuple(sorted(after)), song.ppq,
+                                song.meter_at(s.seed.start).bar_ticks(song.ppq))
+        if new is not None and new.notes:
+            self._preview_seed = new
+            self._preview_timer.setInterval(0 if not self.busy else DEBOUNCE_MS)
+            self._preview_timer.start()
+
+    def _request_preview(self) -> None:
+        if self.session is not None and self._preview_seed is not None:
+            self._request(self._preview_seed)
+        self._preview_seed = None
+
     # ----- audition ---------------------------------------------------------------------------
     def _on_play_position(self, tick: float) -> None:
         if self._audition_end is not None and tick >= self._audition_end:
@@ -363,46 +401,3 @@ class GenerateController(QObject):
         transport = self.playback.transport
         if transport is not None and transport.song is not self.document.song:
             transport.set_song(self.document.song)
-
-
-def _refs_of(song: Song, track: int, notes) -> list[tuple[int, int]]:
-    """Refs of ``notes`` (by value, each used once) in ``track``."""
-    want: dict[Note, int] = {}
-    for n in notes:
-        want[n] = want.get(n, 0) + 1
-    refs = []
-    for i, n in enumerate(song.tracks[track].notes):
-        if want.get(n, 0) > 0:
-            want[n] -= 1
-            refs.append((track, i))
-    return refs
-
-
-def _make_job(s: Session, song: Song, o: GenerateOptions, key: Key | None):
-    """(job, model kind, tick offset of results) for session ``s`` over a snapshot of ``song``."""
-    seed, meters, ppq, rs = s.seed, song.meters, song.ppq, s.random_seed
-    notes = list(seed.notes)
-    if s.mode == CONTINUE:
-        lo, hi = sorted((o.pitch_low, o.pitch_high))
-
-        def job(svc, cancel, progress):
-            return svc.continue_melody(notes, bars=o.bars, variations=o.variations, temperature=o.temperature,
-                                       top_p=o.top_p, key=key, pitch_range=(lo, hi), random_seed=rs,
-                                       scale_mask=o.key_lock, meters=meters, start_tick=seed.start,
-                                       cancel=cancel, progress=progress, ppq=ppq)
-        return job, LSTM, 0
-    if s.mode == VARY:
-        start = seeds.bar_floor(song, notes[0].start)
-
-        def job(svc, cancel, progress):
-            return svc.vary(notes, amount=o.amount, variations=o.variations, meters=meters, start_tick=start,
-                            seed=rs, temperature=o.temperature, cancel=cancel)
-        return job, VAE, 0
-    a, b = seeds.split_phrases(notes)
-    start_a, start_b = seeds.bar_floor(song, a[0].start), seeds.bar_floor(song, b[0].start)
-    offset = seeds.bar_ceil(song, max(n.end for n in b)) - start_a
-
-    def job(svc, cancel, progress):
-        return svc.interpolate(a, b, steps=o.variations + 2, meters=meters, start_a=start_a, start_b=start_b,
-                               cancel=cancel)[1:-1]
-    return job, VAE, offset
