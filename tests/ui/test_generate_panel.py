@@ -78,13 +78,18 @@ def test_escape_dismisses_and_the_menu_lists_the_shortcuts(gwin, qtbot):
     assert gwin.document.song.tracks[0].notes == tuple(PHRASE_A)
 
 
+def continue_before_cursor(win, qtbot) -> int:
+    """Select tool, cursor after the phrase, Continue; returns the request id shown."""
+    win.roll.set_tool("select")
+    win.roll.set_cursor_tick(8 * Q)
+    win.generate.continue_phrase()
+    wait_candidates(qtbot, win)
+    return win.generate._rid
+
+
 def test_dragging_a_seed_note_regenerates_the_continuation(gwin, qtbot):
     ctrl, doc = gwin.generate, gwin.document
-    gwin.roll.set_tool("select")
-    gwin.roll.set_cursor_tick(8 * Q)
-    ctrl.continue_phrase()
-    wait_candidates(qtbot, gwin)
-    first_rid = ctrl._rid
+    first_rid = continue_before_cursor(gwin, qtbot)
     last = PHRASE_A[-1]
     with qtbot.waitSignal(ctrl.ghosts_shown, timeout=15000) as shown:
         drag(gwin.roll.canvas, point(gwin, last.start, last.pitch, 10), point(gwin, last.start, last.pitch + 5, 10))
@@ -97,11 +102,7 @@ def test_dragging_a_seed_note_regenerates_the_continuation(gwin, qtbot):
 
 def test_ghost_notes_follow_a_seed_note_while_it_is_still_being_dragged(gwin, qtbot):
     ctrl, doc = gwin.generate, gwin.document
-    gwin.roll.set_tool("select")
-    gwin.roll.set_cursor_tick(8 * Q)
-    ctrl.continue_phrase()
-    wait_candidates(qtbot, gwin)
-    first_rid, song = ctrl._rid, doc.song
+    first_rid, song = continue_before_cursor(gwin, qtbot), doc.song
     last = PHRASE_A[-1]
     start, end = point(gwin, last.start, last.pitch, 10), point(gwin, last.start, last.pitch + 4, 10)
     QTest.mousePress(gwin.roll.canvas, Qt.LeftButton, Qt.NoModifier, start)
