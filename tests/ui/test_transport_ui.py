@@ -61,12 +61,12 @@ def test_space_plays_song_snapshot_and_moves_playhead_then_stops(engine_win, qtb
     win, transport, recorder = engine_win
     assert win.actions_.play.isEnabled()
     QTest.keyClick(win.roll.canvas, Qt.Key_Space)
-    qtbot.waitUntil(lambda: 64 in note_ons(recorder), timeout=5000)
+    qtbot.waitUntil(lambda: 64 in note_ons(recorder), timeout=10000)
     assert note_ons(recorder)[:3] == [60, 62, 64]
-    qtbot.waitUntil(lambda: win.roll.playhead_tick > 0, timeout=3000)
+    qtbot.waitUntil(lambda: win.roll.playhead_tick > 0, timeout=10000)
     assert win.transport_bar.position_label.text() != "1.1.000"
     QTest.keyClick(win.roll.canvas, Qt.Key_Space)
-    qtbot.waitUntil(lambda: not transport.is_playing, timeout=3000)
+    qtbot.waitUntil(lambda: not transport.is_playing, timeout=10000)
     assert not win.playback.is_playing
 
 
@@ -92,7 +92,7 @@ def test_keyboard_click_auditions_through_engine(engine_win, qtbot):
     v = win.roll.view
     v.scroll_to(top_pitch=84)
     QTest.mouseClick(win.roll.keyboard, Qt.LeftButton, Qt.NoModifier, QPoint(50, int(v.pitch_to_y(69) + 3)))
-    qtbot.waitUntil(lambda: 69 in note_ons(recorder), timeout=3000)
+    qtbot.waitUntil(lambda: 69 in note_ons(recorder), timeout=10000)
 
 
 def test_tempo_meter_key_fields_are_undoable_song_edits(engine_win):
@@ -127,5 +127,5 @@ def test_metronome_action_makes_the_engine_click(engine_win, qtbot):
     win.actions_.metronome.trigger()
     assert win.settings.metronome
     win.playback.play(0)
-    qtbot.waitUntil(lambda: any(m[0] == 0x99 for _, m in list(recorder.messages)), timeout=5000)
+    qtbot.waitUntil(lambda: any(m[0] == 0x99 for _, m in list(recorder.messages)), timeout=10000)
     win.playback.stop()
