@@ -49,8 +49,7 @@ def _ports(args: argparse.Namespace) -> int:
 
     outs = ports.list_output_ports()
     ins = ports.list_input_ports()
-    api = ports.api_name(ports._make("out").get_current_api())
-    print(f"MIDI backend: {api}")
+    print(f"MIDI backend: {ports.backend_name()}")
     print("outputs:" if outs else "outputs: none")
     for name in outs:
         print(f"  {name}")

@@ -130,7 +130,8 @@ def _make_realtime(thread_ids: set[int], priority: int = 20) -> None:
 
 
 def settle(midi) -> None:
-    """Wait until a fresh connection of ``midi`` (rtmidi object) carries messages."""
+    """JACK only: wait until a fresh connection carries messages, or the ones just sent
+    (still in rtmidi's ring buffer) have gone out before the port closes."""
     if midi.get_current_api() == _rtmidi().API_UNIX_JACK:
         time.sleep(JACK_SETTLE_S)
 
@@ -139,6 +140,15 @@ def _list(kind: str) -> list[PortInfo]:
     obj = _make(kind)
     try:
         return [PortInfo(i, n) for i, n in enumerate(obj.get_ports())]
+    finally:
+        obj.delete()
+
+
+def backend_name() -> str:
+    """Display name of the MIDI backend in use (e.g. "Jack", "ALSA")."""
+    obj = _make("out")
+    try:
+        return api_name(obj.get_current_api())
     finally:
         obj.delete()
 
@@ -181,6 +191,7 @@ class _RtmidiOutput(Output):
             raise PortError(f"MIDI output {self.name!r} failed: {err}") from None
 
     def _close(self) -> None:
+        settle(self._midi)  # JACK: let the last cycle carry the releases out before closing
         with contextlib.suppress(Exception):
             self._midi.close_port()
         self._midi.delete()

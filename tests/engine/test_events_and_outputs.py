@@ -1,0 +1,105 @@
+"""Song -> message compilation and the output's note bookkeeping (no ports needed)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from musicapp.core.song import Note, Song, TempoChange, Track
+from musicapp.engine.errors import EngineError, PortError
+from musicapp.engine.events import EventOptions, compile_song
+from musicapp.engine.outputs import RecordingOutput, check_message
+from musicapp.engine.transport import Transport
+
+
+def test_note_off_goes_before_note_on_at_the_same_tick():
+    song = Song(tracks=(Track(notes=(Note(0, 60, 480), Note(480, 60, 480))),))
+    ev = compile_song(song)
+    assert list(zip(ev.ticks, ev.messages)) == [
+        (0, (0x90, 60, 100)), (480, (0x80, 60, 0)), (480, (0x90, 60, 100)), (960, (0x80, 60, 0))]
+    assert ev.seconds == (0.0, 0.5, 0.5, 1.0) and ev.setup == ((0xC0, 0),)
+
+
+def test_mute_and_solo_choose_the_tracks_that_sound():
+    a = Track("a", 0, 5, (Note(0, 60, 10),))
+    b = Track("b", 1, 7, (Note(0, 62, 10),), mute=True)
+    c = Track("c", 2, 9, (Note(0, 64, 10),))
+    pitches = lambda song: sorted(m[1] for m in compile_song(song).messages if m[0] & 0xF0 == 0x90)
+    assert pitches(Song(tracks=(a, b, c))) == [60, 64]
+    assert pitches(Song(tracks=(a, b, c.__class__(**{**_fields(c), "solo": True})))) == [64]
+
+
+def _fields(track):
+    return {f: getattr(track, f) for f in ("name", "channel", "program", "notes", "mute", "solo")}
+
+
+def test_metronome_and_clock_follow_meter_and_tempo():
+    song = Song(tracks=(Track(notes=(Note(0, 60, 1920),)),), tempos=(TempoChange.from_bpm(0, 60),))
+    ev = compile_song(song, EventOptions(metronome=True, clock=True))
+    clicks = [(t, m[1]) for t, m in zip(ev.ticks, ev.messages) if m[0] == 0x99]
+    assert clicks == [(0, 76), (480, 77), (960, 77), (1440, 77)]
+    clocks = [s for s, m in zip(ev.seconds, ev.messages) if m == (0xF8,)]
+    assert len(clocks) == 96 and clocks[24] == pytest.approx(1.0)
+
+
+def test_output_tracks_sounding_notes_and_releases_offs_then_controllers():
+    out = RecordingOutput()
+    for msg in [(0x90, 60, 100), (0x90, 60, 90), (0x91, 64, 80), (0x80, 60, 0), (0x92, 67, 0)]:
+        out.send(msg)
+    assert out.sounding_notes() == [(0, 60), (1, 64)]
+    out.messages.clear()
+    out.release_all()
+    assert [m for _, m in out.messages] == [
+        (0x80, 60, 0), (0x81, 64, 0),
+        (0xB0, 64, 0), (0xB0, 123, 0), (0xB1, 64, 0), (0xB1, 123, 0), (0xB2, 64, 0), (0xB2, 123, 0)]
+    assert out.sounding_notes() == []
+
+
+@pytest.mark.parametrize("bad", [(), (60, 100), (0x90, 200, 1), (0x90, 1, 2, 3), "x", (0xF0, 1)])
+def test_bad_messages_are_refused_with_a_port_error(bad):
+    with pytest.raises(PortError):
+        check_message(bad)
+
+
+def test_transport_checks_its_input():
+    with Transport() as tr:
+        for call in (lambda: tr.seek(-1), lambda: tr.play("soon"), lambda: tr.set_loop(480, 0),
+                     lambda: tr.set_count_in(99), lambda: tr.set_song("song"),
+                     lambda: tr.audition(60, seconds=0)):
+            with pytest.raises(EngineError):
+                call()
+    with pytest.raises(EngineError, match="closed"):
+        tr.play()
+
+
+def test_playhead_moves_with_the_tempo_map_and_pause_keeps_it():
+    song = Song(tracks=(Track(notes=(Note(0, 60, 4800),)),), tempos=(TempoChange.from_bpm(0, 120),))
+    rec = RecordingOutput()
+    events = []
+    with Transport(rec, song) as tr:
+        tr.add_listener(events.append)
+        tr.play(960)
+        time.sleep(0.25)
+        pos = tr.position_ticks()
+        assert 960 + 150 < pos < 960 + 400  # ~240 ticks after 0.25 s at 120 BPM
+        tr.pause()
+        paused = tr.position_ticks()
+        time.sleep(0.05)
+        assert tr.position_ticks() == paused and not tr.is_playing
+        tr.stop()
+        assert tr.position_ticks() == 960  # stop rewinds to where play started
+    assert [e.kind for e in events] == ["playing", "paused"]
+
+
+def test_precise_waiter_returns_at_the_deadline_not_before():
+    from musicapp.engine.clock import PreciseWaiter
+
+    waiter = PreciseWaiter()
+    late = []
+    for _ in range(20):
+        deadline = time.perf_counter() + 0.003
+        waiter.wait_until(deadline)
+        late.append(time.perf_counter() - deadline)
+    assert min(late) >= 0
+    assert sorted(late)[10] < 0.002  # median well under the 2 ms hold (loaded CI machines)
