@@ -238,3 +238,48 @@ def test_panel_shows_the_detected_key_and_an_override_is_used(gwin, qtbot):
     wait_candidates(qtbot, gwin)
     allowed = scale_pitch_classes(Key(4, "major"))
     assert all(n.pitch % 12 in allowed for c in gwin.generate.session.candidates for n in c)
+
+
+def test_audition_plays_seed_and_candidate_from_the_seed_start_then_restores_the_song(qtbot, tmp_path, monkeypatch):
+    from musicapp.assist import AssistConfig, generate_services
+    from musicapp.engine.outputs import RecordingOutput
+    from musicapp.engine.transport import Transport
+    from musicapp.ui.autosave import AutosaveConfig
+    from musicapp.ui.dialogs import ScriptedDialogs
+    from musicapp.ui.document import Document
+    from musicapp.ui.generate import install_generate
+    from musicapp.ui.main_window import MainWindow
+    from musicapp.ui.playback import Playback
+    from tests.ui.conftest import make_settings
+    from tests.ui.generate_helpers import write_tiny_models
+
+    monkeypatch.setenv("MUSICAPP_DATA", str(tmp_path / "data"))
+    transport, recorder = Transport(), RecordingOutput()
+    transport.set_output(recorder)
+    from musicapp.core.song import TempoChange
+
+    # the last bar of the phrase, fast: a short audition
+    doc = Document(lead(PHRASE_A[4:]).replace(tempos=(TempoChange.from_bpm(0, 400),)))
+    w = MainWindow(settings=make_settings(tmp_path), dialogs=ScriptedDialogs(), playback=Playback(doc, transport),
+                   autosave=AutosaveConfig(folder=tmp_path / "rec"), document=doc)
+    ctrl = install_generate(w, generate_services(AssistConfig(models_dir=write_tiny_models(tmp_path / "m"),
+                                                              preload_after_ms=None)))
+    try:
+        ctrl.set_options(bars=1, variations=2, temperature=0.0)
+        doc.select_all()
+        ctrl.continue_phrase()
+        qtbot.waitUntil(lambda: ctrl.session is not None and bool(ctrl.session.candidates), timeout=15000)
+        cand = ctrl.session.current
+        assert cand
+        ctrl.audition()
+        assert transport.song is not doc.song and len(transport.song.tracks[0].notes) == 4 + len(cand)
+        qtbot.waitUntil(lambda: not w.playback.is_playing, timeout=15000)  # stops after the candidate
+        ons = [m[1] for _, m in list(recorder.messages) if m[0] & 0xF0 == 0x90 and m[2] > 0]
+        assert ons[:4] == [n.pitch for n in PHRASE_A[4:]]
+        assert ons[4:4 + len(cand)] == [n.pitch for n in sorted(cand)]
+        assert transport.song is doc.song  # the document's song is back in the engine
+    finally:
+        doc.undo_stack.setClean()
+        w.close()
+        ctrl.shutdown()
+        transport.close()

@@ -47,6 +47,7 @@ class GeneratePanel(QWidget):
     def __init__(self, controller: GenerateController, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("generatePanel")
+        self.setMinimumWidth(290)
         self.ctrl = controller
         o = controller.options
         self.mode = QComboBox()
