@@ -169,3 +169,16 @@ def test_new_asks_about_unsaved_changes_then_starts_empty(win, dialogs):
     QTest.keyClick(win.roll.canvas, Qt.Key_N, Qt.ControlModifier)
     assert win.document.song.note_count == 0 and not win.document.is_modified
     assert win.document.undo_stack.count() == 0
+
+
+def test_open_recent_menu_lists_saved_file_and_reopens_it(win, dialogs, tmp_path):
+    path = tmp_path / "recent.musicapp"
+    click(win, 0, 60)
+    dialogs.paths.append(str(path))
+    assert win.files.save_as()
+    win.document.reset(Song())
+    win.recent_menu.aboutToShow.emit()
+    entries = [a for a in win.recent_menu.actions() if a.text() == str(path.resolve())]
+    assert len(entries) == 1
+    entries[0].trigger()
+    assert [n.pitch for n in notes(win)] == [60]
