@@ -124,7 +124,7 @@ def main() -> int:
 
     app = QApplication.instance() or QApplication([])
     settings = AppSettings(QSettings(str(Path(tempfile.mkdtemp()) / "s.ini"), QSettings.IniFormat))
-    win = build_window(settings=settings, dialogs=ScriptedDialogs(), with_engine=False)  # preload timer: 1.5 s
+    win = build_window(settings=settings, dialogs=ScriptedDialogs(), with_engine=False)
     win.resize(1280, 800)
     win.show()
     run_until(app, win.isActiveWindow, 5)

@@ -19,8 +19,7 @@ DEFAULT_MODELS = {LSTM: "lstm", VAE: "vae_2bar"}
 
 @dataclass(frozen=True)
 class AssistConfig:
-    """Where checkpoints live (None: the shipped ``models/``), torch's CPU thread count and
-    when to preload the Continue model after start (None: on first use).
+    """Where checkpoints live (None: the shipped ``models/``) and torch's CPU thread count.
 
     One thread is fastest for batches of a few melodies on a shared CPU (tens of ms per
     phrase instead of hundreds when threads fight over cores).
@@ -28,7 +27,6 @@ class AssistConfig:
 
     models_dir: Path | None = None
     torch_threads: int = 1
-    preload_after_ms: int | None = 1500
     switch_interval_s: float | None = 0.001
 
 
@@ -97,5 +95,4 @@ def generate_services(config: AssistConfig = AssistConfig()) -> GenerateServices
         models=lambda kind: list_models(config, kind),
         warmup=lambda: warmup(config),
         describe=describe,
-        preload_after_ms=config.preload_after_ms,
     )

@@ -262,8 +262,7 @@ def test_audition_plays_seed_and_candidate_from_the_seed_start_then_restores_the
     doc = Document(lead(PHRASE_A[4:]).replace(tempos=(TempoChange.from_bpm(0, 400),)))
     w = MainWindow(settings=make_settings(tmp_path), dialogs=ScriptedDialogs(), playback=Playback(doc, transport),
                    autosave=AutosaveConfig(folder=tmp_path / "rec"), document=doc)
-    ctrl = install_generate(w, generate_services(AssistConfig(models_dir=write_tiny_models(tmp_path / "m"),
-                                                              preload_after_ms=None)))
+    ctrl = install_generate(w, generate_services(AssistConfig(models_dir=write_tiny_models(tmp_path / "m"))))
     try:
         ctrl.set_options(bars=1, variations=2, temperature=0.0)
         doc.select_all()
@@ -283,3 +282,20 @@ def test_audition_plays_seed_and_candidate_from_the_seed_start_then_restores_the
         w.close()
         ctrl.shutdown()
         transport.close()
+
+
+def test_choosing_a_missing_gpu_says_so_and_cpu_works_again(gwin, qtbot):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    panel, ctrl = gwin.generate_panel, gwin.generate
+    panel.device.setCurrentText("GPU")
+    gwin.roll.set_cursor_tick(8 * Q)
+    panel.go.click()
+    qtbot.waitUntil(lambda: not ctrl.busy and "CUDA" in panel.message.text(), timeout=15000)
+    assert "⚠" in panel.status.text() and gwin.document.ghost_notes == ()
+    panel.device.setCurrentText("CPU")
+    panel.go.click()
+    wait_candidates(qtbot, gwin)
+    assert gwin.document.ghost_notes

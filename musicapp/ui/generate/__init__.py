@@ -60,8 +60,6 @@ def install_generate(win: "MainWindow", services: GenerateServices) -> GenerateC
     win.roll.cursor_changed.connect(panel.seed_moved)
     canvas = win.roll.canvas
     canvas.painted.connect(lambda: ctrl.follow_preview(canvas.preview))  # drags follow live
-    if services.preload_after_ms is not None:
-        QTimer.singleShot(services.preload_after_ms, ctrl, ctrl.preload)
     return ctrl
 
 

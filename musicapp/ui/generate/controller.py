@@ -221,7 +221,9 @@ class GenerateController(QObject):
 
     def preload(self) -> None:
         """Load the Continue model on the worker now (imports torch there), so the first
-        request does not pay for it; the result is only a status line."""
+        request does not pay for it; the result is only a status line. ``app.run_app`` calls it
+        1.5 s after the window shows: importing torch holds the GIL for a few hundred ms (a
+        one-off main-thread stall), better while the user looks than in their first request."""
         if not self.busy and self.session is None:
             self._rid += 1
             self.worker.submit(Request(self._rid, self.options.model_key(LSTM), lambda svc, cancel, progress: [],

@@ -29,14 +29,10 @@ class GenerateServices:
 
     ``models(kind)`` lists model names for ``kind`` ("lstm" or "vae"); ``open(kind, name,
     device)`` builds an (unloaded) service; ``warmup()`` prepares the ML runtime (called once,
-    on the worker thread); ``describe(service)`` says where a loaded service runs;
-    ``preload_after_ms`` (None: never) loads the Continue model that long after the window is
-    built, so importing torch (a one-off main-thread stall: the import holds the GIL) happens
-    while the user is still looking, not during their first generation.
+    on the worker thread); ``describe(service)`` says where a loaded service runs.
     """
 
     open: Callable[[str, str, str], Any]
     models: Callable[[str], list[str]]
     warmup: Callable[[], None] | None = None
     describe: Callable[[Any], str] = field(default=lambda service: "")
-    preload_after_ms: int | None = None
