@@ -105,6 +105,7 @@ def run_app(path: str | None = None) -> int:
     if os.environ.get("MUSICAPP_STARTUP_TIMING"):
         print(f"window shown after {time.perf_counter() - started:.3f} s", file=sys.stderr)
     QTimer.singleShot(0, lambda: win.startup(path))
+    QTimer.singleShot(1500, win.generate.preload)  # torch + Continue model load on the ML worker
     code = app.exec()
     transport = win.playback.transport
     if transport is not None:
