@@ -18,9 +18,22 @@ import sys
 _IMMORTAL_REFCNT = 1 << 62
 
 
+def binding_drops_none_references() -> bool:
+    """True for the PySide6 releases with the bug (6.12.x); pyproject.toml excludes them."""
+    import PySide6
+
+    return PySide6.__version__.startswith("6.12.")
+
+
 def immortalize_none() -> bool:
-    """Make None's reference count unreachably large on CPython < 3.12; True if applied."""
+    """On an affected binding under CPython < 3.12, make None's refcount unreachably large.
+
+    Returns True if applied. pyproject.toml excludes the affected PySide6 releases, so this
+    only guards environments that installed one anyway.
+    """
     if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
+        return False
+    if not binding_drops_none_references():
         return False
     refcnt = ctypes.c_ssize_t.from_address(id(None))  # ob_refcnt is the first field of PyObject
     if refcnt.value < _IMMORTAL_REFCNT // 2:
