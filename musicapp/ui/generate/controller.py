@@ -21,6 +21,7 @@ from musicapp.core import edits
 from musicapp.core.scales import detect_key
 from musicapp.core.song import Key, Note, Song
 from musicapp.ui.document import Document
+from musicapp.ui.generate.audition import Audition
 from musicapp.ui.generate import seed as seeds
 from musicapp.ui.generate.services import LSTM, VAE, GenerateServices
 from musicapp.ui.generate.jobs import CONTINUE, INTERPOLATE, VARY, make_job, refs_of
@@ -91,8 +92,7 @@ class GenerateController(QObject):
         self.last_seconds = 0.0
         self._rid = 0
         self._shown: tuple[Note, ...] = ()
-        self._audition_end: int | None = None  # tick where an audition stops
-        self._auditioning: Song | None = None  # the preview song while auditioning
+        self._audition = Audition(document, playback, self)
         self.worker = InferenceWorker(services.open, services.warmup, services.describe)
         sig = self.worker.signals
         sig.finished.connect(self._on_finished)
@@ -105,15 +105,13 @@ class GenerateController(QObject):
         self._debounce.setInterval(DEBOUNCE_MS)
         self._debounce.timeout.connect(self._reseed)
         self._last_preview = None
+        self._live_random = 0  # random seed of live re-seeding without candidates
         self._preview_seed: seeds.Seed | None = None
         self._preview_timer = QTimer(self)
         self._preview_timer.setSingleShot(True)
         self._preview_timer.timeout.connect(self._request_preview)
         document.song_changed.connect(self._on_song_changed)
         document.ghosts_changed.connect(self._on_ghosts_changed)
-        if playback is not None:
-            playback.position_changed.connect(self._on_play_position)
-            playback.playing_changed.connect(self._on_playing_changed)
 
     # ----- verbs ------------------------------------------------------------------------------
     def generate(self) -> None:
@@ -123,7 +121,10 @@ class GenerateController(QObject):
 
     def continue_phrase(self) -> bool:
         """Continue the selection (or the notes before the cursor); candidates follow the seed."""
-        return self._start(CONTINUE, lambda d: seeds.pick_seed(d.song, d.active_track, d.selection, self.cursor()))
+        return self._start(CONTINUE, self._continue_seed)
+
+    def _continue_seed(self, d: Document) -> seeds.Seed:
+        return seeds.pick_seed(d.song, d.active_track, d.selection, self.cursor())
 
     def vary_selection(self) -> bool:
         """Variations of the selected phrase with the VAE (shown over it; accept replaces it)."""
@@ -172,24 +173,15 @@ class GenerateController(QObject):
         self.document.clear_ghost_notes()
 
     def audition(self) -> None:
-        """Play the song with the shown candidate from the seed's start, up to the candidate's end."""
+        """Play the song with the shown candidate from the seed's bar up to the candidate's end."""
         s = self.session
-        pb = self.playback
         if s is None or not s.current:
             self.message.emit("No candidate to audition", True)
             return
-        if pb is None or not pb.available:
-            self.message.emit("Audition needs an audio/MIDI output (the engine is not running)", True)
-            return
         preview = self.preview_song()
-        self._audition_end = max(n.end for n in s.current)
-        try:
-            pb.transport.set_song(preview)
-        except Exception as err:  # the engine refused the song: say so, keep the editor working
-            self.message.emit(f"Audition failed: {err}", True)
-            return
-        self._auditioning = preview
-        pb.play(seeds.bar_floor(preview, s.seed.first_tick))
+        error = self._audition.play(preview, seeds.bar_floor(preview, s.seed.first_tick), max(n.end for n in s.current))
+        if error:
+            self.message.emit(error, True)
 
     def preview_song(self) -> Song:
         """The song as it would be with the shown candidate accepted (for auditioning)."""
@@ -216,8 +208,8 @@ class GenerateController(QObject):
         self.options = replace(old, **changes)
         if self.options.device != old.device or self.options.models != old.models:
             self.worker.forget_models()
-        if self.options.live and not old.live and self.session is None:
-            self.changed.emit()
+        if self.options.live and not old.live:
+            self._live_random = random.randrange(1 << 30)
 
     def preload(self) -> None:
         """Load the Continue model on the worker now (imports torch there), so the first
@@ -333,8 +325,8 @@ class GenerateController(QObject):
         """Debounced: regenerate if the last edits touched the seed."""
         s, song = self.session, self.document.song
         if s is None:
-            if self.options.live and not self.busy:
-                self.continue_phrase()
+            if self.options.live and not self.busy:  # one random seed while live: stable ghosts
+                self._start(CONTINUE, self._continue_seed, self._live_random)
             return
         if s.seed.track >= len(song.tracks):
             self.dismiss()
@@ -387,19 +379,3 @@ class GenerateController(QObject):
         if self.session is not None and self._preview_seed is not None:
             self._request(self._preview_seed)
         self._preview_seed = None
-
-    # ----- audition ---------------------------------------------------------------------------
-    def _on_play_position(self, tick: float) -> None:
-        if self._audition_end is not None and tick >= self._audition_end:
-            self._audition_end = None
-            self.playback.stop()
-
-    def _on_playing_changed(self, playing: bool) -> None:
-        """Playback stopped: put the document's song back into the engine after an audition."""
-        if playing or self._auditioning is None:
-            return
-        self._auditioning = None
-        self._audition_end = None
-        transport = self.playback.transport
-        if transport is not None and transport.song is not self.document.song:
-            transport.set_song(self.document.song)

@@ -20,6 +20,7 @@ from musicapp.ui.generate.services import DEVICES, LSTM, VAE
 
 BUTTON_TEXT = {CONTINUE: "Continue phrase", VARY: "Vary selection", INTERPOLATE: "Interpolate selection"}
 KEYS = [Key(t, m) for t in range(12) for m in ("major", "minor")]
+NOT_LOADED = "not loaded (loads on first use)"
 
 
 class PitchSpin(QSpinBox):
@@ -56,7 +57,8 @@ class GeneratePanel(QWidget):
         self.device = QComboBox()
         self.device.addItems(list(DEVICES))
         self.device.setCurrentText(next(k for k, v in DEVICES.items() if v == o.device))
-        self.status = QLabel("not loaded (loads on first use)")
+        self.status = QLabel(NOT_LOADED)
+        self._status: dict[str, tuple[str, bool]] = {}  # last status line per model kind
         self.status.setWordWrap(True)
         self.bars = _spin(QSpinBox(), 1, 16, o.bars, " bars")
         self.variations = _spin(QSpinBox(), 1, 16, o.variations, "")
@@ -188,23 +190,31 @@ class GeneratePanel(QWidget):
         self.low.setEnabled(mode == CONTINUE)
         self.high.setEnabled(mode == CONTINUE)
         self._fill_models()
-        self.status.setText("not loaded (loads on first use)")
+        self._show_status(*self._status.get(self._kind(), (NOT_LOADED, True)))
+
+    def _show_status(self, text: str, ok: bool) -> None:
+        self.status.setText(text if ok else f"⚠ {text}")
+        self.status.setStyleSheet("" if ok else "color: #e05555;")
+
+    def _forget_status(self) -> None:
+        self._status.clear()
+        self._show_status(NOT_LOADED, True)
 
     def _on_model(self, name: str) -> None:
         if name:
             models = dict(self.ctrl.options.models)
             models[self._kind()] = name
             self.ctrl.set_options(models=models)
-            self.status.setText("not loaded (loads on first use)")
+            self._forget_status()
 
     def _on_device(self, shown: str) -> None:
         self.ctrl.set_options(device=DEVICES[shown])
-        self.status.setText("not loaded (loads on first use)")
+        self._forget_status()
 
     def _on_model_status(self, kind: str, text: str, ok: bool) -> None:
+        self._status[kind] = (text, ok)
         if kind == self._kind():
-            self.status.setText(text if ok else f"⚠ {text}")
-            self.status.setStyleSheet("" if ok else "color: #e05555;")
+            self._show_status(text, ok)
 
     def _on_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(1, total))
