@@ -299,3 +299,17 @@ def test_choosing_a_missing_gpu_says_so_and_cpu_works_again(gwin, qtbot):
     panel.go.click()
     wait_candidates(qtbot, gwin)
     assert gwin.document.ghost_notes
+
+
+def test_escape_stops_a_first_generation_before_anything_is_shown(gwin, qtbot):
+    ctrl = gwin.generate
+    ctrl.set_options(bars=64, variations=64)
+    gwin.roll.set_cursor_tick(8 * Q)
+    with qtbot.waitSignal(ctrl.worker.signals.progress, timeout=15000):
+        keys(gwin, Qt.Key_Return, Qt.ControlModifier)
+    assert gwin.generate_panel.dismiss_btn.text() == "Stop"
+    with qtbot.waitSignal(ctrl.worker.signals.cancelled, timeout=5000):
+        keys(gwin, Qt.Key_Escape)
+    qtbot.waitUntil(lambda: not ctrl.busy, timeout=5000)
+    qtbot.wait(50)
+    assert gwin.document.ghost_notes == () and ctrl.session is None

@@ -87,16 +87,17 @@ def _wire_actions(win: "MainWindow", ctrl: GenerateController, panel: GeneratePa
     nxt = act("&Next Candidate", lambda: ctrl.next_candidate(), ["Tab"])
     prev = act("&Previous Candidate", ctrl.previous_candidate, ["Shift+Tab", "Shift+Backtab"])
     audition = act("A&udition Candidate", ctrl.audition, ["Shift+Space"])
+    stop = act("&Stop Generating", ctrl.dismiss, ["Escape"])  # Esc while nothing is shown yet
     live = act("&Live Re-seed", panel.live.setChecked, [])
     live.setCheckable(True)
     panel.live.toggled.connect(live.setChecked)
     a.vary_selection, a.interpolate_selection, a.next_candidate = vary, interp, nxt
-    a.previous_candidate, a.audition_candidate, a.live_reseed = prev, audition, live
+    a.previous_candidate, a.audition_candidate, a.live_reseed, a.stop_generating = prev, audition, live, stop
     first = menu.actions()[1] if len(menu.actions()) > 1 else None
     for action in (vary, interp):
         menu.insertAction(first, action)
     menu.addSeparator()
-    menu.addActions([prev, nxt, audition])
+    menu.addActions([prev, nxt, audition, stop])
     menu.addSeparator()
     menu.addAction(live)
     menu.addAction(win.generate_dock.toggleViewAction())
@@ -107,6 +108,8 @@ def _wire_actions(win: "MainWindow", ctrl: GenerateController, panel: GeneratePa
         nxt.setEnabled(n > 1)
         prev.setEnabled(n > 1)
         audition.setEnabled(n > 0)
+        stop.setEnabled(ctrl.busy and not win.document.ghost_notes)  # else Esc is Dismiss
 
     ctrl.changed.connect(update_enabled)
+    win.document.ghosts_changed.connect(update_enabled)
     update_enabled()

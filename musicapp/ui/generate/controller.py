@@ -258,7 +258,11 @@ class GenerateController(QObject):
 
     def _on_finished(self, rid: int, candidates, seconds: float) -> None:
         s = self.session
-        if rid != self._rid or s is None:
+        if rid != self._rid:
+            return
+        self.busy = False
+        if s is None:  # dismissed or accepted while it ran, or a preload
+            self.changed.emit()
             return
         song = self.document.song
         if s.seed.track >= len(song.tracks):
@@ -268,7 +272,6 @@ class GenerateController(QObject):
         vel = seeds.seed_velocity(s.seed.notes)
         s.candidates = [seeds.fit_candidate(c, channel, vel, s.offset) for c in candidates]
         s.index = min(s.index, max(0, len(s.candidates) - 1))
-        self.busy = False
         self.last_seconds = seconds
         self._show()
         self.ghosts_shown.emit(rid)

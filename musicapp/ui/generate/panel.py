@@ -239,8 +239,10 @@ class GeneratePanel(QWidget):
         self.counter.setText(f"{s.index + 1} / {n}" if n else ("generating…" if c.busy else "no candidates"))
         for b in (self.prev_btn, self.next_btn):
             b.setEnabled(n > 1)
-        for b in (self.audition_btn, self.accept_btn, self.dismiss_btn):
+        for b in (self.audition_btn, self.accept_btn):
             b.setEnabled(n > 0)
+        self.dismiss_btn.setEnabled(n > 0 or c.busy)
+        self.dismiss_btn.setText("Dismiss" if n or not c.busy else "Stop")
         if c.busy:
             if self.progress.maximum() == 0 or self.progress.value() >= self.progress.maximum():
                 self.progress.setRange(0, 0)  # busy until the first progress report
