@@ -183,8 +183,8 @@ def engine_config(args):
     from musicapp.engine.scheduler import SchedulerConfig
 
     cfg = SchedulerConfig(realtime_priority=not args.no_rt)
-    if args.hold_ms is not None:
-        cfg = replace(cfg, hold_s=args.hold_ms / 1000)
+    if args.spin_ms is not None:
+        cfg = replace(cfg, spin_s=args.spin_ms / 1000)
     if args.switch_ms is not None:
         cfg = replace(cfg, switch_interval_s=args.switch_ms / 1000)
     if args.torch_threads:
@@ -287,7 +287,7 @@ def main() -> None:
     ap.add_argument("--async-jack", action="store_true", help="JACK without -S")
     ap.add_argument("--rt-jack", action="store_true", help="run jackd with --realtime (needs rights)")
     ap.add_argument("--no-rt", action="store_true", help="engine thread without SCHED_FIFO")
-    ap.add_argument("--hold-ms", type=float, default=None, help="GIL-holding wait before deadlines (ms)")
+    ap.add_argument("--spin-ms", type=float, default=None, help="busy-wait tail before deadlines (ms)")
     ap.add_argument("--switch-ms", type=float, default=None, help="sys.setswitchinterval (ms)")
     ap.add_argument("--torch-threads", type=int, default=0, help="torch.set_num_threads for the load")
     ap.add_argument("--poll", help=argparse.SUPPRESS)

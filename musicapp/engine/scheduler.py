@@ -7,8 +7,8 @@ releasing every sounding note on each stop path. Only this thread touches the ou
 
 Timing: each deadline is ``anchor_wall + (event_seconds - anchor_seconds)`` on
 ``time.perf_counter`` (monotonic); nothing is ever summed. The thread sleeps with the GIL
-released until ``hold_s`` before the deadline, then waits the tail in C holding the GIL
-(``engine.clock``), so another thread cannot delay the send. Other threads talk
+released until ``spin_s`` before the deadline, then busy-waits the tail (a realtime thread
+that keeps its CPU is not at the mercy of timer wake-up latency). Other threads talk
 to it only through ``post`` (a queue of callables run in this thread) and read the playhead
 from one immutable tuple that is replaced atomically.
 """
@@ -25,7 +25,6 @@ import time
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
-from musicapp.engine.clock import PreciseWaiter
 from musicapp.engine.events import EventList, Message, count_in_clicks, note_off
 from musicapp.engine.outputs import Output
 
@@ -36,7 +35,7 @@ now = time.perf_counter
 class SchedulerConfig:
     """Timing knobs (seconds)."""
 
-    hold_s: float = 0.002  # the last stretch before a deadline is waited in C holding the GIL
+    spin_s: float = 0.0015  # busy-wait this long before each deadline
     start_lead_s: float = 0.005  # play() starts this far in the future so the first note is on time
     liveness_every_s: float = 0.5  # how often outputs are asked whether their port still exists
     switch_interval_s: float | None = 0.0002  # sys.setswitchinterval while the engine runs
@@ -121,8 +120,7 @@ class Scheduler:
                 os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
             except (AttributeError, OSError):
                 pass
-        hold = self.config.hold_s
-        waiter = PreciseWaiter()
+        spin = self.config.spin_s
         while True:
             self._wake.clear()
             self._run_commands()
@@ -133,13 +131,14 @@ class Scheduler:
                 self._wake.wait()
                 continue
             remaining = deadline - now()
-            if remaining > hold:
+            if remaining > spin:
                 if remaining > 0.01 and now() >= self._next_liveness:
                     self._check_outputs()
                     continue
-                self._wake.wait(remaining - hold)
+                self._wake.wait(remaining - spin)
                 continue
-            waiter.wait_until(deadline)
+            while now() < deadline:
+                pass
             fire(deadline)
 
     def _run_commands(self) -> None:

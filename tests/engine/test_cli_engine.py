@@ -129,3 +129,31 @@ def test_render_of_a_bad_file_is_one_clear_line(tmp_path):
     res = run_cli("render", str(bad), "-o", str(tmp_path / "x.wav"))
     assert res.returncode == 1 and res.stderr.count("\n") == 1
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_play_on_a_virtual_port_reaches_a_program_that_connects_to_it(jack_server, long_mid):
+    import rtmidi
+
+    from musicapp.engine.ports import list_input_ports
+
+    proc = start_cli("play", str(long_mid), "--virtual", "daw-feed", "--loop")
+    reader = rtmidi.MidiIn(rtapi=rtmidi.API_UNIX_JACK, name="daw")
+    try:
+        end = time.monotonic() + 15
+        while not any("daw-feed" in p for p in list_input_ports()) and time.monotonic() < end:
+            time.sleep(0.05)
+        ports = reader.get_ports()
+        reader.open_port(next(i for i, p in enumerate(ports) if "daw-feed" in p))
+        got: list = []
+        while len([m for m in got if m[0] == 0x90]) < 1 and time.monotonic() < end:
+            item = reader.get_message()
+            got.append(tuple(item[0])) if item else time.sleep(0.002)
+        assert any(m[0] == 0x90 for m in got)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        reader.delete()
+    assert proc.returncode == 130

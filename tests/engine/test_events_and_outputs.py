@@ -91,15 +91,3 @@ def test_playhead_moves_with_the_tempo_map_and_pause_keeps_it():
         assert tr.position_ticks() == 960  # stop rewinds to where play started
     assert [e.kind for e in events] == ["playing", "paused"]
 
-
-def test_precise_waiter_returns_at_the_deadline_not_before():
-    from musicapp.engine.clock import PreciseWaiter
-
-    waiter = PreciseWaiter()
-    late = []
-    for _ in range(20):
-        deadline = time.perf_counter() + 0.003
-        waiter.wait_until(deadline)
-        late.append(time.perf_counter() - deadline)
-    assert min(late) >= 0
-    assert sorted(late)[10] < 0.002  # median well under the 2 ms hold (loaded CI machines)
