@@ -32,9 +32,10 @@ class VaeConfig:
     max_steps: int = 32  # window length in 16th steps (two 4/4 bars)
     token_dim: int = 64
     pos_dim: int = 16
-    enc_hidden: int = 256  # per direction
+    enc_hidden: int = 192  # per direction
     latent: int = 128
-    dec_hidden: int = 512
+    dec_hidden: int = 256
+    window_pos: bool = False  # also feed each step's index in the window (0..max_steps-1)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -44,8 +45,8 @@ class VaeConfig:
 class LossWeights:
     """KL weight ``beta`` (already annealed by the caller) and free bits in nats per window."""
 
-    beta: float = 0.2
-    free_nats: float = 32.0
+    beta: float = 0.1
+    free_nats: float = 80.0
 
 
 class MelodyVae(nn.Module):
@@ -57,7 +58,8 @@ class MelodyVae(nn.Module):
         self.tok = nn.Embedding(cfg.vocab_size, cfg.token_dim)
         self.pos = nn.Embedding(cfg.max_bar_steps, cfg.pos_dim)
         self.bar = nn.Embedding(cfg.max_bar_steps + 1, cfg.pos_dim)
-        feat = cfg.token_dim + 2 * cfg.pos_dim
+        self.step = nn.Embedding(cfg.max_steps, cfg.pos_dim) if cfg.window_pos else None
+        feat = cfg.token_dim + (3 if cfg.window_pos else 2) * cfg.pos_dim
         self.encoder = nn.LSTM(feat, cfg.enc_hidden, batch_first=True, bidirectional=True)
         self.to_mu = nn.Linear(2 * cfg.enc_hidden, cfg.latent)
         self.to_logvar = nn.Linear(2 * cfg.enc_hidden, cfg.latent)
@@ -67,9 +69,14 @@ class MelodyVae(nn.Module):
 
     # ----- pieces ------------------------------------------------------------------------
     def _meter(self, pos: torch.Tensor, bar_len: torch.Tensor) -> torch.Tensor:
-        """Meter features ``(B, T, 2 * pos_dim)`` from position-in-bar and bar length."""
-        return torch.cat([self.pos(pos.clamp(0, self.cfg.max_bar_steps - 1)),
-                          self.bar(bar_len.clamp(1, self.cfg.max_bar_steps))], dim=-1)
+        """Position features ``(B, T, k * pos_dim)``: position in the bar, bar length and (with
+        ``window_pos``) the step's index in the window, which lets the decoder address what
+        the latent says about each step directly instead of counting steps."""
+        feats = [self.pos(pos.clamp(0, self.cfg.max_bar_steps - 1)), self.bar(bar_len.clamp(1, self.cfg.max_bar_steps))]
+        if self.step is not None:
+            idx = torch.arange(pos.shape[1], device=pos.device).clamp(max=self.cfg.max_steps - 1)
+            feats.append(self.step(idx).unsqueeze(0).expand(pos.shape[0], -1, -1))
+        return torch.cat(feats, dim=-1)
 
     def encode(self, tokens: torch.Tensor, pos: torch.Tensor, bar_len: torch.Tensor,
                lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -121,6 +128,45 @@ class MelodyVae(nn.Module):
         return {"loss": loss, "recon": recon.mean(), "kl": kl.mean(), "acc": acc, "steps": mask.sum()}
 
     # ----- inference ---------------------------------------------------------------------
+    def refine_latent(self, z: torch.Tensor, tokens: torch.Tensor, pos: torch.Tensor, bar_len: torch.Tensor,
+                      lengths: torch.Tensor, steps: int = 40, lr: float = 0.1,
+                      margin: float = 0.5, cancelled: Callable[[], bool] | None = None) -> tuple[torch.Tensor, int]:
+        """Move latents ``z`` ``(B, Z)`` to codes that decode to windows ``tokens`` ``(B, T)``.
+
+        Closes the encoder's amortisation gap (semi-amortised inference, Kim et al. 2018): up
+        to ``steps`` Adam steps on ``z`` alone (the weights stay fixed) maximise
+        ``log p(x | z)``. A window drops out as soon as, at every real step, the true token's
+        teacher-forced logit beats all others by ``margin`` (so greedy decoding reproduces it
+        exactly, with room for rounding). Returns the latents and the number of steps taken.
+        ``cancelled`` is polled every step (raises ``InterruptedError``).
+        """
+        z = z.detach().clone()
+        mask = torch.arange(tokens.shape[1], device=tokens.device)[None, :] < lengths[:, None]
+        active = torch.arange(z.shape[0], device=z.device)
+        m = torch.zeros_like(z)
+        v = torch.zeros_like(z)
+        b1, b2, eps = 0.9, 0.999, 1e-8
+        used = 0
+        with torch.enable_grad():
+            for used in range(1, steps + 1):
+                if cancelled is not None and cancelled():
+                    raise InterruptedError("refinement cancelled")
+                za = z[active].requires_grad_(True)
+                logits = self.decode_logits(za, tokens[active], pos[active], bar_len[active])
+                ma = mask[active]
+                done = ((_margin(logits, tokens[active]) > margin) | ~ma).all(1)
+                if bool(done.all()):
+                    break
+                nll = (F.cross_entropy(logits.transpose(1, 2), tokens[active], reduction="none") * ma).sum()
+                (grad,) = torch.autograd.grad(nll, za)
+                grad = grad * (~done)[:, None]  # finished windows stay where they are
+                m[active] = b1 * m[active] + (1 - b1) * grad
+                v[active] = b2 * v[active] + (1 - b2) * grad * grad
+                step = lr * (m[active] / (1 - b1 ** used)) / ((v[active] / (1 - b2 ** used)).sqrt() + eps)
+                z[active] = za.detach() - step
+                active = active[~done]
+        return z, used
+
     @torch.no_grad()
     def generate(self, z: torch.Tensor, pos: torch.Tensor, bar_len: torch.Tensor, temperature: float = 0.0,
                  allowed: torch.Tensor | None = None, generator: torch.Generator | None = None,
@@ -182,6 +228,13 @@ class MelodyVae(nn.Module):
                       w_hh.t().contiguous(), out_w.t().contiguous(), out_b)
             self.__dict__["_packed"] = cached = (stamp, packed)
         return cached[1]
+
+
+def _margin(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    """Logit of ``tokens`` minus the best other logit, ``(B, T)`` (positive: argmax is right)."""
+    right = logits.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
+    other = logits.detach().scatter(-1, tokens.unsqueeze(-1), float("-inf")).amax(-1)
+    return right.detach() - other
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

@@ -4,11 +4,15 @@ Owns the bridge between core notes in ticks and the VAE's latent space. Qt-free;
 calls it from its ML worker thread. The checkpoint loads lazily on first use (thread-safe),
 on the device chosen by ``device`` ("auto": CUDA, then MPS, then CPU). Every operation takes
 a ``cancel`` callable (or ``threading.Event``) polled between decoder steps; cancelling
-raises :class:`GenerationCancelled`.
+raises ``GenerationCancelled`` and bad arguments raise :class:`VaeInputError`, a
+``GenerationError`` (both shared with the LSTM's ``musicapp.ml.generate``).
 
 Phrases are cut into windows of whole bars that fit the model's window (two bars of 4/4,
 3/4 or 6/8; four of 2/4), exactly as in training; each window has its own latent and is
-decoded on its own, and the windows are joined again. Before encoding, a phrase is moved by
+decoded on its own, and the windows are joined again. A window's latent code is the
+encoder's posterior mean refined by a few gradient steps on the latent alone until it
+decodes back to the window (``MelodyVae.refine_latent``); codes are cached per window
+content, so varying the same phrase again skips the refinement. Before encoding, a phrase is moved by
 whole octaves toward the middle of the training range and moved back afterwards, so the
 model serves melodies in any register of the 128 MIDI pitches.
 """
@@ -16,30 +20,30 @@ model serves melodies in any register of the 128 MIDI pitches.
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict, dataclass
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
-from musicapp.core.errors import MusicappError
 from musicapp.core.song import DRUM_CHANNEL, Key, Note, TimeSignature
 from musicapp.ml import encoding as enc
+from musicapp.ml.generate import Cancel, GenerationCancelled, GenerationError
+from musicapp.ml.lstm import single_thread
 from musicapp.ml.vae import MelodyVae, VaeConfig, slerp
 from musicapp.ml.vae_data import chunk_bounds, octave_shift
 
 DEFAULT_NAME = "vae_2bar"
+#: default cap on latent-refinement steps per window, and how many window codes are cached.
+REFINE_STEPS = 40
+CODE_CACHE = 512
 
-Cancel = Callable[[], bool] | threading.Event | None
 Melody = list[Note]
 
 
-class GenerationCancelled(MusicappError):
-    """The caller cancelled a running generation."""
-
-
-class VaeInputError(MusicappError, ValueError):
+class VaeInputError(GenerationError):
     """Arguments the VAE cannot work with (empty phrase, amount outside 0..1, ...)."""
 
 
@@ -83,16 +87,23 @@ class VaeService:
     each a list of ``Note`` in absolute ticks (PPQ 480)."""
 
     def __init__(self, checkpoint: str | Path | None = None, device: str = "auto",
-                 model: MelodyVae | None = None) -> None:
+                 model: MelodyVae | None = None, refine_steps: int = REFINE_STEPS) -> None:
+        """``refine_steps`` caps the latent refinement per window (0 = encoder mean only)."""
         self._path = Path(checkpoint) if checkpoint is not None else default_checkpoint()
         self._device_name = device
         self._model = model
+        self._refine_steps = int(refine_steps)
         self._lock = threading.RLock()
+        self._codes: OrderedDict[bytes, torch.Tensor] = OrderedDict()  # window -> latent (LRU)
 
     # ----- loading -----------------------------------------------------------------------
     @property
     def loaded(self) -> bool:
         return self._model is not None
+
+    def load(self) -> None:
+        """Load the checkpoint now (e.g. from the worker thread at start-up); idempotent."""
+        self.model()
 
     def model(self) -> MelodyVae:
         """The model, loading the checkpoint on first call (thread-safe)."""
@@ -114,8 +125,9 @@ class VaeService:
              seed: int | None = None, temperature: float = 0.0, cancel: Cancel = None) -> list[Melody]:
         """``variations`` versions of ``phrase`` (notes in ticks; polyphony -> top line).
 
-        ``amount`` 0..1 moves each window's latent from the phrase's posterior mean (0: the
-        model's reconstruction of the phrase) toward a random prior sample (1: unrelated).
+        ``amount`` 0..1 moves each window's latent code (see :meth:`_encode`; 0: the model's
+        reconstruction of the phrase) toward a random prior sample (1: unrelated), by
+        spherical interpolation.
         ``start_tick`` is where the phrase's first bar starts (default: the bar holding the
         first note); results lie on the same ticks. ``temperature`` 0 decodes greedily.
         """
@@ -126,7 +138,7 @@ class VaeService:
         with self._lock:
             grid = self._grid(phrase, meters, start_tick)
             model, gen = self.model(), _generator(seed)
-            mu = self._encode(grid)  # (C, Z)
+            mu = self._encode(grid, cancel)  # (C, Z)
             z = mu.unsqueeze(0).expand(variations, -1, -1)
             if amount > 0:
                 eps = torch.randn(z.shape, generator=gen).to(mu.device)
@@ -138,7 +150,7 @@ class VaeService:
                     meters: Sequence[TimeSignature] = (TimeSignature(0),), start_a: int | None = None,
                     start_b: int | None = None, cancel: Cancel = None) -> list[Melody]:
         """``steps`` melodies from ``a`` to ``b`` (both included, as the model reconstructs
-        them), by spherical interpolation of each window's posterior mean; greedy decoding.
+        them), by spherical interpolation of each window's latent code; greedy decoding.
 
         Results lie on ``a``'s ticks; when the phrases have different numbers of windows the
         longer one is cut to the shorter's.
@@ -150,17 +162,14 @@ class VaeService:
             n = min(len(ga.chunks), len(gb.chunks))
             ga = _first_chunks(ga, n)
             gb = _first_chunks(gb, n)
-            mu_a, mu_b = self._encode(ga), self._encode(gb)  # (n, Z)
+            mu_a, mu_b = self._encode(ga, cancel), self._encode(gb, cancel)  # (n, Z)
             t = torch.linspace(0.0, 1.0, steps, device=mu_a.device).view(steps, 1, 1)
             z = slerp(mu_a.unsqueeze(0), mu_b.unsqueeze(0), t)
             z[0], z[-1] = mu_a, mu_b  # exact endpoints
             toks = self._decode(ga, z.reshape(-1, z.shape[-1]), 0.0, None, None, cancel)
-            # b's octave shift for its end, a's for its start, the nearer one in between
-            out = []
-            for i in range(steps):
-                g = ga if i < steps / 2 else gb
-                out.append(self._notes(_with_start(g, ga), toks[i]))
-            return out
+            # on a's ticks; each melody goes back by the octave shift of the nearer end
+            gb_on_a = replace(ga, shift=gb.shift, velocity=gb.velocity, channel=gb.channel)
+            return [self._notes(ga if i < steps / 2 else gb_on_a, toks[i]) for i in range(steps)]
 
     def sample(self, bars: int = 2, temperature: float = 1.0, count: int = 1, *, key: Key | str | None = None,
                meters: Sequence[TimeSignature] = (TimeSignature(0),), start_tick: int = 0,
@@ -225,11 +234,38 @@ class VaeService:
         return tuple(torch.as_tensor(np.tile(x, (rows,) + (1,) * (x.ndim - 1)), device=dev)
                      for x in (tok, pos, bar, lengths))
 
-    def _encode(self, grid: _Grid) -> torch.Tensor:
-        """Posterior means ``(C, Z)`` of the grid's windows."""
-        with torch.no_grad():
-            mu, _ = self.model().encode(*self._batch(grid, 1))
-        return mu
+    def _encode(self, grid: _Grid, cancel: Cancel = None) -> torch.Tensor:
+        """Latent codes ``(C, Z)`` of the grid's windows: the encoder's posterior mean, refined
+        (``MelodyVae.refine_latent``) until it decodes back to the window. Codes are kept in a
+        small LRU cache keyed by the window's contents, so re-varying a phrase is cheap."""
+        model = self.model()
+        tok, pos, bar, lengths = self._batch(grid, 1)
+        keys = [b"".join(x[i, : int(lengths[i])].cpu().numpy().tobytes() for x in (tok, pos, bar))
+                for i in range(len(grid.chunks))]
+        todo = [i for i, k in enumerate(keys) if k not in self._codes]
+        if todo:
+            idx = torch.tensor(todo, device=tok.device)
+            args = (tok[idx], pos[idx], bar[idx], lengths[idx])
+            try:
+                with single_thread():
+                    with torch.no_grad():
+                        mu, _ = model.encode(*args)
+                    if self._refine_steps > 0:
+                        mu, _ = model.refine_latent(mu, *args, steps=self._refine_steps, cancelled=_poll(cancel))
+            except InterruptedError:
+                raise GenerationCancelled("generation cancelled") from None
+            for j, i in enumerate(todo):
+                self._codes[keys[i]] = mu[j]
+                while len(self._codes) > CODE_CACHE:
+                    self._codes.popitem(last=False)
+        for k in keys:
+            self._codes.move_to_end(k)
+        return torch.stack([self._codes[k] for k in keys])
+
+    def clear_cache(self) -> None:
+        """Forget the cached latent codes of windows seen before."""
+        with self._lock:
+            self._codes.clear()
 
     def _decode(self, grid: _Grid, z: torch.Tensor, temperature: float, allowed: torch.Tensor | None,
                 gen: torch.Generator | None, cancel: Cancel) -> np.ndarray:
@@ -238,7 +274,8 @@ class VaeService:
         rows = z.shape[0] // c
         _, pos, bar, _ = self._batch(grid, rows)
         try:
-            out = self.model().generate(z, pos, bar, temperature, allowed, gen, _poll(cancel)).cpu().numpy()
+            with single_thread():
+                out = self.model().generate(z, pos, bar, temperature, allowed, gen, _poll(cancel)).cpu().numpy()
         except InterruptedError:
             raise GenerationCancelled("generation cancelled") from None
         res = np.empty((rows, len(grid.tokens)), dtype=np.int64)
@@ -262,15 +299,9 @@ class VaeService:
 
 
 def _first_chunks(g: _Grid, n: int) -> _Grid:
+    """``g`` cut after its ``n``-th window."""
     stop = g.chunks[n - 1][1]
-    return _Grid(g.tokens[:stop], g.pos[:stop], g.bar_len[:stop], g.start_step, g.shift, g.chunks[:n],
-                 g.velocity, g.channel)
-
-
-def _with_start(g: _Grid, origin: _Grid) -> _Grid:
-    """``g``'s octave shift and velocity placed on ``origin``'s ticks and windows."""
-    return _Grid(origin.tokens, origin.pos, origin.bar_len, origin.start_step, g.shift, origin.chunks,
-                 g.velocity, g.channel)
+    return replace(g, tokens=g.tokens[:stop], pos=g.pos[:stop], bar_len=g.bar_len[:stop], chunks=g.chunks[:n])
 
 
 def _steps_for_bars(pos: np.ndarray, bars: int) -> int:

@@ -38,15 +38,15 @@ class VaeTrainConfig:
 
     run_dir: Path = Path("runs/vae")
     out: Path | None = None  # where to export the shipped checkpoint (NAME without suffix)
-    steps: int = 6000
+    steps: int = 20000
     minutes: float = 0.0
     batch_size: int = 64
-    lr: float = 1e-3
+    lr: float = 2e-3
     lr_min: float = 1e-4
     warmup_steps: int = 200
-    beta_max: float = 0.2
-    beta_warmup: int = 2000
-    free_nats: float = 32.0
+    beta_max: float = 0.1
+    beta_warmup: int = 1500
+    free_nats: float = 80.0
     word_dropout: float = 0.0
     max_shift: int = 6
     eval_every: int = 250
@@ -61,11 +61,15 @@ class VaeTrainConfig:
     max_tunes: int = 0  # 0 = all (tests use a handful)
 
 
-def lr_at(cfg: VaeTrainConfig, step: int) -> float:
-    """Linear warm-up then cosine decay from ``lr`` to ``lr_min`` over ``steps``."""
+def lr_at(cfg: VaeTrainConfig, step: int, seconds: float = 0.0) -> float:
+    """Linear warm-up then cosine decay from ``lr`` to ``lr_min``, over ``steps`` or, when
+    ``minutes`` is set and runs out first, over the wall-time budget (``seconds`` so far)."""
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
-    frac = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps))
+    frac = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    if cfg.minutes:
+        frac = max(frac, seconds / (cfg.minutes * 60))
+    frac = min(1.0, frac)
     return cfg.lr_min + 0.5 * (cfg.lr - cfg.lr_min) * (1 + math.cos(math.pi * frac))
 
 
@@ -160,10 +164,11 @@ def train(cfg: VaeTrainConfig, model_cfg: VaeConfig = VaeConfig(),
     figures: dict[str, float] = {}
     try:
         while state.step < cfg.steps:
-            if cfg.minutes and sec0 + time.monotonic() - t_start > cfg.minutes * 60:
+            elapsed = sec0 + time.monotonic() - t_start
+            if cfg.minutes and elapsed > cfg.minutes * 60:
                 break
             model.train()
-            lr, beta = lr_at(cfg, state.step), kl_beta(state.step, cfg.beta_warmup, cfg.beta_max)
+            lr, beta = lr_at(cfg, state.step, elapsed), kl_beta(state.step, cfg.beta_warmup, cfg.beta_max)
             for g in opt.param_groups:
                 g["lr"] = lr
             idx = rng.integers(0, len(train_w), cfg.batch_size)
@@ -229,7 +234,7 @@ def export(run_checkpoint: Path, out: Path) -> Path:
 
 def config_from_args(args: argparse.Namespace) -> tuple[VaeTrainConfig, VaeConfig]:
     """Map ``musicapp train --model vae`` options onto the configs (absent options keep defaults)."""
-    base = VaeTrainConfig()
+    base = VaeTrainConfig()  # the recipe of the shipped model
     pick = {
         "run_dir": "run_dir", "out": "out", "steps": "steps", "minutes": "minutes", "batch_size": "batch_size",
         "lr": "lr", "seed": "seed", "device": "device", "threads": "threads",
@@ -239,6 +244,10 @@ def config_from_args(args: argparse.Namespace) -> tuple[VaeTrainConfig, VaeConfi
         val = getattr(args, attr, None)
         if val is not None:
             changes[field_name] = Path(val) if field_name in ("run_dir", "out") else val
+    if changes.get("out") is None:
+        from musicapp.ml.vae_generate import default_checkpoint
+
+        changes["out"] = default_checkpoint()
     if getattr(args, "no_resume", False):
         changes["resume"] = False
     if getattr(args, "quiet", False):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -23,9 +24,17 @@ def run_cli(*args, env=None, timeout=30):
                           text=True, timeout=timeout, env={**os.environ, **(env or {})})
 
 
-def start_cli(*args):
-    return subprocess.Popen([sys.executable, "-m", "musicapp", *args], stdout=subprocess.PIPE,
+@contextlib.contextmanager
+def running_cli(*args):
+    """A ``musicapp`` subprocess, killed at the end if the test did not stop it."""
+    proc = subprocess.Popen([sys.executable, "-m", "musicapp", *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 @pytest.fixture
@@ -59,31 +68,21 @@ def test_play_returns_when_the_song_ends_with_every_note_released(inbox, scale_m
 
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signals_stop_play_and_release_every_note(inbox, long_mid, sig, code):
-    proc = start_cli("play", str(long_mid), "--port", inbox.name)
-    try:
+    with running_cli("play", str(long_mid), "--port", inbox.name) as proc:
         assert inbox.wait_until(lambda m: sum(x[1][0] == 0x90 for x in m) >= 2, timeout=15)
         proc.send_signal(sig)
         proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == code, proc.stderr.read()
     msgs = inbox.collect(0.05)
     assert stuck_notes(msgs) == {} and (0xB0, 123, 0) in [m for _, m in msgs]
 
 
 def test_loop_flag_keeps_playing_until_stopped(inbox, scale_mid):
-    proc = start_cli("play", str(scale_mid), "--port", inbox.name, "--loop")
-    try:
+    with running_cli("play", str(scale_mid), "--port", inbox.name, "--loop") as proc:
         assert inbox.wait_until(lambda m: sum(x[1] == (0x90, 60, 90) for x in m) >= 2, timeout=15)
         assert proc.poll() is None
         proc.send_signal(signal.SIGINT)
         proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert stuck_notes(inbox.collect(0.05)) == {}
 
 
@@ -136,9 +135,8 @@ def test_play_on_a_virtual_port_reaches_a_program_that_connects_to_it(jack_serve
 
     from musicapp.engine.ports import list_input_ports
 
-    proc = start_cli("play", str(long_mid), "--virtual", "daw-feed", "--loop")
     reader = rtmidi.MidiIn(rtapi=rtmidi.API_UNIX_JACK, name="daw")
-    try:
+    with running_cli("play", str(long_mid), "--virtual", "daw-feed", "--loop") as proc:
         end = time.monotonic() + 15
         while not any("daw-feed" in p for p in list_input_ports()) and time.monotonic() < end:
             time.sleep(0.05)
@@ -151,9 +149,5 @@ def test_play_on_a_virtual_port_reaches_a_program_that_connects_to_it(jack_serve
         assert any(m[0] == 0x90 for m in got)
         proc.send_signal(signal.SIGINT)
         proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        reader.delete()
+    reader.delete()
     assert proc.returncode == 130

@@ -129,3 +129,25 @@ def test_shipped_model_reconstructs_real_phrases_at_amount_zero():
     assert right / total >= 0.9
     inter = svc.interpolate(PHRASE_A, PHRASE_B, steps=3)
     assert len(inter) == 3 and all(inter)
+
+
+def test_latent_refinement_moves_another_phrase_code_to_this_phrase(memorized):
+    from musicapp.ml.vae_data import to_tensors
+
+    model = memorized.model()
+    tok, pos, bar, lengths = to_tensors(phrase_windows([PHRASE_A]))
+    with torch.no_grad():
+        start, _ = model.encode(*to_tensors(phrase_windows([PHRASE_B])))  # B's codes
+    assert not torch.equal(model.generate(start, pos, bar), tok)
+    fixed, used = model.refine_latent(start, tok, pos, bar, lengths, steps=300, lr=0.2)
+    assert used < 300
+    assert torch.equal(model.generate(fixed, pos, bar), tok)
+
+
+def test_varying_the_same_phrase_again_reuses_its_cached_codes(memorized):
+    memorized.clear_cache()
+    first = memorized.vary(PHRASE_A, 0.4, 2, seed=3)
+    cached = dict(memorized._codes)
+    assert len(cached) == 2  # two windows
+    again = memorized.vary(PHRASE_A, 0.4, 2, seed=3)
+    assert again == first and all(memorized._codes[k] is v for k, v in cached.items())
