@@ -126,9 +126,11 @@ def test_shipped_model_reconstructs_real_phrases_at_amount_zero():
         want, got = grid_steps(phrase), grid_steps(out)
         right += int((want == got).sum())
         total += len(want)
-    assert right / total >= 0.9
+    assert right / total >= 0.95
     inter = svc.interpolate(PHRASE_A, PHRASE_B, steps=3)
-    assert len(inter) == 3 and all(inter)
+    assert np.array_equal(grid_steps(inter[0]), grid_steps(PHRASE_A))
+    assert np.array_equal(grid_steps(inter[-1]), grid_steps(PHRASE_B))
+    assert inter[1] and inter[1] != inter[0] and inter[1] != inter[-1]
 
 
 def test_latent_refinement_moves_another_phrase_code_to_this_phrase(memorized):
