@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -313,3 +315,43 @@ def test_escape_stops_a_first_generation_before_anything_is_shown(gwin, qtbot):
     qtbot.waitUntil(lambda: not ctrl.busy, timeout=5000)
     qtbot.wait(50)
     assert gwin.document.ghost_notes == () and ctrl.session is None
+
+
+def test_the_window_starts_without_torch_and_models_load_on_the_worker(tmp_path):
+    """In a fresh process: no torch after the window is built; the service opens on the worker."""
+    import subprocess
+    import sys
+    import textwrap
+
+    from tests.ui.generate_helpers import write_tiny_models
+
+    models = write_tiny_models(tmp_path / "models")
+    code = textwrap.dedent(f"""
+        import os, sys, threading, time
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        os.environ["MUSICAPP_MODELS"] = {str(models)!r}
+        os.environ["MUSICAPP_DATA"] = {str(tmp_path / "data")!r}
+        from PySide6.QtWidgets import QApplication
+        app = QApplication([])
+        from musicapp.app import build_window
+        win = build_window(with_engine=False)
+        print("torch at start:", "torch" in sys.modules)
+        from tests.ui.generate_helpers import PHRASE_A, lead  # (imports torch itself)
+        opened = []
+        ctrl = win.generate
+        real_open = ctrl.services.open
+        ctrl.worker._opener = lambda *a: (opened.append(threading.current_thread().name), real_open(*a))[1]
+        win.document.reset(lead(PHRASE_A))
+        win.roll.set_cursor_tick(8 * 480)
+        ctrl.continue_phrase()
+        end = time.time() + 60
+        while (ctrl.busy or not win.document.ghost_notes) and time.time() < end:
+            app.processEvents(); time.sleep(0.005)
+        print("opened on:", opened, "ghosts:", len(win.document.ghost_notes))
+        win.document.undo_stack.setClean(); win.close(); print("stopped:", ctrl.shutdown())
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=str(Path(__file__).resolve().parents[2]))
+    assert "torch at start: False" in out.stdout, out.stdout + out.stderr
+    assert "opened on: ['musicapp-ml-worker']" in out.stdout, out.stdout + out.stderr
+    assert "stopped: True" in out.stdout and out.returncode == 0, out.stdout + out.stderr
