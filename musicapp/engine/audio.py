@@ -125,7 +125,7 @@ class BuiltinSynthOutput(Output):
     is called with samplerate, channels, dtype, blocksize, device and callback.
     """
 
-    def __init__(self, engine: str = "auto", sample_rate: int = 48000, blocksize: int = 256,
+    def __init__(self, engine: str = "auto", sample_rate: int = 48000, blocksize: int = 512,
                  device: int | str | None = None, stream_factory=None) -> None:
         super().__init__()
         if stream_factory is None:
