@@ -217,3 +217,22 @@ def test_audition_plays_one_note_and_releases_it(inbox):
         msgs = inbox.drain()
     (t_on, on), (t_off, off) = msgs[0], next(x for x in msgs if x[1][0] == 0x80)
     assert on == (0x90, 72, 90) and abs(t_off - t_on - 0.1) < 0.015
+
+
+def test_app_exit_without_close_releases_notes(inbox):
+    import subprocess
+    import sys
+
+    script = (
+        "import time\n"
+        "from musicapp.core.song import Note, Song, Track\n"
+        "from musicapp.engine.transport import Transport, open_output_port\n"
+        f"tr = Transport(open_output_port({inbox.name!r}), "
+        "Song(tracks=(Track(notes=(Note(0, 60, 9600), Note(0, 64, 9600))),)))\n"
+        "tr.play(0)\n"
+        "time.sleep(0.3)\n"  # then the interpreter exits with the notes still sounding
+    )
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    assert res.returncode == 0, res.stderr
+    msgs = inbox.collect(0.05)
+    assert len(note_ons(msgs)) == 2 and stuck_notes(msgs) == {}
