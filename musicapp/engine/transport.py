@@ -172,15 +172,15 @@ class Transport:
 
     def note_on(self, pitch: int, velocity: int = 100, channel: int = 0) -> None:
         """Start a note now (piano-roll keyboard); pair it with ``note_off``."""
-        self.send_now(note_on(channel, pitch, velocity))
+        self.send_now(note_on(_channel(channel), pitch, velocity))
 
     def note_off(self, pitch: int, channel: int = 0) -> None:
-        self.send_now((0x80 | channel, pitch, 0))
+        self.send_now((0x80 | _channel(channel), pitch, 0))
 
     def audition(self, pitch: int, velocity: int = 100, seconds: float = 0.4,
                  channel: int = 0) -> None:
         """Play one note now for ``seconds`` (the engine sends its note-off)."""
-        msg = check_message(note_on(channel, pitch, velocity))
+        msg = check_message(note_on(_channel(channel), pitch, velocity))
         if not 0 < seconds <= 30:
             raise EngineError(f"audition length {seconds} s outside (0, 30]")
         self._call(lambda: self._sched.cmd_send_now(msg, off_after=seconds), wait=False)
@@ -252,6 +252,12 @@ class Transport:
         if not 0 <= value < 2**31:
             raise EngineError(f"tick {tick} outside 0..2^31")
         return value
+
+
+def _channel(channel: int) -> int:
+    if not isinstance(channel, int) or not 0 <= channel <= 15:
+        raise EngineError(f"MIDI channel {channel!r} outside 0..15")
+    return channel
 
 
 def _replace(options: EventOptions, **changes) -> EventOptions:

@@ -66,7 +66,8 @@ def test_transport_checks_its_input():
     with Transport() as tr:
         for call in (lambda: tr.seek(-1), lambda: tr.play("soon"), lambda: tr.set_loop(480, 0),
                      lambda: tr.set_count_in(99), lambda: tr.set_song("song"),
-                     lambda: tr.audition(60, seconds=0)):
+                     lambda: tr.audition(60, seconds=0), lambda: tr.note_on(60, channel=16),
+                     lambda: tr.note_on(128)):
             with pytest.raises(EngineError):
                 call()
     with pytest.raises(EngineError, match="closed"):
