@@ -45,6 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--hidden", type=int, help="lstm: hidden units per layer (192)")
     p.add_argument("--layers", type=int, help="lstm: LSTM layers (2)")
+    p.add_argument("--dropout", type=float, help="lstm: dropout (0.1); may change when resuming")
+    p.add_argument("--max-shift", type=int, help="lstm: transposition augmentation, +-semitones (5)")
     p.add_argument("--latent", type=int, help="vae: latent size")
     p.add_argument("--enc-hidden", type=int, help="vae: encoder hidden units")
     p.add_argument("--dec-hidden", type=int, help="vae: decoder hidden units")
@@ -114,12 +116,14 @@ def _train(args: argparse.Namespace) -> int:
     cfg = LSTMTrainConfig(run_dir=args.run_dir or "runs/lstm")
     changes = {k: v for k, v in (("minutes", args.minutes), ("max_steps", args.steps), ("batch", args.batch_size),
                                  ("lr", args.lr), ("seed", args.seed), ("device", args.device),
-                                 ("threads", args.threads)) if v is not None}
+                                 ("threads", args.threads),
+                                 ("max_shift", args.max_shift)) if v is not None}
     if args.no_resume:
         changes["resume"] = False
     try:
         cfg = replace(cfg, **changes)
-        model_cfg = replace(LSTMConfig(), **{k: v for k, v in (("hidden", args.hidden), ("layers", args.layers))
+        model_cfg = replace(LSTMConfig(), **{k: v for k, v in (("hidden", args.hidden), ("layers", args.layers),
+                                                                          ("dropout", args.dropout))
                                              if v is not None})
     except ValueError as err:
         raise CommandError(str(err)) from None
@@ -150,6 +154,8 @@ def _melody_notes(song):
 
 
 def _continue(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from musicapp.core.midifile import read_midi, write_midi
     from musicapp.core.scales import parse_key
     from musicapp.core.song import Track
@@ -165,11 +171,12 @@ def _continue(args: argparse.Namespace) -> int:
                                 top_p=args.top_p, key=key, pitch_range=_parse_range(args.pitch_range),
                                 random_seed=args.random_seed, meters=song.meters, ppq=song.ppq)
     seed_track = next(t for t in song.tracks if not t.is_drums and t.notes)
-    tracks = [seed_track.with_notes(seed) if len(song.tracks) > 1 else seed_track]
+    tracks = list(song.tracks)  # the seed, unchanged, comes first
+    free = [c for c in range(16) if c != 9 and c not in {t.channel for t in tracks}] or [seed_track.channel]
     for i, notes in enumerate(cands, start=1):
-        ch = seed_track.channel
+        ch = free[(i - 1) % len(free)]
         tracks.append(Track(name=f"Variation {i}", channel=ch, program=seed_track.program,
-                            notes=tuple(n.__class__(n.start, n.pitch, n.length, n.velocity, ch) for n in notes)))
+                            notes=tuple(replace(n, channel=ch) for n in notes)))
     write_midi(song.replace(tracks=tuple(tracks)), args.output)
     counts = ", ".join(str(len(c)) for c in cands)
     print(f"wrote {args.output}: seed + {len(cands)} variation(s) of {args.bars} bars ({counts} notes)")

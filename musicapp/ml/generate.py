@@ -289,24 +289,22 @@ def sample_tokens(logits: np.ndarray, mask: np.ndarray, inv_t: float, top_p: flo
     """One token per row of ``logits`` ``(B, 130)`` -> ``(B,)`` int64.
 
     ``mask`` is added (-inf forbids a token); ``inv_t`` = 1 / temperature (0 = greedy);
-    nucleus sampling keeps the most likely tokens whose mass reaches ``top_p``.
+    nucleus sampling keeps the most likely tokens whose mass reaches ``top_p`` (inverse-CDF
+    sampling over the probabilities sorted once, the fewest numpy calls per step).
     """
     z = logits + mask
     if inv_t == 0.0:
         return z.argmax(axis=1)
-    z *= inv_t
-    z -= z.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    rows = np.arange(len(p))
+    z *= -inv_t  # negated, so argsort gives the most likely first
+    order = np.argsort(z, axis=1)
+    rows = np.arange(z.shape[0])
+    zs = z[rows[:, None], order]
+    sp = np.exp(zs[:, :1] - zs)  # sorted probabilities, unnormalised, max = 1
+    cs = np.cumsum(sp, axis=1)
     if top_p < 1.0:
-        order = np.argsort(-p, axis=1, kind="stable")
-        sp = np.take_along_axis(p, order, axis=1)
-        cs = np.cumsum(sp, axis=1)
-        total = cs[:, -1:]
-        sp[(cs - sp) > top_p * total] = 0.0
-        cs = np.cumsum(sp, axis=1)
-        j = (cs < rng.random((len(p), 1)) * cs[:, -1:]).sum(axis=1)
-        return order[rows, np.minimum(j, p.shape[1] - 1)]
-    cs = np.cumsum(p, axis=1)
-    j = (cs < rng.random((len(p), 1)) * cs[:, -1:]).sum(axis=1)
-    return np.minimum(j, p.shape[1] - 1)
+        kept = ((cs - sp) <= top_p * cs[:, -1:]).sum(axis=1)  # nucleus size per row
+        limit = cs[rows, kept - 1]
+    else:
+        limit = cs[:, -1]
+    j = (cs < (rng.random(len(rows)) * limit)[:, None]).sum(axis=1)
+    return order[rows, j]
