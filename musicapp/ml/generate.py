@@ -201,7 +201,7 @@ class MelodyGenerator:
             ctx = stepper.begin(*key_feats)
             meter = stepper.meter_gates(ctx, pos[n_seed:], bar_len[n_seed:])
             if n_seed:
-                self._prime(model, ctx, tokens, pos[:n_seed], bar_len[:n_seed], *key_feats)
+                self._prime(model, stepper, ctx, tokens, pos[:n_seed], bar_len[:n_seed], *key_feats)
             ctx = ctx.expand(variations)
             prev = np.full(variations, tokens[-1] if n_seed else BOS, dtype=np.int64)
             for t in range(n_gen):
@@ -215,7 +215,7 @@ class MelodyGenerator:
         return [decode_notes(row, start_step * tps, ticks_per_step=tps) for row in out.tolist()]
 
     @staticmethod
-    def _prime(model: MelodyLSTM, ctx, tokens: np.ndarray, pos: np.ndarray, bar_len: np.ndarray, key: int,
+    def _prime(model: MelodyLSTM, stepper: FusedStepper, ctx, tokens: np.ndarray, pos: np.ndarray, bar_len: np.ndarray, key: int,
                mode: int) -> None:
         """Read the seed ``tokens`` ``(T,)`` with ``nn.LSTM`` (one C++ call) into ``ctx``'s state."""
         dev = model.head.weight.device
@@ -225,8 +225,7 @@ class MelodyGenerator:
             feats = model.features(prev, as_t(pos), as_t(bar_len), torch.full_like(prev, key),
                                    torch.full_like(prev, mode))
             _, (h, c) = model.rnn(feats)
-        ctx.h = [x.float().cpu().numpy().copy() for x in h]
-        ctx.c = [x.float().cpu().numpy().copy() for x in c]
+        stepper.set_state(ctx, [x.float().cpu().numpy() for x in h], [x.float().cpu().numpy() for x in c])
 
     @staticmethod
     def _sounding(tokens: np.ndarray) -> bool:

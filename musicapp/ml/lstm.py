@@ -94,35 +94,40 @@ class StepContext:
     """Per-generation state of a :class:`FusedStepper` (numpy float32 arrays).
 
     ``prev_table`` ``(131, 4H)`` layer-1 gates of each previous token under this key;
-    ``key_bias`` ``(4H,)``; ``h`` and ``c`` one ``(B, hidden)`` array per layer.
+    ``key_bias`` ``(4H,)``; per layer, ``c`` the cell state ``(B, hidden)`` and ``r`` the
+    recurrent share of the next step's gates, ``h @ W_hh`` ``(B, 4H)``, computed ahead.
     """
 
     prev_table: np.ndarray
     key_bias: np.ndarray
-    h: list[np.ndarray]
     c: list[np.ndarray]
+    r: list[np.ndarray]
 
     def expand(self, batch: int) -> "StepContext":
         """A copy whose state is this (batch 1) state repeated ``batch`` times."""
         rep = lambda xs: [np.repeat(x, batch, axis=0) for x in xs]  # noqa: E731
-        return StepContext(self.prev_table, self.key_bias, rep(self.h), rep(self.c))
+        return StepContext(self.prev_table, self.key_bias, rep(self.c), rep(self.r))
 
 
 class FusedStepper:
-    """Step-by-step inference with the weights of a :class:`MelodyLSTM`, in numpy (read-only).
+    """Step-by-step inference with the weights of a :class:`MelodyLSTM` (read-only, thread-safe).
 
-    Sampling runs one 16th step at a time on batches of 1-64, where torch's per-call overhead
-    would dominate: the matrix products go to torch (MKL, faster than OpenBLAS on small
-    batches, and single-threaded under :func:`single_thread`), everything else is numpy
-    float32 on the same weights, giving the same logits (to ~1e-6).
-    Every embedding's share of the layer-1 input projection is folded into a lookup table.
-    Gates use one ``tanh`` per layer: the i, f, o rows are pre-scaled by 0.5, since
-    ``sigmoid(x) = 0.5 * tanh(x / 2) + 0.5``.
+    Sampling runs one 16th step at a time on batches of 1-64, where per-call overhead
+    dominates, so a step is as few calls as possible: matrix products go to torch (MKL; single
+    threaded under :func:`single_thread`), the rest is numpy float32 on the same weights
+    (same logits to ~1e-6). Three folds keep the call count low:
 
-    ``begin(key, mode, batch)`` makes a context; ``meter_gates(ctx, pos, bar_len)`` gives the
-    meter/key part of layer-1 gates ``(T, 4H)``; ``advance(ctx, prev, meter)`` reads a whole
-    run of known tokens ``(T,)`` (batch 1, no logits); ``step(ctx, prev, meter_gate)``
-    advances a batch one step and returns logits ``(B, 130)``.
+    - every embedding's share of the layer-1 input projection is a lookup table;
+    - one product per layer and step: ``h_l`` times ``[W_ih(l+1) | W_hh(l)]`` gives the next
+      layer's input gates and this layer's recurrent gates for the *next* step; the top
+      layer's ``[W_hh | W_out]`` gives its recurrence and the logits;
+    - one ``tanh`` per layer: i, f, o rows are pre-scaled by 0.5, as
+      ``sigmoid(x) = 0.5 * tanh(x / 2) + 0.5``.
+
+    ``begin(key, mode)`` makes a context, ``set_state(ctx, h, c)`` loads a state (e.g. from
+    ``nn.LSTM`` after reading a seed), ``meter_gates(ctx, pos, bar_len)`` gives the meter/key
+    part of layer-1 gates ``(T, 4H)``, ``step(ctx, prev, meter_gate)`` advances a batch one
+    step and returns logits ``(B, 130)``; ``advance`` steps through known tokens.
     """
 
     def __init__(self, model: MelodyLSTM) -> None:
@@ -144,14 +149,15 @@ class FusedStepper:
                       enumerate((model.tok, model.rel, model.pos, model.bar, model.key, model.mode))]
             self.t_tok, self.t_rel, self.t_pos, self.t_bar, self.t_key, self.t_mode = [f32(t) for t in tables]
             self.b0 = f32((rnn.bias_ih_l0 + rnn.bias_hh_l0) * scale)
-            self.w_hh0 = mat((rnn.weight_hh_l0 * scale[:, None]).T)  # (H, 4H)
-            self.w_cat: list[torch.Tensor | None] = [None]  # (2H, 4H): [input; recurrent] of upper layers
-            self.bias = [None]
+            w_hh = [(getattr(rnn, f"weight_hh_l{i}") * scale[:, None]).T for i in range(c.layers)]  # (H, 4H)
+            self.w_hh = [mat(w) for w in w_hh]
+            self.w_next: list[torch.Tensor] = []  # (H, 8H) below the top, (H, 4H + 130) at the top
+            self.bias: list[np.ndarray] = [self.b0]
             for layer in range(1, c.layers):
-                w = torch.cat([getattr(rnn, f"weight_ih_l{layer}"), getattr(rnn, f"weight_hh_l{layer}")], dim=1)
-                self.w_cat.append(mat((w * scale[:, None]).T))
+                w_ih = (getattr(rnn, f"weight_ih_l{layer}") * scale[:, None]).T
+                self.w_next.append(mat(torch.cat([w_ih, w_hh[layer - 1]], dim=1)))
                 self.bias.append(f32((getattr(rnn, f"bias_ih_l{layer}") + getattr(rnn, f"bias_hh_l{layer}")) * scale))
-            self.w_out = mat(model.head.weight.T)  # (H, 130)
+            self.w_next.append(mat(torch.cat([w_hh[-1], model.head.weight.T], dim=1)))
             self.b_out = f32(model.head.bias)
         toks = np.arange(VOCAB_SIZE)
         self._note_pc = np.where((toks >= PITCH_OFFSET) & (toks < NUM_CLASSES), (toks - PITCH_OFFSET) % 12, -1)
@@ -161,8 +167,14 @@ class FusedStepper:
         rel = np.where((self._note_pc >= 0) & (key < 12), (self._note_pc - key) % 12, 12)
         prev_table = self.t_tok + self.t_rel[rel]
         key_bias = self.b0 + self.t_key[key] + self.t_mode[mode]
-        zeros = lambda: [np.zeros((batch, self.hidden), np.float32) for _ in range(self.layers)]  # noqa: E731
-        return StepContext(prev_table, key_bias, zeros(), zeros())
+        H = self.hidden
+        return StepContext(prev_table, key_bias, [np.zeros((batch, H), np.float32) for _ in range(self.layers)],
+                           [np.zeros((batch, 4 * H), np.float32) for _ in range(self.layers)])
+
+    def set_state(self, ctx: StepContext, h: list[np.ndarray], c: list[np.ndarray]) -> None:
+        """Load ``nn.LSTM``-style hidden and cell states (one ``(B, hidden)`` array per layer)."""
+        ctx.c = [np.ascontiguousarray(x, dtype=np.float32) for x in c]
+        ctx.r = [_mm(np.ascontiguousarray(x, dtype=np.float32), w) for x, w in zip(h, self.w_hh)]
 
     def meter_gates(self, ctx: StepContext, pos: np.ndarray, bar_len: np.ndarray) -> np.ndarray:
         """Layer-1 gate contribution of meter and key for each step: ``(T, 4H)``."""
@@ -170,37 +182,41 @@ class FusedStepper:
 
     def advance(self, ctx: StepContext, prev: np.ndarray, meter: np.ndarray) -> None:
         """Read known tokens: ``prev`` ``(T,)`` are the inputs of steps whose meter rows are ``meter``."""
-        inputs = ctx.prev_table[prev] + meter  # (T, 4H)
         for t in range(len(prev)):
-            self._layers(ctx, inputs[t:t + 1])
+            self.step(ctx, prev[t:t + 1], meter[t])
 
     def step(self, ctx: StepContext, prev: np.ndarray, meter_gate: np.ndarray) -> np.ndarray:
         """One step for ``prev`` tokens ``(B,)``; ``meter_gate`` ``(4H,)``; returns logits ``(B, 130)``."""
-        x = self._layers(ctx, ctx.prev_table[prev] + meter_gate)
-        logits = _mm(x, self.w_out)
-        logits += self.b_out
+        H4 = 4 * self.hidden
+        gates = ctx.prev_table[prev]
+        gates += meter_gate
+        gates += ctx.r[0]
+        last = self.layers - 1
+        for layer in range(self.layers):
+            m = _mm(self._cell(gates, ctx, layer), self.w_next[layer])
+            if layer < last:
+                gates = m[:, :H4]
+                gates += ctx.r[layer + 1]
+                gates += self.bias[layer + 1]
+                ctx.r[layer] = m[:, H4:]
+            else:
+                ctx.r[layer] = m[:, :H4]
+                logits = m[:, H4:]
+                logits += self.b_out
         return logits
 
-    def _layers(self, ctx: StepContext, gates0: np.ndarray) -> np.ndarray:
+    def _cell(self, gates: np.ndarray, ctx: StepContext, layer: int) -> np.ndarray:
+        """LSTM cell on pre-activations ``gates`` ``(B, 4H)`` (modified in place); returns ``h``."""
         H = self.hidden
-        x = None
-        for layer in range(self.layers):
-            if layer == 0:
-                gates = _mm(ctx.h[0], self.w_hh0)
-                gates += gates0
-            else:
-                gates = _mm(np.concatenate((x, ctx.h[layer]), axis=1), self.w_cat[layer])
-                gates += self.bias[layer]
-            np.tanh(gates, out=gates)
-            gates *= self._post_mul
-            gates += self._post_add
-            i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
-            c = ctx.c[layer] * f
-            c += i * g
-            x = np.tanh(c)
-            x *= o
-            ctx.c[layer], ctx.h[layer] = c, x
-        return x
+        np.tanh(gates, out=gates)
+        gates *= self._post_mul
+        gates += self._post_add
+        c = ctx.c[layer] * gates[:, H:2 * H]
+        c += gates[:, :H] * gates[:, 2 * H:3 * H]
+        h = np.tanh(c)
+        h *= gates[:, 3 * H:]
+        ctx.c[layer] = c
+        return h
 
 
 def _mm(x: np.ndarray, w: torch.Tensor) -> np.ndarray:
