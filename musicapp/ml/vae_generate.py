@@ -19,6 +19,7 @@ model serves melodies in any register of the 128 MIDI pitches.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, replace
@@ -337,7 +338,7 @@ def _check_temperature(t: float) -> None:
 
 def _generator(seed: int | None) -> torch.Generator:
     g = torch.Generator()
-    g.manual_seed(int(seed) if seed is not None else int(torch.seed() % (2**63)))
+    g.manual_seed(int(seed) if seed is not None else secrets.randbits(63))
     return g
 
 
