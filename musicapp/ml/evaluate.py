@@ -117,7 +117,11 @@ class _Stats:
 
 
 def continuation_stats(generator, tunes, cfg: EvalConfig) -> dict[str, float]:
-    """Statistics of 4-bar continuations of the first 4 bars of test tunes vs the true 4 bars."""
+    """Statistics of continuations of the first 4 bars of tunes (key given, no scale mask) vs the truth.
+
+    In-key ratio uses the tune's key (else the key detected in the seed); overlaps are
+    histogram intersections (1 = identical distributions).
+    """
     from musicapp.core.scales import detect_key, scale_pitch_classes
     from musicapp.ml.encoding import tokens_to_steps
 
@@ -187,7 +191,7 @@ def format_table(fig: dict) -> str:
         f"LSTM / 5-gram nats-per-note ratio: **{fig['ratio']:.3f}** "
         f"(key hidden: {fig['ratio_no_key']:.3f}).",
         "",
-        f"4-bar continuations of {c['seeds']} test seeds (first 4 bars; T={fig['temperature']}, "
+        f"4-bar continuations of {c['seeds']} {fig['split']} seeds (first 4 bars; T={fig['temperature']}, "
         f"top-p={fig['top_p']}, no scale mask) vs the true next 4 bars:",
         "",
         "| statistic | generated | true |",
