@@ -215,8 +215,9 @@ def _finite(x: float) -> float | None:
 def _eval(args: argparse.Namespace) -> int:
     from musicapp.ml.evaluate import EvalConfig, run_eval
 
+    log = (lambda text: print(text, file=sys.stderr)) if args.json else print
     figures = run_eval(EvalConfig(checkpoint=args.checkpoint, split=args.split, seeds=args.seeds,
-                                  card=args.card, update_metrics=args.update_metrics, threads=args.threads))
+                                  card=args.card, update_metrics=args.update_metrics, threads=args.threads), log=log)
     if args.json:
         json.dump(figures, sys.stdout, indent=2)
         sys.stdout.write("\n")
