@@ -8,6 +8,7 @@ repeated pastes follow each other). Every verb is one undo step via ``core.edits
 
 from __future__ import annotations
 
+import atexit
 import json
 
 from PySide6.QtCore import QMimeData
@@ -28,6 +29,25 @@ def notes_to_mime(notes: list[Note]) -> QMimeData:
     mime.setData(NOTES_MIME, json.dumps(rows).encode("utf-8"))
     mime.setText(" ".join(f"{r[1]}@{r[0]}" for r in rows[:64]))
     return mime
+
+
+def _clear_clipboard_at_exit() -> None:
+    """Empty our clipboard data while Python still runs (see ``_set_clipboard``)."""
+    app = QApplication.instance()
+    if app is not None:
+        app.clipboard().clear()
+
+
+def _set_clipboard(mime: QMimeData) -> None:
+    """Put ``mime`` on the clipboard.
+
+    Qt frees clipboard data when it tears down after the interpreter is gone, which crashes
+    (SIGSEGV) with Python-created QMimeData; clearing it from an atexit hook avoids that.
+    Registering the same function again is a no-op for atexit's purpose (unregister first).
+    """
+    atexit.unregister(_clear_clipboard_at_exit)
+    atexit.register(_clear_clipboard_at_exit)
+    QApplication.clipboard().setMimeData(mime)
 
 
 def notes_from_mime(mime: QMimeData | None) -> list[Note]:
@@ -56,7 +76,7 @@ class EditVerbs:
         notes = self.document.selected_notes()
         if not notes:
             return False
-        QApplication.clipboard().setMimeData(notes_to_mime(notes))
+        _set_clipboard(notes_to_mime(notes))
         self.roll.status(f"Copied {len(notes)} note(s)")
         return True
 
