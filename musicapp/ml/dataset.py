@@ -164,14 +164,3 @@ class TuneBank:
             target=np.where(valid, shift(self.tokens[idx]), 0),
             mask=valid.astype(np.float32),
         )
-
-    def note_count(self) -> int:
-        """Note-ons in the split (the denominator of nats per note)."""
-        return int(((self.tokens >= PITCH_OFFSET) & (self.tokens < NUM_CLASSES)).sum())
-
-
-def melody_key_features(n: int, key: int | None, mode: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Per-step key/mode feature arrays of length ``n`` (None -> unknown)."""
-    k = UNKNOWN_KEY if key is None else int(key) % 12
-    m = UNKNOWN_MODE if mode is None else int(mode)
-    return np.full(n, k, dtype=np.int64), np.full(n, m, dtype=np.int64)

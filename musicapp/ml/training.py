@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import torch
@@ -252,18 +252,6 @@ def hardware_description(device: torch.device) -> str:
     if device.type == "cuda":
         return f"{torch.cuda.get_device_name(device)} (CUDA)"
     return f"{device.type}: {cpu}, {torch.get_num_threads()} torch threads"
-
-
-def batched(items: Iterable[Any], size: int) -> Iterable[list[Any]]:
-    """Consecutive lists of at most ``size`` items."""
-    buf: list[Any] = []
-    for it in items:
-        buf.append(it)
-        if len(buf) == size:
-            yield buf
-            buf = []
-    if buf:
-        yield buf
 
 
 def numpy_rng(state: Mapping[str, Any] | None, seed: int) -> np.random.Generator:
