@@ -7,7 +7,9 @@ poller process with one JACK MIDI input, and plays a generated 60 s song into it
              with rtmidi (what the measurement setup itself allows)
   engine     musicapp's Transport in this process, nothing else running
   reference+ml  the reference while this process runs the generations (same CPU load)
-  engine+ml  the engine while LSTM generations run back to back in another thread
+  engine+ml  the engine while LSTM generations run back to back in another thread: the real
+             generator (musicapp.ml.generate) with the shipped checkpoint, or an untrained one
+             of the same size when none is shipped yet
 
 Engine rows also give the send lateness inside the process (send time minus deadline, from
 a second, recording output), which isolates the engine from the JACK chain.
@@ -139,23 +141,25 @@ def lstm_load(stop: threading.Event, counter: list) -> tuple[str, threading.Thre
     try:
         from musicapp.ml.generate import MelodyGenerator, default_checkpoint
 
-        if default_checkpoint().is_file():
-            gen = MelodyGenerator()
-            gen.load()
-            from musicapp.core.song import Note
+        checkpoint, what = default_checkpoint(), "shipped LSTM"
+        if not checkpoint.is_file():
+            checkpoint, what = untrained_checkpoint(), "real generator, untrained shipped-size LSTM"
+        gen = MelodyGenerator(checkpoint)
+        gen.load()
+        from musicapp.core.song import Note
 
-            seed = [Note(i * 240, 60 + (i * 5) % 12, 220) for i in range(16)]
+        seed = [Note(i * 240, 60 + (i * 5) % 12, 220) for i in range(16)]
 
-            def work() -> None:
-                k = 0
-                while not stop.is_set():
-                    gen.continue_melody(seed, bars=4, variations=4, random_seed=k)
-                    counter[0] += 1
-                    k += 1
+        def work() -> None:
+            k = 0
+            while not stop.is_set():
+                gen.continue_melody(seed, bars=4, variations=4, random_seed=k)
+                counter[0] += 1
+                k += 1
 
-            th = threading.Thread(target=work, daemon=True)
-            th.start()
-            return f"shipped LSTM ({default_checkpoint().name}), 4 bars x 4 variations per call", th
+        th = threading.Thread(target=work, daemon=True)
+        th.start()
+        return f"{what} ({checkpoint.name}), 4 bars x 4 variations per call", th
     except Exception as err:  # the shipped model is optional here
         print(f"(real generator unavailable: {err}; using a stand-in LSTM)", file=sys.stderr)
 
@@ -192,6 +196,25 @@ def engine_config(args):
 
         torch.set_num_threads(args.torch_threads)
     return cfg
+
+
+def untrained_checkpoint():
+    """An untrained checkpoint of the shipped LSTM's size (same compute as the real one)."""
+    from dataclasses import asdict
+    from pathlib import Path
+
+    import torch
+
+    from musicapp.ml.checkpoint import CheckpointMeta, save_checkpoint
+    from musicapp.ml.encoding import EncodingInfo
+    from musicapp.ml.lstm import KIND, LSTMConfig, MelodyLSTM
+
+    out = Path(tempfile.mkdtemp(prefix="bench_engine_"))
+    torch.manual_seed(0)
+    config = LSTMConfig()
+    save_checkpoint(out / "lstm", MelodyLSTM(config).state_dict(),
+                    CheckpointMeta(KIND, config.to_dict(), asdict(EncodingInfo())))
+    return out / "lstm.json"
 
 
 def run_engine(port: str, seconds: float, load: bool, config=None) -> dict:

@@ -21,6 +21,7 @@ from musicapp.ui.generate.services import DEVICES, LSTM, VAE
 BUTTON_TEXT = {CONTINUE: "Continue phrase", VARY: "Vary selection", INTERPOLATE: "Interpolate selection"}
 KEYS = [Key(t, m) for t in range(12) for m in ("major", "minor")]
 NOT_LOADED = "not loaded (loads on first use)"
+PROGRESS_MS = 100
 
 
 class PitchSpin(QSpinBox):
@@ -83,6 +84,12 @@ class GeneratePanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setTextVisible(False)
         self.progress.setMaximumHeight(8)
+        self._pending_progress = (0, 0)
+        self._progress_shown = False
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setSingleShot(True)
+        self._progress_timer.setInterval(PROGRESS_MS)
+        self._progress_timer.timeout.connect(self._apply_progress)
         self.message = QLabel("")
         self.message.setWordWrap(True)
         self.message.setObjectName("generateMessage")
@@ -217,8 +224,9 @@ class GeneratePanel(QWidget):
             self._show_status(text, ok)
 
     def _on_progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(1, total))
-        self.progress.setValue(done)
+        self._pending_progress = (done, max(1, total))
+        if not self._progress_timer.isActive():
+            self._progress_timer.start()
 
     def seed_moved(self, *_args) -> None:
         """The selection, cursor or song changed: refresh the auto-detected key soon."""
@@ -243,13 +251,26 @@ class GeneratePanel(QWidget):
             b.setEnabled(n > 0)
         self.dismiss_btn.setEnabled(n > 0 or c.busy)
         self.dismiss_btn.setText("Dismiss" if n or not c.busy else "Stop")
-        if c.busy:
-            if self.progress.maximum() == 0 or self.progress.value() >= self.progress.maximum():
-                self.progress.setRange(0, 0)  # busy until the first progress report
-        else:
-            self.progress.setRange(0, 1)
-            self.progress.setValue(0)
+        if c.busy and not self._progress_timer.isActive() and not self._progress_shown:
+            self._pending_progress = (0, 0)  # indeterminate until the first report
+            self._progress_timer.start()
+        elif not c.busy:
+            self._progress_timer.stop()
+            if self._progress_shown:
+                self._progress_shown = False
+                self.progress.setRange(0, 1)
+                self.progress.setValue(0)
         self._key_timer.start()
+
+    def _apply_progress(self) -> None:
+        """Show the latest progress (QProgressBar repaints synchronously: at most every 100 ms,
+        and never for requests that finish sooner)."""
+        if not self.ctrl.busy:
+            return
+        done, total = self._pending_progress
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self._progress_shown = True
 
 
 def _spin(box, lo, hi, value, suffix: str, step=None):
