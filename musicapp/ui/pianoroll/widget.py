@@ -91,7 +91,7 @@ class PianoRoll(QWidget):
         self.vbar.valueChanged.connect(self._on_vbar)
         document.song_changed.connect(self._on_song_changed)
         document.selection_changed.connect(self.refresh)
-        document.ghosts_changed.connect(self.refresh)
+        document.ghosts_changed.connect(self.canvas.update)  # ghosts live on the note canvas only
         self._on_song_changed()
 
     # ----- public API -------------------------------------------------------------------------
