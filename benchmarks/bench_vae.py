@@ -2,10 +2,10 @@
 
 Targets (issue 4): vary 4 bars x 8 variations p50 <= 40 ms; interpolate 2 bars x 8 steps
 p50 <= 40 ms, with the model already loaded. Run: ``python benchmarks/bench_vae.py
-[--threads N] [--runs R] [--checkpoint PATH]``. Prints one line per case: p50 / p95 / min in
-milliseconds over R runs after 3 warm-up runs, a new random seed every run. Unless the
-line says "again"/"same", every run starts with an empty latent-code cache, so it pays for
-encoding and refining the phrase's latent codes.
+[--threads N] [--runs R] [--checkpoint PATH]``. Prints one line per case: p50 / p95 / min
+wall time and the process's CPU time p50, in milliseconds, over R runs after 3 warm-up
+runs, a new random seed every run. Unless the line says "again"/"same", every run starts
+with an empty latent-code cache, so it pays for encoding and refining the latent codes.
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ def main() -> None:
     cases["vary 4 bars x 8, encoder mean only"] = lambda i: no_refine.vary(four, 0.5, 8, seed=i)
     print(f"torch threads: {torch.get_num_threads()}, runs: {args.runs}")
     for name, fn in cases.items():
-        p50, p95, best = timed(fn, args.runs)
-        print(f"{name:36s} p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   min {best:6.1f} ms")
+        p50, p95, best, cpu = timed(fn, args.runs)
+        print(f"{name:36s} p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   min {best:6.1f} ms   cpu p50 {cpu:6.1f} ms")
 
 
 if __name__ == "__main__":
