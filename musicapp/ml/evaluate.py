@@ -80,7 +80,7 @@ def kn_figures(kn, tunes) -> dict[str, float]:
             "notes": notes, "steps": steps}
 
 
-def _overlap(a: np.ndarray, b: np.ndarray) -> float:
+def histogram_overlap(a: np.ndarray, b: np.ndarray) -> float:
     """Histogram intersection of two count vectors after normalising each to sum 1."""
     if a.sum() == 0 or b.sum() == 0:
         return 0.0
@@ -94,7 +94,7 @@ def _length_bin(steps: int) -> int:
     return len(LENGTH_BINS)
 
 
-class _Stats:
+class MelodyStats:
     """Accumulates pitch classes, lengths, ranges and in-key counts of melodies."""
 
     def __init__(self) -> None:
@@ -125,7 +125,7 @@ def continuation_stats(generator, tunes, cfg: EvalConfig) -> dict[str, float]:
     from musicapp.core.scales import detect_key, scale_pitch_classes
     from musicapp.ml.encoding import tokens_to_steps
 
-    gen, truth = _Stats(), _Stats()
+    gen, truth = MelodyStats(), MelodyStats()
     rng = np.random.default_rng(cfg.random_seed)
     usable = [t for t in tunes if _bar_lines(t.melody.pos)[8:9].size]
     pick = rng.permutation(len(usable))[:cfg.seeds]
@@ -149,8 +149,8 @@ def continuation_stats(generator, tunes, cfg: EvalConfig) -> dict[str, float]:
         "seeds": len(pick),
         "in_key_generated": gen.in_key / max(1, gen.notes),
         "in_key_true": truth.in_key / max(1, truth.notes),
-        "pitch_class_overlap": _overlap(gen.pc, truth.pc),
-        "length_overlap": _overlap(gen.lengths, truth.lengths),
+        "pitch_class_overlap": histogram_overlap(gen.pc, truth.pc),
+        "length_overlap": histogram_overlap(gen.lengths, truth.lengths),
         "range_generated": float(np.mean(gen.ranges)) if gen.ranges else 0.0,
         "range_true": float(np.mean(truth.ranges)) if truth.ranges else 0.0,
         "notes_per_bar_generated": gen.notes / max(1, gen.melodies * cfg.bars),
@@ -206,15 +206,19 @@ def format_table(fig: dict) -> str:
 
 
 def write_card(card: Path, table: str, start: str = CARD_START, end: str = CARD_END,
-               heading: str = "## Evaluation") -> None:
-    """Replace the text between the ``start``/``end`` markers of ``card`` (else append a section)."""
+               heading: str | None = "## Evaluation") -> None:
+    """Replace the text between the ``start``/``end`` markers of ``card``.
+
+    Without the markers, appends them with ``table`` (under ``heading`` unless it is None).
+    """
     text = card.read_text(encoding="utf-8") if card.exists() else ""
     block = f"{start}\n{table}\n{end}"
     if start in text and end in text:
         head, rest = text.split(start, 1)
         text = head + block + rest.split(end, 1)[1]
     else:
-        text = text.rstrip() + f"\n\n{heading}\n\n{block}\n"
+        title = f"{heading}\n\n" if heading is not None else ""
+        text = text.rstrip() + f"\n\n{title}{block}\n"
     card.write_text(text, encoding="utf-8")
 
 

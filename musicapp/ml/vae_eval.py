@@ -27,7 +27,7 @@ import torch
 
 from musicapp.ml import corpus
 from musicapp.ml import encoding as enc
-from musicapp.ml.evaluate import _overlap, _Stats
+from musicapp.ml.evaluate import MelodyStats, histogram_overlap, write_card
 from musicapp.ml.vae import MelodyVae, slerp
 from musicapp.ml.vae_data import Windows, build_windows, octave_shift, to_tensors
 
@@ -82,23 +82,23 @@ def reconstruction(model: MelodyVae, w: Windows, batch: int, refine_steps: int) 
                                   "refine_steps": refine_steps, "windows": len(w)}
 
 
-def _stats(tokens: np.ndarray, lengths: np.ndarray) -> _Stats:
+def _stats(tokens: np.ndarray, lengths: np.ndarray) -> MelodyStats:
     """Melody statistics of token windows, each against the key detected in it."""
     from musicapp.core.scales import detect_key, scale_pitch_classes
     from musicapp.core.song import Key
 
-    st = _Stats()
+    st = MelodyStats()
     for row, n in zip(tokens, lengths):
         notes = enc.decode_notes(row[: int(n)])
         st.add(notes, scale_pitch_classes(detect_key(notes, default=Key(0))) if notes else frozenset())
     return st
 
 
-def _summary(st: _Stats, ref: _Stats) -> dict[str, float]:
+def _summary(st: MelodyStats, ref: MelodyStats) -> dict[str, float]:
     return {
         "in_key": st.in_key / max(1, st.notes),
-        "length_overlap": _overlap(st.lengths, ref.lengths),
-        "pitch_class_overlap": _overlap(st.pc, ref.pc),
+        "length_overlap": histogram_overlap(st.lengths, ref.lengths),
+        "pitch_class_overlap": histogram_overlap(st.pc, ref.pc),
         "notes_per_window": st.notes / max(1, st.melodies),
         "mean_range": float(np.mean(st.ranges)) if st.ranges else 0.0,
     }
@@ -189,18 +189,6 @@ def format_table(fig: dict) -> str:
     return "\n".join(lines)
 
 
-def write_card(card: Path, table: str) -> None:
-    """Replace the text between the VAE eval markers in ``card`` (append them if absent)."""
-    text = card.read_text(encoding="utf-8") if card.is_file() else ""
-    block = f"{CARD_START}\n{table}\n{CARD_END}"
-    if CARD_START in text and CARD_END in text:
-        head, rest = text.split(CARD_START, 1)
-        text = head + block + rest.split(CARD_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    card.write_text(text, encoding="utf-8")
-
-
 def store_metrics(checkpoint: Path, fig: dict) -> None:
     """Save ``fig`` as the checkpoint's metrics (rewrites the JSON with the same weights)."""
     from musicapp.ml.checkpoint import load_checkpoint, save_checkpoint
@@ -227,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     fig = run_eval(cfg, log=lambda s: print(s, file=sys.stderr))
     print(json.dumps(fig, indent=2))
     if args.card:
-        write_card(Path(args.card), format_table(fig))
+        write_card(Path(args.card), format_table(fig), CARD_START, CARD_END, heading=None)
     if args.update_metrics:
         from musicapp.ml.vae_generate import default_checkpoint
 
