@@ -34,7 +34,10 @@ def notes_to_mime(notes: list[Note]) -> QMimeData:
 def _clear_clipboard_at_exit() -> None:
     """Empty our clipboard data while Python still runs (see ``_set_clipboard``)."""
     app = QApplication.instance()
-    if app is not None:
+    if app is None:
+        return
+    mime = app.clipboard().mimeData()
+    if mime is not None and mime.hasFormat(NOTES_MIME):  # never wipe another program's copy
         app.clipboard().clear()
 
 
