@@ -16,6 +16,7 @@ import os
 import statistics
 import time
 
+import numpy as np
 import torch
 
 from musicapp.core.song import PPQ, Note
@@ -58,22 +59,40 @@ def timed(fn, runs: int) -> tuple[float, float, float, float]:
 def naive_continue(gen: MelodyGenerator, seed: list[Note], steps: int, random_seed: int) -> None:
     """Reference: prime with nn.LSTM, then one nn.LSTM call per step with multinomial sampling."""
     from musicapp.ml.encoding import encode_notes
+    from musicapp.ml.lstm import lookback_inputs
 
     model = gen._ready()[0]
+    distances = model.config.lookback
     melody, _ = encode_notes(seed)
     g = torch.Generator().manual_seed(random_seed)
+    hist = list(melody.tokens)
+    bar16 = np.full(len(hist) + steps, 16)
+
+    def lookback(n: int) -> dict:
+        """Lookback inputs for target steps ``len(hist) - n ..`` (the next one included)."""
+        if not distances:
+            return {}
+        lb, match = lookback_inputs(np.array(hist + [0]), bar16[:len(hist) + 1], distances, len(hist) + 1 - n)
+        return {"lb": torch.from_numpy(lb)[None], "match": torch.from_numpy(match)[None]}
+
     with torch.inference_mode(), single_thread():
         toks = torch.from_numpy(melody.tokens)[None]
+        prev = torch.cat([torch.tensor([[130]]), toks[:, :-1]], 1)
         pos = torch.from_numpy(melody.pos)[None]
         bl = torch.from_numpy(melody.bar_len)[None]
         key = torch.zeros_like(toks)
         mode = torch.zeros_like(toks)
-        _, state = model(toks, pos, bl, key, mode)
+        extra = {}
+        if distances:
+            lb, match = lookback_inputs(melody.tokens, melody.bar_len, distances)
+            extra = {"lb": torch.from_numpy(lb)[None], "match": torch.from_numpy(match)[None]}
+        _, state = model(prev, pos, bl, key, mode, **extra)
         prev = toks[:, -1:]
         for t in range(steps):
             p = torch.tensor([[t % 16]])
-            logits, state = model(prev, p, torch.tensor([[16]]), key[:, :1], mode[:, :1], state)
+            logits, state = model(prev, p, torch.tensor([[16]]), key[:, :1], mode[:, :1], state, **lookback(1))
             prev = torch.multinomial(torch.softmax(logits[0], -1), 1, generator=g)
+            hist.append(int(prev))
 
 
 def main() -> None:

@@ -47,6 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layers", type=int, help="lstm: LSTM layers (2)")
     p.add_argument("--dropout", type=float, help="lstm: dropout (0.1); may change when resuming")
     p.add_argument("--max-shift", type=int, help="lstm: transposition augmentation, +-semitones (5)")
+    p.add_argument("--lookback", help='lstm: lookback distances in bars, e.g. "1,2,4,8" (none)')
+    p.add_argument("--embed", type=int, help="lstm: token embedding width (96)")
+    p.add_argument("--feat", type=int, help="lstm: width of each feature embedding (16)")
     p.add_argument("--latent", type=int, help="vae: latent size")
     p.add_argument("--enc-hidden", type=int, help="vae: encoder hidden units")
     p.add_argument("--dec-hidden", type=int, help="vae: decoder hidden units")
@@ -122,8 +125,15 @@ def _train(args: argparse.Namespace) -> int:
         changes["resume"] = False
     try:
         cfg = replace(cfg, **changes)
+        lookback = None
+        if args.lookback:
+            try:
+                lookback = tuple(int(x) for x in args.lookback.split(","))
+            except ValueError:
+                raise CommandError(f'--lookback {args.lookback!r} is not a list of bar counts like "1,2,4,8"') from None
         model_cfg = replace(LSTMConfig(), **{k: v for k, v in (("hidden", args.hidden), ("layers", args.layers),
-                                                                          ("dropout", args.dropout))
+                                                                          ("dropout", args.dropout), ("lookback", lookback),
+                                                                          ("embed", args.embed), ("feat", args.feat))
                                              if v is not None})
     except ValueError as err:
         raise CommandError(str(err)) from None

@@ -7,7 +7,9 @@ augmentation. Shared by the LSTM and VAE trainers and the evaluation.
 Per-step model inputs (all int64, aligned with the target token of the same step):
 ``prev`` (the previous token, BOS at a tune's start), ``pos``/``bar_len`` (meter of the
 target step), ``key`` (tonic pitch class 0-11, 12 unknown) and ``mode`` (0 major,
-1 minor, 2 unknown).
+1 minor, 2 unknown); for a lookback model also ``lb``/``match`` ``(B, L, K)`` (see
+:func:`musicapp.ml.lstm.lookback_inputs`), computed over whole tunes so a window's first
+steps see the bars before it.
 """
 
 from __future__ import annotations
@@ -79,12 +81,22 @@ class Batch:
     mode: np.ndarray
     target: np.ndarray
     mask: np.ndarray
+    lb: np.ndarray | None = None
+    match: np.ndarray | None = None
 
     def to_torch(self, device="cpu") -> dict:
         import torch
 
-        return {k: torch.from_numpy(getattr(self, k)).to(device)
-                for k in ("prev", "pos", "bar_len", "key", "mode", "target", "mask")}
+        names = ("prev", "pos", "bar_len", "key", "mode", "target", "mask", "lb", "match")
+        return {k: torch.from_numpy(getattr(self, k)).to(device) for k in names if getattr(self, k) is not None}
+
+
+MODEL_INPUTS = ("prev", "pos", "bar_len", "key", "mode", "lb", "match")
+
+
+def model_inputs(batch: dict) -> dict:
+    """The keyword arguments of ``MelodyLSTM.forward`` from a :meth:`Batch.to_torch` dict."""
+    return {k: batch[k] for k in MODEL_INPUTS if k in batch}
 
 
 class TuneBank:
@@ -94,10 +106,11 @@ class TuneBank:
     also works when the key is unknown).
     """
 
-    def __init__(self, tunes: Sequence[EncodedTune]) -> None:
+    def __init__(self, tunes: Sequence[EncodedTune], lookback: Sequence[int] = ()) -> None:
         if not tunes:
             raise ValueError("no tunes to train on")
         self.tunes = list(tunes)
+        self.lookback = tuple(lookback)
         lens = np.array([len(t.melody) for t in tunes], dtype=np.int64)
         self.starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
         self.lens = lens
@@ -105,6 +118,13 @@ class TuneBank:
         self.prev = np.concatenate([np.concatenate([[BOS], t.melody.tokens[:-1]]) for t in tunes])
         self.pos = np.concatenate([t.melody.pos for t in tunes])
         self.bar_len = np.concatenate([t.melody.bar_len for t in tunes])
+        self.lb = self.match = None
+        if self.lookback:
+            from musicapp.ml.lstm import lookback_inputs
+
+            pairs = [lookback_inputs(t.melody.tokens, t.melody.bar_len, self.lookback) for t in tunes]
+            self.lb = np.concatenate([p[0] for p in pairs])
+            self.match = np.concatenate([p[1] for p in pairs])
         self.key = np.array([t.key for t in tunes], dtype=np.int64)
         self.mode = np.array([t.mode for t in tunes], dtype=np.int64)
         lo, hi = [], []
@@ -155,7 +175,13 @@ class TuneBank:
         key = np.where(self.key[ids] < 12, (self.key[ids] + shifts) % 12, UNKNOWN_KEY)
         key = np.where(hide_key, UNKNOWN_KEY, key)
         mode = np.where(hide_key, UNKNOWN_MODE, self.mode[ids])
+        lb = match = None
+        if self.lb is not None:
+            v3 = valid[:, :, None]
+            lb = np.where(v3, shift3(self.lb[idx], shifts), BOS)
+            match = np.where(v3, self.match[idx], 0)
         return Batch(
+            lb=lb, match=match,
             prev=np.where(valid, shift(self.prev[idx]), BOS),
             pos=np.where(valid, self.pos[idx], 0),
             bar_len=np.where(valid, self.bar_len[idx], 16),
@@ -164,3 +190,9 @@ class TuneBank:
             target=np.where(valid, shift(self.tokens[idx]), 0),
             mask=valid.astype(np.float32),
         )
+
+
+def shift3(a: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+    """Transpose note tokens of ``a`` ``(B, L, K)`` by ``shifts`` ``(B,)`` semitones."""
+    note = (a >= PITCH_OFFSET) & (a < NUM_CLASSES)
+    return np.where(note, a + shifts[:, None, None], a)

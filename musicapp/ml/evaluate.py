@@ -48,19 +48,18 @@ def _is_note(tokens: np.ndarray) -> np.ndarray:
 def lstm_figures(model, tunes, hide_key: bool = False) -> dict[str, float]:
     """Nats/note, nats/step and next-step accuracy of ``model`` over whole tunes."""
     from musicapp.ml.dataset import UNKNOWN_KEY, UNKNOWN_MODE
+    from musicapp.ml.lstm import melody_logits
 
     nats, steps, notes, correct = 0.0, 0, 0, 0
     with torch.inference_mode():
         for t in tunes:
             m = t.melody
             toks = torch.from_numpy(m.tokens)
-            prev = torch.cat([torch.tensor([NUM_CLASSES]), toks[:-1]])[None]
             key = UNKNOWN_KEY if hide_key else t.key
             mode = UNKNOWN_MODE if hide_key else t.mode
-            logits, _ = model(prev, torch.from_numpy(m.pos)[None], torch.from_numpy(m.bar_len)[None],
-                              torch.full_like(prev, key), torch.full_like(prev, mode))
-            nats += float(torch.nn.functional.cross_entropy(logits[0], toks, reduction="sum"))
-            correct += int((logits[0].argmax(-1) == toks).sum())
+            logits = melody_logits(model, m.tokens, m.pos, m.bar_len, key, mode)
+            nats += float(torch.nn.functional.cross_entropy(logits, toks, reduction="sum"))
+            correct += int((logits.argmax(-1) == toks).sum())
             steps += len(m)
             notes += int(_is_note(m.tokens).sum())
     return {"nats_per_note": nats / notes, "nats_per_step": nats / steps, "accuracy": correct / steps,

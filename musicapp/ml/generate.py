@@ -25,8 +25,9 @@ from musicapp.core.scales import detect_key, scale_pitch_classes
 from musicapp.core.song import DRUM_CHANNEL, PPQ, Key, Note, TimeSignature
 from musicapp.ml.dataset import UNKNOWN_KEY, UNKNOWN_MODE
 from musicapp.ml.encoding import (BOS, HOLD, NUM_CLASSES, PITCH_OFFSET, REST, STEPS_PER_QUARTER, EncodingInfo,
-                                  bar_start_step,                                   decode_notes, encode_notes, positions_from_meters)
-from musicapp.ml.lstm import KIND, FusedStepper, MelodyLSTM, single_thread
+                                  bar_start_step, decode_notes, encode_notes, positions_from_meters)
+from musicapp.ml.lstm import (KIND, FusedStepper, LookbackHistory, MelodyLSTM, lookback_inputs, melody_logits,
+                              single_thread)
 
 Cancel = Callable[[], bool] | threading.Event | None
 Progress = Callable[[int, int], None] | None
@@ -196,18 +197,27 @@ class MelodyGenerator:
             first_mask[HOLD] = -np.inf  # never lengthen the seed's last note
         inv_t = 1.0 / temperature if temperature > 0 else 0.0
         out = np.empty((variations, n_gen), dtype=np.int64)
+        distances = stepper.lookback
+        lb_seed = match_seed = history = None
+        if distances:
+            lb_seed, match_seed = lookback_inputs(tokens, bar_len[:n_seed], distances)
+            history = LookbackHistory(distances, tokens, bar_len, variations)
         with single_thread():
             key_feats = model_key_features(key)
             ctx = stepper.begin(*key_feats)
             meter = stepper.meter_gates(ctx, pos[n_seed:], bar_len[n_seed:])
             if n_seed:
-                self._prime(model, stepper, ctx, tokens, pos[:n_seed], bar_len[:n_seed], *key_feats)
+                self._prime(model, stepper, ctx, tokens, pos[:n_seed], bar_len[:n_seed], *key_feats,
+                            lb_seed, match_seed)
             ctx = ctx.expand(variations)
             prev = np.full(variations, tokens[-1] if n_seed else BOS, dtype=np.int64)
+            lb = match = None
             for t in range(n_gen):
                 if _is_cancelled(cancel):
                     raise GenerationCancelled("generation cancelled")
-                logits = stepper.step(ctx, prev, meter[t])
+                if history is not None:
+                    lb, match = history.next(prev)
+                logits = stepper.step(ctx, prev, meter[t], lb, match)
                 prev = sample_tokens(logits, first_mask if t == 0 else mask, inv_t, top_p, rng)
                 out[:, t] = prev
                 if progress is not None:
@@ -215,15 +225,16 @@ class MelodyGenerator:
         return [decode_notes(row, start_step * tps, ticks_per_step=tps) for row in out.tolist()]
 
     @staticmethod
-    def _prime(model: MelodyLSTM, stepper: FusedStepper, ctx, tokens: np.ndarray, pos: np.ndarray, bar_len: np.ndarray, key: int,
-               mode: int) -> None:
+    def _prime(model: MelodyLSTM, stepper: FusedStepper, ctx, tokens: np.ndarray, pos: np.ndarray, bar_len: np.ndarray,
+               key: int, mode: int, lb: np.ndarray | None = None, match: np.ndarray | None = None) -> None:
         """Read the seed ``tokens`` ``(T,)`` with ``nn.LSTM`` (one C++ call) into ``ctx``'s state."""
         dev = model.head.weight.device
         as_t = lambda a: torch.from_numpy(np.ascontiguousarray(a))[None].to(dev)  # noqa: E731
         prev = as_t(np.concatenate([[BOS], tokens[:-1]]))
+        extra = {} if lb is None else {"lb": as_t(lb), "match": as_t(match)}
         with torch.inference_mode():
             feats = model.features(prev, as_t(pos), as_t(bar_len), torch.full_like(prev, key),
-                                   torch.full_like(prev, mode))
+                                   torch.full_like(prev, mode), **extra)
             _, (h, c) = model.rnn(feats)
         stepper.set_state(ctx, [x.float().cpu().numpy() for x in h], [x.float().cpu().numpy() for x in c])
 
@@ -271,14 +282,10 @@ class MelodyGenerator:
 
     @staticmethod
     def _score_one(model: MelodyLSTM, melody, key: int, mode: int) -> MelodyScore:
-        dev = model.head.weight.device
-        toks = torch.from_numpy(melody.tokens).to(dev)
-        prev = torch.cat([torch.tensor([NUM_CLASSES], device=dev), toks[:-1]])[None]
+        toks = torch.from_numpy(melody.tokens).to(model.head.weight.device)
         with torch.inference_mode():
-            logits, _ = model(prev, torch.from_numpy(melody.pos)[None].to(dev),
-                              torch.from_numpy(melody.bar_len)[None].to(dev), torch.full_like(prev, key),
-                              torch.full_like(prev, mode))
-            nll = torch.nn.functional.cross_entropy(logits[0], toks, reduction="sum")
+            logits = melody_logits(model, melody.tokens, melody.pos, melody.bar_len, key, mode)
+            nll = torch.nn.functional.cross_entropy(logits, toks, reduction="sum")
         notes = int(((toks >= PITCH_OFFSET) & (toks < NUM_CLASSES)).sum())
         return MelodyScore(notes=notes, steps=len(melody), nats=float(nll))
 

@@ -9,6 +9,13 @@ lookup plus one matrix multiply per layer.
 Per-step inputs (int64 tensors ``(B, T)``): ``prev`` token (0..130, 130 = BOS), ``pos``
 (position in bar, 0..63), ``bar_len`` (steps, 1..64), ``key`` (tonic 0-11, 12 unknown),
 ``mode`` (0 major, 1 minor, 2 unknown). Output: logits ``(B, T, 130)`` over the next token.
+
+Lookback (``LSTMConfig.lookback``, bars; Magenta's Lookback RNN idea plus a copy gate): for
+each distance ``d`` the model also reads ``lb`` ``(B, T, K)``, the token at the same bar
+position ``d`` bars before the target step (130 = none), and ``match``, whether the previous
+step repeated its own lookback token. A copy gate adds a learned, state-dependent amount to
+the logit of each lookback token, so folk tunes' repeated bars cost few nats.
+See :func:`lookback_inputs`.
 """
 
 from __future__ import annotations
@@ -24,6 +31,27 @@ from torch import nn
 from musicapp.ml.encoding import MAX_BAR_STEPS, NUM_CLASSES, PITCH_OFFSET, VOCAB_SIZE
 
 KIND = "lstm"
+NO_TOKEN = NUM_CLASSES  # "no lookback token" (before the start); also the BOS input id
+
+
+def lookback_inputs(tokens: np.ndarray, bar_len: np.ndarray, distances: tuple[int, ...],
+                    first: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Lookback tokens and match flags for target steps ``first..len(tokens)-1``.
+
+    ``tokens`` ``(T,)`` are the melody's targets, ``bar_len`` ``(T,)`` the bar length (16th
+    steps) at each; ``distances`` in bars. Returns ``lb`` and ``match``, int64 ``(T - first, K)``:
+    ``lb[t, k] = tokens[t - d_k * bar_len[t]]`` (``NO_TOKEN`` before step 0) and
+    ``match[t, k] = 1`` when ``tokens[t - 1] == lb[t - 1, k]`` (a real token).
+    """
+    T, K = len(tokens), len(distances)
+    tokens = np.asarray(tokens, dtype=np.int64)
+    t = np.arange(T)[:, None]
+    src = t - np.asarray(distances, dtype=np.int64)[None, :] * np.asarray(bar_len, dtype=np.int64)[:, None]
+    lb = np.where(src >= 0, tokens[np.clip(src, 0, None)] if T else src, NO_TOKEN).reshape(T, K)
+    match = np.zeros((T, K), dtype=np.int64)
+    if T > 1:
+        match[1:] = (lb[:-1] != NO_TOKEN) & (lb[:-1] == tokens[:-1, None])
+    return lb[first:], match[first:]
 
 
 @dataclass(frozen=True)
@@ -35,6 +63,7 @@ class LSTMConfig:
     embed: int = 96
     feat: int = 16
     dropout: float = 0.1
+    lookback: tuple[int, ...] = ()  # distances in bars; () = no lookback inputs, no copy gate
 
     def __post_init__(self) -> None:
         for name in ("hidden", "layers", "embed", "feat"):
@@ -42,9 +71,15 @@ class LSTMConfig:
                 raise ValueError(f"{name} must be a positive integer")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError("dropout must be in [0, 1)")
+        lb = tuple(self.lookback)
+        if any(not isinstance(d, int) or not 1 <= d <= 64 for d in lb) or len(set(lb)) != len(lb):
+            raise ValueError("lookback must be distinct bar counts 1..64")
+        object.__setattr__(self, "lookback", lb)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["lookback"] = list(self.lookback)
+        return d
 
 
 def relative_pitch_class(prev: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
@@ -67,26 +102,96 @@ class MelodyLSTM(nn.Module):
         self.bar = nn.Embedding(MAX_BAR_STEPS + 1, c.feat)
         self.key = nn.Embedding(13, c.feat)
         self.mode = nn.Embedding(3, c.feat)
+        K = len(c.lookback)
+        # per distance: its lookback token (2 * feat wide) and the match flag (feat wide)
+        self.lb = nn.ModuleList(nn.Embedding(VOCAB_SIZE, 2 * c.feat) for _ in range(K))
+        self.match = nn.ModuleList(nn.Embedding(2, c.feat) for _ in range(K))
         self.in_drop = nn.Dropout(c.dropout)
-        self.rnn = nn.LSTM(c.embed + 5 * c.feat, c.hidden, num_layers=c.layers, batch_first=True,
+        self.rnn = nn.LSTM(c.embed + 5 * c.feat + 3 * c.feat * K, c.hidden, num_layers=c.layers, batch_first=True,
                            dropout=c.dropout if c.layers > 1 else 0.0)
         self.out_drop = nn.Dropout(c.dropout)
         self.head = nn.Linear(c.hidden, NUM_CLASSES)
+        self.copy = nn.Linear(c.hidden, K) if K else None
 
-    def features(self, prev, pos, bar_len, key, mode) -> torch.Tensor:
-        """Concatenated input embeddings ``(B, T, embed + 5 * feat)``."""
+    def features(self, prev, pos, bar_len, key, mode, lb=None, match=None) -> torch.Tensor:
+        """Concatenated input embeddings ``(B, T, embed + 5 * feat + 3 * feat * K)``."""
         parts = [self.tok(prev), self.rel(relative_pitch_class(prev, key)), self.pos(pos),
                  self.bar(bar_len), self.key(key), self.mode(mode)]
+        if self.copy is not None:
+            self._check_lookback(lb, match)
+            parts += [emb(lb[..., k]) for k, emb in enumerate(self.lb)]
+            parts += [emb(match[..., k]) for k, emb in enumerate(self.match)]
         return torch.cat(parts, dim=-1)
 
-    def forward(self, prev, pos, bar_len, key, mode, state=None):
+    def _check_lookback(self, lb, match) -> None:
+        if lb is None or match is None:
+            raise ValueError("this model reads lookback inputs (lb, match); see lookback_inputs()")
+
+    def forward(self, prev, pos, bar_len, key, mode, state=None, lb=None, match=None):
         """Logits ``(B, T, 130)`` and the final ``(h, c)`` state (each ``(layers, B, hidden)``)."""
-        x = self.in_drop(self.features(prev, pos, bar_len, key, mode))
+        x = self.in_drop(self.features(prev, pos, bar_len, key, mode, lb, match))
         y, state = self.rnn(x, state)
-        return self.head(self.out_drop(y)), state
+        return self.logits(self.out_drop(y), lb), state
+
+    def logits(self, y: torch.Tensor, lb=None) -> torch.Tensor:
+        """Output logits from top-layer states ``y`` ``(B, T, hidden)``, with the copy gate."""
+        out = self.head(y)
+        if self.copy is None:
+            return out
+        gate = self.copy(y).to(out.dtype)
+        real = lb < NUM_CLASSES
+        return out.scatter_add(-1, torch.where(real, lb, 0), gate * real)
 
     def param_count(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+class LookbackHistory:
+    """Lookback inputs step by step while sampling: the same values as :func:`lookback_inputs`.
+
+    ``seed`` ``(S,)`` tokens are known; ``bar_len`` ``(S + N,)`` covers the seed and the ``N``
+    steps to come; ``batch`` rows are sampled at once. Call :meth:`next` once per step with the
+    previous step's tokens ``(B,)``; it returns ``(lb, match)`` for the step, each ``(B, K)``.
+    """
+
+    def __init__(self, distances: tuple[int, ...], seed: np.ndarray, bar_len: np.ndarray, batch: int) -> None:
+        n_all, n_seed, K = len(bar_len), len(seed), len(distances)
+        # the extra last column stays NO_TOKEN, so a source index of -1 (before step 0) reads "none"
+        self.hist = np.full((batch, n_all + 1), NO_TOKEN, dtype=np.int64)
+        self.hist[:, :n_seed] = seed
+        src = np.arange(n_all)[:, None] - np.asarray(distances, dtype=np.int64)[None, :] * bar_len[:, None]
+        src[src < 0] = -1
+        self.src = src
+        self.step = n_seed
+        last = src[n_seed - 1] if n_seed else np.full(K, -1)
+        self.lb = np.repeat(self.hist[:1, last], batch, axis=0)
+
+    def next(self, prev: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs of the next step, given the tokens ``prev`` ``(B,)`` of the step before it."""
+        a = self.step
+        if a > 0:
+            self.hist[:, a - 1] = prev
+        match = ((prev[:, None] == self.lb) & (self.lb != NO_TOKEN)).astype(np.int64)
+        self.lb = self.hist[:, self.src[a]]
+        self.step = a + 1
+        return self.lb, match
+
+
+def melody_logits(model: MelodyLSTM, tokens: np.ndarray, pos: np.ndarray, bar_len: np.ndarray, key: int,
+                  mode: int) -> torch.Tensor:
+    """Logits ``(T, 130)`` of ``model`` reading a whole melody (``tokens`` are the targets, BOS first).
+
+    Builds the previous-token and lookback inputs; runs under the caller's grad mode.
+    """
+    dev = model.head.weight.device
+    as_t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64))[None].to(dev)  # noqa: E731
+    prev = as_t(np.concatenate([[NO_TOKEN], tokens[:-1]]))
+    extra = {}
+    if model.config.lookback:
+        lb, match = lookback_inputs(tokens, bar_len, model.config.lookback)
+        extra = {"lb": as_t(lb), "match": as_t(match)}
+    logits, _ = model(prev, as_t(pos), as_t(bar_len), torch.full_like(prev, key), torch.full_like(prev, mode), **extra)
+    return logits[0]
 
 
 @dataclass
@@ -148,6 +253,18 @@ class FusedStepper:
             tables = [emb.weight @ w0[:, cols[i]:cols[i + 1]].T for i, emb in
                       enumerate((model.tok, model.rel, model.pos, model.bar, model.key, model.mode))]
             self.t_tok, self.t_rel, self.t_pos, self.t_bar, self.t_key, self.t_mode = [f32(t) for t in tables]
+            K = self.K = len(c.lookback)
+            self.lookback = c.lookback
+            # lookback: one table per distance indexed by lb + VOCAB_SIZE * match -> (K, 2 * 131, 4H)
+            lbm = []
+            for k in range(K):
+                a = e + 5 * f + 2 * f * k
+                m = e + 5 * f + 2 * f * K + f * k
+                t_lb = model.lb[k].weight @ w0[:, a:a + 2 * f].T
+                t_m = model.match[k].weight @ w0[:, m:m + f].T
+                lbm.append(torch.cat([t_lb + t_m[0], t_lb + t_m[1]], dim=0))
+            self.t_lbm = f32(torch.stack(lbm)) if K else None
+            self._k_idx = np.arange(K)[None, :]
             self.b0 = f32((rnn.bias_ih_l0 + rnn.bias_hh_l0) * scale)
             w_hh = [(getattr(rnn, f"weight_hh_l{i}") * scale[:, None]).T for i in range(c.layers)]  # (H, 4H)
             self.w_hh = [mat(w) for w in w_hh]
@@ -157,8 +274,14 @@ class FusedStepper:
                 w_ih = (getattr(rnn, f"weight_ih_l{layer}") * scale[:, None]).T
                 self.w_next.append(mat(torch.cat([w_ih, w_hh[layer - 1]], dim=1)))
                 self.bias.append(f32((getattr(rnn, f"bias_ih_l{layer}") + getattr(rnn, f"bias_hh_l{layer}")) * scale))
-            self.w_next.append(mat(torch.cat([w_hh[-1], model.head.weight.T], dim=1)))
-            self.b_out = f32(model.head.bias)
+            # top layer: [W_hh | W_out | a zero "no token" column | W_copy] -> recurrence, 131 logits, K gates
+            top = [w_hh[-1], model.head.weight.T]
+            b_out = [model.head.bias]
+            if K:
+                top += [torch.zeros(H, 1), model.copy.weight.T]
+                b_out += [torch.zeros(1), model.copy.bias]
+            self.w_next.append(mat(torch.cat(top, dim=1)))
+            self.b_out = f32(torch.cat(b_out))
         toks = np.arange(VOCAB_SIZE)
         self._note_pc = np.where((toks >= PITCH_OFFSET) & (toks < NUM_CLASSES), (toks - PITCH_OFFSET) % 12, -1)
 
@@ -180,17 +303,28 @@ class FusedStepper:
         """Layer-1 gate contribution of meter and key for each step: ``(T, 4H)``."""
         return self.t_pos[pos] + self.t_bar[bar_len] + ctx.key_bias
 
-    def advance(self, ctx: StepContext, prev: np.ndarray, meter: np.ndarray) -> None:
-        """Read known tokens: ``prev`` ``(T,)`` are the inputs of steps whose meter rows are ``meter``."""
+    def advance(self, ctx: StepContext, prev: np.ndarray, meter: np.ndarray, lb: np.ndarray | None = None,
+                match: np.ndarray | None = None) -> None:
+        """Read known tokens: ``prev`` ``(T,)`` are the inputs of steps whose meter rows are ``meter``
+        (and lookback inputs ``(T, K)``, for a lookback model)."""
         for t in range(len(prev)):
-            self.step(ctx, prev[t:t + 1], meter[t])
+            self.step(ctx, prev[t:t + 1], meter[t], None if lb is None else lb[t:t + 1],
+                      None if match is None else match[t:t + 1])
 
-    def step(self, ctx: StepContext, prev: np.ndarray, meter_gate: np.ndarray) -> np.ndarray:
-        """One step for ``prev`` tokens ``(B,)``; ``meter_gate`` ``(4H,)``; returns logits ``(B, 130)``."""
+    def step(self, ctx: StepContext, prev: np.ndarray, meter_gate: np.ndarray, lb: np.ndarray | None = None,
+             match: np.ndarray | None = None) -> np.ndarray:
+        """One step for ``prev`` tokens ``(B,)``; ``meter_gate`` ``(4H,)``; returns logits ``(B, 130)``.
+
+        A lookback model also needs this step's ``lb`` and ``match`` ``(B, K)`` (:func:`lookback_inputs`).
+        """
         H4 = 4 * self.hidden
         gates = ctx.prev_table[prev]
         gates += meter_gate
         gates += ctx.r[0]
+        if self.K:
+            if lb is None or match is None:
+                raise ValueError("this model reads lookback inputs (lb, match)")
+            gates += self.t_lbm[self._k_idx, lb + VOCAB_SIZE * match].sum(axis=1)
         last = self.layers - 1
         for layer in range(self.layers):
             m = _mm(self._cell(gates, ctx, layer), self.w_next[layer])
@@ -203,6 +337,10 @@ class FusedStepper:
                 ctx.r[layer] = m[:, :H4]
                 logits = m[:, H4:]
                 logits += self.b_out
+        if self.K:
+            ext = logits[:, :NUM_CLASSES + 1]  # column 130 takes the gates of "no token"
+            np.add.at(ext, (np.arange(len(ext))[:, None], lb), logits[:, NUM_CLASSES + 1:])
+            return ext[:, :NUM_CLASSES]
         return logits
 
     def _cell(self, gates: np.ndarray, ctx: StepContext, layer: int) -> np.ndarray:

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from musicapp.ml import corpus
 from musicapp.ml.checkpoint import CheckpointMeta, save_checkpoint
-from musicapp.ml.dataset import TuneBank, encoded_splits
+from musicapp.ml.dataset import TuneBank, encoded_splits, model_inputs
 from musicapp.ml.encoding import EncodingInfo
 from musicapp.ml.lstm import KIND, LSTMConfig, MelodyLSTM
 from musicapp.ml.training import (LossLog, Progress, TrainState, hardware_description, limit_threads,
@@ -46,7 +46,7 @@ class LSTMTrainConfig:
     max_shift: int = 5
     key_dropout: float = 0.15
     eval_every: int = 150
-    valid_windows: int = 96
+    valid_windows: int = 128  # evenly spread over the whole validation split
     seed: int = 0
     threads: int = 2
     device: str | None = None
@@ -77,14 +77,16 @@ def masked_nll(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -
 @torch.no_grad()
 def evaluate_bank(model: MelodyLSTM, bank: TuneBank, length: int = 512, limit: int | None = None,
                   device: torch.device | str = "cpu", batch: int = 32) -> float:
-    """Mean NLL per step (nats) over tiled windows of ``bank`` (the first ``limit`` windows)."""
+    """Mean NLL per step (nats) over tiled windows of ``bank`` (``limit``: that many, evenly spread)."""
     was_training = model.training
     model.eval()
-    spec = bank.windows(length)[:limit]
+    spec = bank.windows(length)
+    if limit is not None and limit < len(spec):
+        spec = [spec[i] for i in np.linspace(0, len(spec) - 1, limit).round().astype(int)]
     total, count = 0.0, 0.0
     for i in range(0, len(spec), batch):
         b = bank.gather(spec[i:i + batch], length).to_torch(device)
-        logits, _ = model(b["prev"], b["pos"], b["bar_len"], b["key"], b["mode"])
+        logits, _ = model(**model_inputs(b))
         s, n = masked_nll(logits.float(), b["target"], b["mask"])
         total, count = total + float(s), count + float(n)
     model.train(was_training)
@@ -116,7 +118,8 @@ def train(cfg: LSTMTrainConfig, model_cfg: LSTMConfig = LSTMConfig(), splits: di
     run = Path(cfg.run_dir)
     run.mkdir(parents=True, exist_ok=True)
     splits = splits if splits is not None else encoded_splits()
-    train_bank, valid_bank = TuneBank(splits["train"]), TuneBank(splits["valid"] or splits["train"])
+    train_bank = TuneBank(splits["train"], model_cfg.lookback)
+    valid_bank = TuneBank(splits["valid"] or splits["train"], model_cfg.lookback)
     torch.manual_seed(cfg.seed)
     model = MelodyLSTM(model_cfg).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -141,7 +144,7 @@ def train(cfg: LSTMTrainConfig, model_cfg: LSTMConfig = LSTMConfig(), splits: di
             g["lr"] = lr
         b = train_bank.sample(rng, cfg.batch, cfg.seq_len, cfg.max_shift, cfg.key_dropout).to_torch(device)
         with autocast(device, cfg.bf16):
-            logits, _ = model(b["prev"], b["pos"], b["bar_len"], b["key"], b["mode"])
+            logits, _ = model(**model_inputs(b))
         s, n = masked_nll(logits.float(), b["target"], b["mask"])
         loss = s / n
         opt.zero_grad(set_to_none=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import pytest
 import torch
@@ -14,10 +14,11 @@ from musicapp.ml.lstm import KIND, LSTMConfig, MelodyLSTM
 TINY = LSTMConfig(hidden=24, layers=2, embed=12, feat=4, dropout=0.0)
 
 
-@pytest.fixture
-def tiny_checkpoint(tmp_path):
-    """Path of ``tmp/tiny.json`` holding a random tiny LSTM (seed 0)."""
+@pytest.fixture(params=[(), (1, 2)], ids=["plain", "lookback"])
+def tiny_checkpoint(tmp_path, request):
+    """Path of ``tmp/tiny.json`` holding a random tiny LSTM (seed 0), without and with lookback."""
     torch.manual_seed(0)
-    model = MelodyLSTM(TINY)
+    config = replace(TINY, lookback=request.param)
+    model = MelodyLSTM(config)
     return save_checkpoint(tmp_path / "tiny", model.state_dict(),
-                           CheckpointMeta(KIND, TINY.to_dict(), asdict(EncodingInfo())))
+                           CheckpointMeta(KIND, config.to_dict(), asdict(EncodingInfo())))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+import pytest
 import torch
 
 from musicapp.ml.dataset import EncodedTune, TuneBank
 from musicapp.ml.encoding import HOLD, REST, EncodedMelody, pitch_token
-from musicapp.ml.lstm import FusedStepper, LSTMConfig, MelodyLSTM, single_thread
+from musicapp.ml.lstm import (NO_TOKEN, FusedStepper, LookbackHistory, LSTMConfig, MelodyLSTM, lookback_inputs,
+                              melody_logits, single_thread)
+from musicapp.ml.dataset import model_inputs
 from musicapp.ml.lstm_train import masked_nll
 
 TINY = LSTMConfig(hidden=24, layers=2, embed=12, feat=4, dropout=0.0)
@@ -26,17 +31,18 @@ def _tunes(n: int = 6) -> list[EncodedTune]:
     return out
 
 
-def test_tiny_model_loss_falls_in_a_few_steps():
+@pytest.mark.parametrize("lookback", [(), (1, 2)])
+def test_tiny_model_loss_falls_in_a_few_steps(lookback):
     torch.manual_seed(0)
-    bank = TuneBank(_tunes())
-    model = MelodyLSTM(TINY)
+    bank = TuneBank(_tunes(), lookback)
+    model = MelodyLSTM(replace(TINY, lookback=lookback))
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     rng = np.random.default_rng(0)
     losses = []
     with single_thread():  # tiny tensors: one thread is fastest on a busy machine
         for _ in range(25):
             b = bank.sample(rng, 8, 32, max_shift=2).to_torch()
-            logits, _ = model(b["prev"], b["pos"], b["bar_len"], b["key"], b["mode"])
+            logits, _ = model(**model_inputs(b))
             s, n = masked_nll(logits, b["target"], b["mask"])
             loss = s / n
             opt.zero_grad()
@@ -63,3 +69,65 @@ def test_fused_stepper_matches_nn_lstm():
     for t in range(20, T):
         logits = stepper.step(ctx, np.repeat(prev[0, t].numpy(), 2), meter[t])
         np.testing.assert_allclose(logits, np.repeat(ref[0, t:t + 1].numpy(), 2, axis=0), atol=1e-4)
+
+
+def test_lookback_inputs_read_the_same_bar_position_d_bars_back():
+    toks = np.array([10, 11, 12, 13, 10, 11, 99, 13, 10, 11])
+    lb, match = lookback_inputs(toks, np.full(10, 4), (1, 2))
+    assert lb[:, 0].tolist() == [NO_TOKEN] * 4 + [10, 11, 12, 13, 10, 11]
+    assert lb[:, 1].tolist() == [NO_TOKEN] * 8 + [10, 11]
+    # step t matches when token t-1 equalled its own one-bar lookback
+    assert match[:, 0].tolist() == [0, 0, 0, 0, 0, 1, 1, 0, 1, 1]
+    assert match[:, 1].tolist() == [0] * 9 + [1]
+    lb2, match2 = lookback_inputs(toks, np.full(10, 4), (1, 2), first=6)
+    np.testing.assert_array_equal(lb2, lb[6:])
+    np.testing.assert_array_equal(match2, match[6:])
+
+
+def test_lookback_distance_follows_the_bar_length_of_each_step():
+    toks = np.arange(20) + 2
+    bar = np.array([3] * 6 + [4] * 14)  # two bars of 3/16, then bars of 4/16
+    lb, _ = lookback_inputs(toks, bar, (1,))
+    assert lb[5, 0] == toks[2] and lb[6, 0] == toks[2] and lb[10, 0] == toks[6]
+
+
+def test_lookback_history_gives_the_same_inputs_step_by_step():
+    rng = np.random.default_rng(3)
+    toks = rng.integers(0, 8, 60)
+    toks[24:40] = toks[8:24]
+    bar = np.array([12] * 24 + [16] * 36)
+    lb, match = lookback_inputs(toks, bar, (1, 2, 4))
+    hist = LookbackHistory((1, 2, 4), toks[:20], bar, batch=3)
+    for t in range(20, 60):
+        got_lb, got_match = hist.next(np.repeat(toks[t - 1], 3))
+        np.testing.assert_array_equal(got_lb, np.repeat(lb[t:t + 1], 3, axis=0))
+        np.testing.assert_array_equal(got_match, np.repeat(match[t:t + 1], 3, axis=0))
+    assert match.sum() > 0
+
+
+def test_fused_stepper_matches_nn_lstm_with_lookback_and_copy_gate():
+    torch.manual_seed(2)
+    model = MelodyLSTM(LSTMConfig(hidden=32, layers=2, embed=8, feat=4, dropout=0.0, lookback=(1, 2))).eval()
+    with torch.no_grad():
+        model.copy.bias.fill_(3.0)  # make the copy gate matter
+    rng = np.random.default_rng(0)
+    toks = rng.integers(0, 130, 48)
+    toks[24:] = toks[:24]
+    pos, bar = np.arange(48) % 12, np.full(48, 12)
+    with torch.no_grad():
+        ref = melody_logits(model, toks, pos, bar, 5, 1).numpy()
+    lb, match = lookback_inputs(toks, bar, (1, 2))
+    stepper = FusedStepper(model)
+    ctx = stepper.begin(5, 1)
+    meter = stepper.meter_gates(ctx, pos, bar)
+    prev = np.concatenate([[NO_TOKEN], toks[:-1]])
+    for t in range(48):
+        logits = stepper.step(ctx, prev[t:t + 1], meter[t], lb[t:t + 1], match[t:t + 1])
+        np.testing.assert_allclose(logits[0], ref[t], atol=1e-4)
+
+
+def test_lookback_model_refuses_calls_without_lookback_inputs():
+    model = MelodyLSTM(replace(TINY, lookback=(1,)))
+    x = torch.zeros((1, 4), dtype=torch.int64)
+    with pytest.raises(ValueError, match="lookback"):
+        model(x, x, x + 16, x, x)
