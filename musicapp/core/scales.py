@@ -174,11 +174,15 @@ def key_scores(notes: Iterable[_NoteLike]) -> list[tuple[Key, float]]:
     Ties keep the order C major, C minor, C# major ... (deterministic).
     """
     hist = pitch_class_histogram(notes)
+    mean = sum(hist) / 12.0
+    dx = [x - mean for x in hist]  # deviations are the same for every rotation
+    sx = math.sqrt(sum(a * a for a in dx))
     scores = []
     for tonic in range(12):
-        rotated = hist[tonic:] + hist[:tonic]
-        scores.append((Key(tonic, "major"), _pearson(rotated, _MAJOR_PROFILE)))
-        scores.append((Key(tonic, "minor"), _pearson(rotated, _MINOR_PROFILE)))
+        rotated = dx[tonic:] + dx[:tonic]
+        for mode, (dy, sy) in _PROFILE_DEVIATIONS.items():
+            den = sx * sy
+            scores.append((Key(tonic, mode), sum(a * b for a, b in zip(rotated, dy)) / den if den else 0.0))
     return sorted(scores, key=lambda ks: -ks[1])
 
 
@@ -196,12 +200,14 @@ def detect_key(notes: Iterable[_NoteLike], default: Key | None = None) -> Key:
     return key_scores(notes)[0][0]
 
 
-def _pearson(xs: list[float], ys: tuple[float, ...]) -> float:
-    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-    dx = [x - mx for x in xs]
-    dy = [y - my for y in ys]
-    den = math.sqrt(sum(a * a for a in dx) * sum(b * b for b in dy))
-    return sum(a * b for a, b in zip(dx, dy)) / den if den else 0.0
+def _deviations(profile: tuple[float, ...]) -> tuple[tuple[float, ...], float]:
+    """A key profile's deviations from its mean and their root sum of squares (for Pearson's r)."""
+    mean = sum(profile) / len(profile)
+    dy = tuple(y - mean for y in profile)
+    return dy, math.sqrt(sum(b * b for b in dy))
+
+
+_PROFILE_DEVIATIONS = {"major": _deviations(_MAJOR_PROFILE), "minor": _deviations(_MINOR_PROFILE)}
 
 
 def pitch_name(pitch: int) -> str:

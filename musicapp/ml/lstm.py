@@ -201,12 +201,14 @@ class StepContext:
     ``prev_table`` ``(131, 4H)`` layer-1 gates of each previous token under this key;
     ``key_bias`` ``(4H,)``; per layer, ``c`` the cell state ``(B, hidden)`` and ``r`` the
     recurrent share of the next step's gates, ``h @ W_hh`` ``(B, 4H)``, computed ahead.
+    ``work`` holds per-layer output buffers that numpy and torch share (made on first use).
     """
 
     prev_table: np.ndarray
     key_bias: np.ndarray
     c: list[np.ndarray]
     r: list[np.ndarray]
+    work: list | None = None
 
     def expand(self, batch: int) -> "StepContext":
         """A copy whose state is this (batch 1) state repeated ``batch`` times."""
@@ -315,9 +317,14 @@ class FusedStepper:
              match: np.ndarray | None = None) -> np.ndarray:
         """One step for ``prev`` tokens ``(B,)``; ``meter_gate`` ``(4H,)``; returns logits ``(B, 130)``.
 
+        The logits are a view of a buffer the next step overwrites: copy them to keep them.
+
         A lookback model also needs this step's ``lb`` and ``match`` ``(B, K)`` (:func:`lookback_inputs`).
         """
         H4 = 4 * self.hidden
+        work = ctx.work
+        if work is None or work[0][0].shape[0] != len(prev):
+            work = ctx.work = self._workspace(len(prev))
         gates = ctx.prev_table[prev]
         gates += meter_gate
         gates += ctx.r[0]
@@ -327,15 +334,17 @@ class FusedStepper:
             gates += self.t_lbm[self._k_idx, lb + VOCAB_SIZE * match].sum(axis=1)
         last = self.layers - 1
         for layer in range(self.layers):
-            m = _mm(self._cell(gates, ctx, layer), self.w_next[layer])
+            h_np, h_t, m_np, m_t = work[layer]
+            self._cell(gates, ctx, layer, h_np)
+            torch.mm(h_t, self.w_next[layer], out=m_t)
             if layer < last:
-                gates = m[:, :H4]
+                gates = m_np[:, :H4]
                 gates += ctx.r[layer + 1]
                 gates += self.bias[layer + 1]
-                ctx.r[layer] = m[:, H4:]
+                ctx.r[layer] = m_np[:, H4:]
             else:
-                ctx.r[layer] = m[:, :H4]
-                logits = m[:, H4:]
+                ctx.r[layer] = m_np[:, :H4]
+                logits = m_np[:, H4:]
                 logits += self.b_out
         if self.K:
             ext = logits[:, :NUM_CLASSES + 1]  # column 130 takes the gates of "no token"
@@ -343,18 +352,28 @@ class FusedStepper:
             return ext[:, :NUM_CLASSES]
         return logits
 
-    def _cell(self, gates: np.ndarray, ctx: StepContext, layer: int) -> np.ndarray:
-        """LSTM cell on pre-activations ``gates`` ``(B, 4H)`` (modified in place); returns ``h``."""
+    def _workspace(self, batch: int) -> list:
+        """Per layer ``(h numpy, h torch, out numpy, out torch)``; each pair shares its memory."""
+        out = []
+        for w in self.w_next:
+            h = np.zeros((batch, self.hidden), np.float32)
+            m = np.zeros((batch, w.shape[1]), np.float32)
+            out.append((h, torch.from_numpy(h), m, torch.from_numpy(m)))
+        return out
+
+    def _cell(self, gates: np.ndarray, ctx: StepContext, layer: int, h: np.ndarray) -> None:
+        """LSTM cell on pre-activations ``gates`` ``(B, 4H)`` (modified in place); writes ``h``."""
         H = self.hidden
         np.tanh(gates, out=gates)
         gates *= self._post_mul
         gates += self._post_add
-        c = ctx.c[layer] * gates[:, H:2 * H]
-        c += gates[:, :H] * gates[:, 2 * H:3 * H]
-        h = np.tanh(c)
+        c = ctx.c[layer]
+        c *= gates[:, H:2 * H]
+        ig = gates[:, :H]
+        ig *= gates[:, 2 * H:3 * H]
+        c += ig
+        np.tanh(c, out=h)
         h *= gates[:, 3 * H:]
-        ctx.c[layer] = c
-        return h
 
 
 def _mm(x: np.ndarray, w: torch.Tensor) -> np.ndarray:
