@@ -115,8 +115,10 @@ def run_reference(port: str, seconds: float) -> None:
 
     from musicapp.engine.ports import open_output_port
 
-    try:  # same footing as the engine thread: realtime where allowed
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
+    from musicapp.engine.scheduler import SchedulerConfig
+
+    try:  # same footing as the engine thread: realtime where allowed, below JACK's threads
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(SchedulerConfig().fifo_priority))
     except (AttributeError, OSError):
         pass
     out = open_output_port(port)

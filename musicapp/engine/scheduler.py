@@ -3,7 +3,9 @@
 Owns everything that happens in real time: when each message goes out, loop wraps, the song
 end, count-in clicks, auditioned notes, MIDI clock start/stop/continue and song position,
 swapping in a new snapshot mid-play, dropping an output that failed or vanished, and
-releasing every sounding note on each stop path. Only this thread touches the outputs.
+releasing every sounding note on each stop path. Only this thread sends to the outputs; a
+normal-priority watchdog thread asks them whether their ports still exist (that query can block
+on the MIDI server, so it never runs at a deadline's expense).
 
 Timing: each deadline is ``anchor_wall + (event_seconds - anchor_seconds)`` on
 ``time.perf_counter`` (monotonic); nothing is ever summed. The thread sleeps with the GIL
@@ -43,6 +45,8 @@ class SchedulerConfig:
     freeze_gc: bool = True  # gc.freeze() at play: collections stay small (no 100 ms pauses)
     realtime_priority: bool = True  # try SCHED_FIFO for the scheduler thread (silently skipped
     # without the right; MUSICAPP_NO_REALTIME=1 turns it off)
+    fifo_priority: int = 3  # below JACK's realtime threads (server 10, clients 5 by default), so the
+    # busy-wait tail never delays the MIDI server; above every normal thread and process
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +87,16 @@ class Scheduler:
         self._clock_out = False
         self._start_tick = 0.0
         self._count_in_bars = 0
-        self._next_liveness = 0.0
         self._closing = False
         self.playhead = Playhead(False, 0.0, 0.0, 0.0, events)
         self._saved_switch = sys.getswitchinterval()
         if config.switch_interval_s:
             sys.setswitchinterval(config.switch_interval_s)
+        self._watch_stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="musicapp-engine", daemon=True)
         self._thread.start()
+        self._watcher = threading.Thread(target=self._watch_outputs, name="musicapp-engine-watch", daemon=True)
+        self._watcher.start()
 
     # ----- cross-thread entry -------------------------------------------------------------
     def post(self, fn: Callable[[], object], wait: bool = True, timeout: float = 2.0) -> object:
@@ -111,7 +117,9 @@ class Scheduler:
         return None
 
     def join(self, timeout: float = 2.0) -> None:
+        self._watch_stop.set()
         self._thread.join(timeout)
+        self._watcher.join(timeout)
         if self.config.switch_interval_s:
             sys.setswitchinterval(self._saved_switch)
 
@@ -119,7 +127,7 @@ class Scheduler:
     def _run(self) -> None:
         if self.config.realtime_priority and not os.environ.get("MUSICAPP_NO_REALTIME"):
             try:
-                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
+                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(self.config.fifo_priority))
             except (AttributeError, OSError):
                 pass
         spin = self.config.spin_s
@@ -134,9 +142,6 @@ class Scheduler:
                 continue
             remaining = deadline - now()
             if remaining > spin:
-                if remaining > 0.01 and now() >= self._next_liveness:
-                    self._check_outputs()
-                    continue
                 self._wake.wait(remaining - spin)
                 continue
             while now() < deadline:
@@ -227,11 +232,27 @@ class Scheduler:
             self._halt(self.current_tick())
             self._emit("stopped", self.current_tick(), "playback stopped: no output left")
 
-    def _check_outputs(self) -> None:
-        self._next_liveness = now() + self.config.liveness_every_s
-        for out in list(self._outputs):
-            if not out.is_alive():
-                self._drop_output(out, f"MIDI port {out.name!r} has gone away")
+    def _watch_outputs(self) -> None:
+        """Watchdog thread (normal priority): asks each output whether its port still exists.
+
+        Asking can block on the MIDI server for milliseconds, so it never happens in the
+        engine thread; a dead output is dropped there through ``post``.
+        """
+        while not self._watch_stop.wait(self.config.liveness_every_s):
+            for out in list(self._outputs):
+                try:
+                    alive = out.is_alive()
+                except Exception:
+                    alive = False
+                if not alive and not self._watch_stop.is_set():
+                    try:
+                        self.post(lambda o=out: self._drop_dead(o), wait=False)
+                    except RuntimeError:  # the engine thread has stopped
+                        return
+
+    def _drop_dead(self, out: Output) -> None:
+        if out in self._outputs:
+            self._drop_output(out, f"MIDI port {out.name!r} has gone away")
 
     def _release(self) -> None:
         """Every stop path ends here: pending timed messages dropped, every output released."""
@@ -391,6 +412,7 @@ class Scheduler:
                 pass
         self._outputs = []
         self._closing = True
+        self._watch_stop.set()
 
 
 def _held_at(events: EventList, tick: float) -> set[tuple[int, int]]:

@@ -92,3 +92,21 @@ def test_playhead_moves_with_the_tempo_map_and_pause_keeps_it():
         assert tr.position_ticks() == 960  # stop rewinds to where play started
     assert [e.kind for e in events] == ["playing", "paused"]
 
+
+
+def test_scheduler_thread_runs_realtime_below_jack_threads_where_allowed(monkeypatch):
+    import os
+
+    monkeypatch.delenv("MUSICAPP_NO_REALTIME", raising=False)
+    tr = Transport(song=Song(tracks=(Track("a", 0, 0, (Note(0, 60, 120),)),)))
+    try:
+        tid = tr._sched._thread.native_id
+        deadline = time.monotonic() + 2.0
+        while os.sched_getscheduler(tid) == os.SCHED_OTHER and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if os.sched_getscheduler(tid) != os.SCHED_FIFO:
+            pytest.skip("no right to SCHED_FIFO here")
+        # JACK's own realtime threads run at 10 (server) and 5 (clients): stay below them
+        assert os.sched_getparam(tid).sched_priority == 3
+    finally:
+        tr.close()
