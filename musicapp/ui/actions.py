@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Callable
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QIcon, QKeySequence
 from PySide6.QtWidgets import QMenu
 
@@ -86,6 +87,13 @@ class Actions:
         self.right = act("Move Right", lambda: roll.nudge(steps=1), "Right")
         self.bar_left = act("Move Left One Bar", lambda: roll.nudge(steps=-1, by_bar=True), "Shift+Left")
         self.bar_right = act("Move Right One Bar", lambda: roll.nudge(steps=1, by_bar=True), "Shift+Right")
+        # arrows belong to the piano roll: in the track list, the Generate panel or any other
+        # widget they keep their own meaning (moving the current row, a spin box's value)
+        for a in (self.up, self.down, self.octave_up, self.octave_down, self.left, self.right,
+                  self.bar_left, self.bar_right):
+            win.removeAction(a)
+            a.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+            roll.addAction(a)
         self.tool_group = QActionGroup(win)
         self.tools = {}
         for key, (name, label) in enumerate((("select", "&Select Tool"), ("draw", "&Draw Tool"),

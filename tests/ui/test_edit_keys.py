@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from musicapp.core.song import Note
 from tests.ui.conftest import click, drag, notes, point, song_with
@@ -163,3 +164,18 @@ def test_refused_edit_reports_one_line_and_changes_nothing(win):
     assert not win.document.apply("Bad", refuse)
     assert win.statusBar().currentMessage() == "cannot do that here"
     assert win.document.undo_stack.count() == 0
+
+
+def test_arrow_keys_leave_notes_alone_while_the_track_list_has_focus(win):
+    load(win, [Note(480, 60, 240)])
+    keys(win, Qt.Key_A, Qt.ControlModifier)
+    table = win.track_list.table
+    win.activateWindow()
+    table.setFocus()
+    QApplication.processEvents()
+    assert QApplication.focusWidget() is table
+    for key in (Qt.Key_Up, Qt.Key_Right):  # (not undone by a Down or Left after them)
+        QTest.keyClick(table, key)
+    assert notes(win) == (Note(480, 60, 240),)
+    keys(win, Qt.Key_Up)  # back in the roll they transpose again
+    assert notes(win) == (Note(480, 61, 240),)
