@@ -3,6 +3,8 @@
 Starts a private JACK dummy server (``jackd -S --no-realtime -d dummy -r 48000 -p 64``), a
 poller process with one JACK MIDI input, and plays a generated 60 s song into it:
 
+  machine    no MIDI at all: a bare realtime thread in its own process waking at every note
+             time with the engine's wait strategy (what this machine's scheduling allows)
   reference  a plain sender in its own process: busy-waits each absolute deadline, sends
              with rtmidi (what the measurement setup itself allows)
   engine     musicapp's Transport in this process, nothing else running
@@ -219,6 +221,36 @@ def untrained_checkpoint():
     return out / "lstm.json"
 
 
+def run_waker(seconds: float) -> None:
+    """The machine's own floor: wake at every note time, no MIDI, no Python threads besides this.
+
+    Same footing as the engine thread (SCHED_FIFO where allowed, the same busy-wait tail); prints
+    its lateness figures (ms) as JSON. Whatever this shows, no sender on this machine beats.
+    """
+    from musicapp.engine.scheduler import SchedulerConfig
+
+    cfg = SchedulerConfig()
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(cfg.fifo_priority))
+    except (AttributeError, OSError):
+        pass
+    wake = threading.Event()
+    times = sorted({sec for sec, _ in expected_messages(make_song(seconds))})
+    t0 = time.perf_counter() + 0.2
+    late = []
+    for sec in times:
+        deadline = t0 + sec
+        remaining = deadline - time.perf_counter()
+        if remaining > cfg.spin_s:
+            wake.wait(remaining - cfg.spin_s)
+        while time.perf_counter() < deadline:
+            pass
+        late.append((time.perf_counter() - deadline) * 1000)
+    a = np.array(late)
+    print(json.dumps({"wakes": len(a), "p50_ms": float(np.percentile(a, 50)), "p99_ms": float(np.percentile(a, 99)),
+                      "max_ms": float(a.max()), "over_2ms": int((a > 2).sum())}))
+
+
 def run_engine(port: str, seconds: float, load: bool, config=None) -> dict:
     from musicapp.engine.scheduler import SchedulerConfig
     from musicapp.engine.transport import RecordingOutput, Transport, open_output_port
@@ -308,7 +340,7 @@ def start_jack(sync: bool, realtime: bool) -> subprocess.Popen:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=60.0)
-    ap.add_argument("--only", action="append", help="reference, engine, engine+ml")
+    ap.add_argument("--only", action="append", help="machine, reference, engine, reference+ml, engine+ml")
     ap.add_argument("--async-jack", action="store_true", help="JACK without -S")
     ap.add_argument("--rt-jack", action="store_true", help="run jackd with --realtime (needs rights)")
     ap.add_argument("--no-rt", action="store_true", help="engine thread without SCHED_FIFO")
@@ -317,18 +349,29 @@ def main() -> None:
     ap.add_argument("--torch-threads", type=int, default=0, help="torch.set_num_threads for the load")
     ap.add_argument("--poll", help=argparse.SUPPRESS)
     ap.add_argument("--reference", help=argparse.SUPPRESS)
+    ap.add_argument("--waker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.poll:
         return run_poller(args.poll)
     if args.reference:
         return run_reference(args.reference, args.seconds)
+    if args.waker:
+        return run_waker(args.seconds)
     jack = start_jack(not args.async_jack, args.rt_jack)
     expected = expected_messages(make_song(args.seconds))
     print(f"song: {args.seconds:.0f} s, {len(expected)} note messages; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; switch interval "
           f"{sys.getswitchinterval() * 1e3:.2f} ms before the engine starts")
     try:
-        for name in args.only or ["reference", "engine", "reference+ml", "engine+ml"]:
+        for name in args.only or ["machine", "reference", "engine", "reference+ml", "engine+ml"]:
+            if name == "machine":
+                out = subprocess.run([sys.executable, HERE, "--waker", "--seconds", str(args.seconds)], check=True,
+                                     capture_output=True, text=True).stdout
+                w = json.loads(out.strip().splitlines()[-1])
+                print(f"machine    wake lateness p50 {w['p50_ms']:.3f} ms, p99 {w['p99_ms']:.3f} ms, max "
+                      f"{w['max_ms']:.3f} ms, {w['over_2ms']}/{w['wakes']} wakes over 2 ms (a bare realtime "
+                      f"thread in its own process, no MIDI); load average {os.getloadavg()[0]:.1f}", flush=True)
+                continue
             poller = Poller()
             info: dict = {}
             if name.startswith("reference"):

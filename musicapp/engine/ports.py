@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import threading
 import time
 from dataclasses import dataclass
 
@@ -184,9 +183,6 @@ class _RtmidiOutput(Output):
     """Shared delivery through an rtmidi ``MidiOut`` held in ``self._midi``."""
 
     _midi = None
-    # is_alive() runs in the transport's watchdog thread: it must never query a port that
-    # close() is deleting in the engine thread
-    _life: threading.Lock
 
     def _send(self, msg: Message) -> None:
         try:
@@ -196,16 +192,9 @@ class _RtmidiOutput(Output):
 
     def _close(self) -> None:
         settle(self._midi)  # JACK: let the last cycle carry the releases out before closing
-        with self._lifetime():
-            with contextlib.suppress(Exception):
-                self._midi.close_port()
-            self._midi.delete()
-
-    def _lifetime(self) -> threading.Lock:
-        lock = self.__dict__.get("_life")
-        if lock is None:
-            lock = self.__dict__.setdefault("_life", threading.Lock())
-        return lock
+        with contextlib.suppress(Exception):
+            self._midi.close_port()
+        self._midi.delete()
 
 
 class MidiPortOutput(_RtmidiOutput):
@@ -228,15 +217,14 @@ class MidiPortOutput(_RtmidiOutput):
             raise PortError(f"cannot open MIDI output {name_or_part!r}: {err}") from None
 
     def is_alive(self) -> bool:
-        """Whether the port is still listed (asks the MIDI server: may block, so never call it
-        from the engine thread)."""
-        with self._lifetime():
-            if self.closed:
-                return False
-            try:
-                return self.name in self._midi.get_ports()
-            except Exception:
-                return False
+        """Whether the port is still listed. Asks the MIDI server and python-rtmidi holds the GIL
+        throughout, so the scheduler calls it only when the next deadline is far away."""
+        if self.closed:
+            return False
+        try:
+            return self.name in self._midi.get_ports()
+        except Exception:
+            return False
 
 
 

@@ -3,9 +3,7 @@
 Owns everything that happens in real time: when each message goes out, loop wraps, the song
 end, count-in clicks, auditioned notes, MIDI clock start/stop/continue and song position,
 swapping in a new snapshot mid-play, dropping an output that failed or vanished, and
-releasing every sounding note on each stop path. Only this thread sends to the outputs; a
-normal-priority watchdog thread asks them whether their ports still exist (that query can block
-on the MIDI server, so it never runs at a deadline's expense).
+releasing every sounding note on each stop path. Only this thread touches the outputs.
 
 Timing: each deadline is ``anchor_wall + (event_seconds - anchor_seconds)`` on
 ``time.perf_counter`` (monotonic); nothing is ever summed. The thread sleeps with the GIL
@@ -41,6 +39,8 @@ class SchedulerConfig:
     spin_s: float = 0.0015  # busy-wait this long before each deadline
     start_lead_s: float = 0.005  # play() starts this far in the future so the first note is on time
     liveness_every_s: float = 0.5  # how often outputs are asked whether their port still exists
+    liveness_gap_s: float = 0.05  # ... but only when the next deadline is this far away (after 4
+    # missed turns, 15 ms will do): the question blocks on the MIDI server with the GIL held
     switch_interval_s: float | None = 0.0002  # sys.setswitchinterval while the engine runs
     freeze_gc: bool = True  # gc.freeze() at play: collections stay small (no 100 ms pauses)
     realtime_priority: bool = True  # try SCHED_FIFO for the scheduler thread (silently skipped
@@ -92,11 +92,9 @@ class Scheduler:
         self._saved_switch = sys.getswitchinterval()
         if config.switch_interval_s:
             sys.setswitchinterval(config.switch_interval_s)
-        self._watch_stop = threading.Event()
+        self._next_liveness = 0.0
         self._thread = threading.Thread(target=self._run, name="musicapp-engine", daemon=True)
         self._thread.start()
-        self._watcher = threading.Thread(target=self._watch_outputs, name="musicapp-engine-watch", daemon=True)
-        self._watcher.start()
 
     # ----- cross-thread entry -------------------------------------------------------------
     def post(self, fn: Callable[[], object], wait: bool = True, timeout: float = 2.0) -> object:
@@ -117,9 +115,7 @@ class Scheduler:
         return None
 
     def join(self, timeout: float = 2.0) -> None:
-        self._watch_stop.set()
         self._thread.join(timeout)
-        self._watcher.join(timeout)
         if self.config.switch_interval_s:
             sys.setswitchinterval(self._saved_switch)
 
@@ -130,7 +126,8 @@ class Scheduler:
                 os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(self.config.fifo_priority))
             except (AttributeError, OSError):
                 pass
-        spin = self.config.spin_s
+        cfg = self.config
+        spin = cfg.spin_s
         while True:
             self._wake.clear()
             self._run_commands()
@@ -142,6 +139,11 @@ class Scheduler:
                 continue
             remaining = deadline - now()
             if remaining > spin:
+                t = now()
+                if t >= self._next_liveness and (remaining > cfg.liveness_gap_s or (
+                        remaining > 0.015 and t >= self._next_liveness + 4 * cfg.liveness_every_s)):
+                    self._check_outputs()
+                    continue
                 self._wake.wait(remaining - spin)
                 continue
             while now() < deadline:
@@ -232,27 +234,21 @@ class Scheduler:
             self._halt(self.current_tick())
             self._emit("stopped", self.current_tick(), "playback stopped: no output left")
 
-    def _watch_outputs(self) -> None:
-        """Watchdog thread (normal priority): asks each output whether its port still exists.
+    def _check_outputs(self) -> None:
+        """Ask each output whether its port still exists; drop the ones that have gone.
 
-        Asking can block on the MIDI server for milliseconds, so it never happens in the
-        engine thread; a dead output is dropped there through ``post``.
+        The question goes to the MIDI server (milliseconds when it is busy) while python-rtmidi
+        holds the GIL, so no other thread could run this safely during playback either: the
+        loop asks only when the next deadline is at least ``liveness_gap_s`` away.
         """
-        while not self._watch_stop.wait(self.config.liveness_every_s):
-            for out in list(self._outputs):
-                try:
-                    alive = out.is_alive()
-                except Exception:
-                    alive = False
-                if not alive and not self._watch_stop.is_set():
-                    try:
-                        self.post(lambda o=out: self._drop_dead(o), wait=False)
-                    except RuntimeError:  # the engine thread has stopped
-                        return
-
-    def _drop_dead(self, out: Output) -> None:
-        if out in self._outputs:
-            self._drop_output(out, f"MIDI port {out.name!r} has gone away")
+        self._next_liveness = now() + self.config.liveness_every_s
+        for out in list(self._outputs):
+            try:
+                alive = out.is_alive()
+            except Exception:
+                alive = False
+            if not alive:
+                self._drop_output(out, f"MIDI port {out.name!r} has gone away")
 
     def _release(self) -> None:
         """Every stop path ends here: pending timed messages dropped, every output released."""
@@ -412,7 +408,6 @@ class Scheduler:
                 pass
         self._outputs = []
         self._closing = True
-        self._watch_stop.set()
 
 
 def _held_at(events: EventList, tick: float) -> set[tuple[int, int]]:
