@@ -134,3 +134,21 @@ def test_ctrl_wheel_zooms_time_and_shift_wheel_zooms_rows(win, qtbot):
         QApplication.sendEvent(win.roll.canvas, ev)
     assert win.roll.view.px_per_tick > before_x
     assert win.roll.view.row_height > before_y
+
+
+def test_escape_during_a_drag_cancels_it_even_with_candidates_shown(win):
+    win.document.reset(song_with([Note(480, 60, 240)]))
+    win.roll.view.scroll_to(left_tick=0, top_pitch=84)
+    win.document.set_ghost_notes([Note(1920, 64, 240)])  # Esc would otherwise dismiss these
+    canvas = win.roll.canvas
+    start, end = point(win, 480, 60, dx=10), point(win, 960, 62, dx=10)
+    QTest.mousePress(canvas, Qt.LeftButton, Qt.NoModifier, start)
+    for i in range(1, 5):
+        QTest.mouseMove(canvas, start + (end - start) * (i / 4))
+    QTest.keyClick(canvas, Qt.Key_Escape)
+    QTest.mouseRelease(canvas, Qt.LeftButton, Qt.NoModifier, end)
+    assert notes(win) == (Note(480, 60, 240),)
+    assert win.document.undo_stack.count() == 0
+    assert win.document.ghost_notes  # the Esc went to the drag
+    QTest.keyClick(canvas, Qt.Key_Escape)  # with no drag running, Esc dismisses the candidates
+    assert not win.document.ghost_notes

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
 
@@ -204,6 +204,22 @@ class NoteCanvas(QWidget):
 
     def mouseDoubleClickEvent(self, event) -> None:  # Qt override
         self.roll.current_tool().double_click(event)
+
+    def event(self, event) -> bool:  # Qt override
+        # while a drag runs, Esc belongs to it (not to "Dismiss Candidates" or other shortcuts)
+        if (event.type() == QEvent.ShortcutOverride and event.key() == Qt.Key_Escape
+                and self.roll.current_tool().gesture is not None):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event) -> None:  # Qt override
+        tool = self.roll.current_tool()
+        if event.key() == Qt.Key_Escape and tool.gesture is not None:
+            tool.cancel()  # the drag ends here: no edit, the release does nothing
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def wheelEvent(self, event) -> None:  # Qt override
         self.roll.wheel(event, self)
