@@ -43,11 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, help="CPU threads for torch (2)")
     p.add_argument("--no-resume", action="store_true", help="start over even if RUN_DIR/last exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--hidden", type=int, help="lstm: hidden units per layer (192)")
+    p.add_argument("--hidden", type=int, help="lstm: hidden units per layer (160)")
     p.add_argument("--layers", type=int, help="lstm: LSTM layers (2)")
-    p.add_argument("--dropout", type=float, help="lstm: dropout (0.1); may change when resuming")
-    p.add_argument("--max-shift", type=int, help="lstm: transposition augmentation, +-semitones (5)")
-    p.add_argument("--lookback", help='lstm: lookback distances in bars, e.g. "1,2,4,8" (none)')
+    p.add_argument("--dropout", type=float, help="lstm: dropout (0); may change when resuming")
+    p.add_argument("--max-shift", type=int, help="lstm: transposition augmentation, +-semitones (2)")
+    p.add_argument("--lookback", help='lstm: lookback distances in bars, "1,2,4,8" (default) or "none"')
     p.add_argument("--embed", type=int, help="lstm: token embedding width (96)")
     p.add_argument("--feat", type=int, help="lstm: width of each feature embedding (16)")
     p.add_argument("--latent", type=int, help="vae: latent size")
@@ -113,8 +113,7 @@ def _train(args: argparse.Namespace) -> int:
         return int(vae_train.run(args) or 0)
     from dataclasses import replace
 
-    from musicapp.ml.lstm import LSTMConfig
-    from musicapp.ml.lstm_train import LSTMTrainConfig, export, train
+    from musicapp.ml.lstm_train import SHIPPED_MODEL, LSTMTrainConfig, export, train
 
     cfg = LSTMTrainConfig(run_dir=args.run_dir or "runs/lstm")
     changes = {k: v for k, v in (("minutes", args.minutes), ("max_steps", args.steps), ("batch", args.batch_size),
@@ -126,12 +125,14 @@ def _train(args: argparse.Namespace) -> int:
     try:
         cfg = replace(cfg, **changes)
         lookback = None
-        if args.lookback:
+        if args.lookback and args.lookback.strip().lower() == "none":
+            lookback = ()
+        elif args.lookback:
             try:
                 lookback = tuple(int(x) for x in args.lookback.split(","))
             except ValueError:
                 raise CommandError(f'--lookback {args.lookback!r} is not a list of bar counts like "1,2,4,8"') from None
-        model_cfg = replace(LSTMConfig(), **{k: v for k, v in (("hidden", args.hidden), ("layers", args.layers),
+        model_cfg = replace(SHIPPED_MODEL, **{k: v for k, v in (("hidden", args.hidden), ("layers", args.layers),
                                                                           ("dropout", args.dropout), ("lookback", lookback),
                                                                           ("embed", args.embed), ("feat", args.feat))
                                              if v is not None})

@@ -34,7 +34,7 @@ class LSTMTrainConfig:
     """How to train. Times in minutes of wall clock; lengths in 16th steps."""
 
     run_dir: str = "runs/lstm"
-    minutes: float = 45.0
+    minutes: float = 80.0
     max_steps: int = 1_000_000
     batch: int = 32
     seq_len: int = 256
@@ -43,7 +43,7 @@ class LSTMTrainConfig:
     warmup: int = 100
     weight_decay: float = 1e-5
     clip: float = 1.0
-    max_shift: int = 5
+    max_shift: int = 2  # transposition augmentation, +- semitones
     key_dropout: float = 0.15
     eval_every: int = 150
     valid_windows: int = 128  # evenly spread over the whole validation split
@@ -52,6 +52,10 @@ class LSTMTrainConfig:
     device: str | None = None
     resume: bool = True
     bf16: bool = True
+
+
+# the shipped model's recipe (models/lstm.json): what `musicapp train --model lstm` trains by default
+SHIPPED_MODEL = LSTMConfig(hidden=160, dropout=0.0, lookback=(1, 2, 4, 8))
 
 
 def lr_at(cfg: LSTMTrainConfig, step: int, seconds: float) -> float:
@@ -110,7 +114,7 @@ def _meta(model_cfg: LSTMConfig, cfg: LSTMTrainConfig, splits: dict, device: tor
                           training=training, metrics=metrics)
 
 
-def train(cfg: LSTMTrainConfig, model_cfg: LSTMConfig = LSTMConfig(), splits: dict | None = None,
+def train(cfg: LSTMTrainConfig, model_cfg: LSTMConfig = SHIPPED_MODEL, splits: dict | None = None,
           log: Callable[[str], None] = print, progress: bool = True) -> Path:
     """Train (resuming from ``run_dir/last`` when present); returns the best checkpoint path."""
     limit_threads(cfg.threads)

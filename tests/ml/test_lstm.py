@@ -131,3 +131,27 @@ def test_lookback_model_refuses_calls_without_lookback_inputs():
     x = torch.zeros((1, 4), dtype=torch.int64)
     with pytest.raises(ValueError, match="lookback"):
         model(x, x, x + 16, x, x)
+
+
+def test_training_run_writes_curves_resumes_and_exports_a_usable_checkpoint(tmp_path):
+    from musicapp.core.song import Note
+    from musicapp.ml.generate import MelodyGenerator
+    from musicapp.ml.lstm_train import LSTMTrainConfig, export, train
+
+    tunes = _tunes()
+    splits = {"train": tunes, "valid": tunes[:2], "test": tunes[:1]}
+    model_cfg = replace(TINY, lookback=(1, 2))
+    run = tmp_path / "run"
+    cfg = LSTMTrainConfig(run_dir=str(run), max_steps=4, eval_every=2, batch=4, seq_len=32, threads=1,
+                          valid_windows=4, bf16=False)
+    train(cfg, model_cfg, splits=splits, log=lambda _: None, progress=False)
+    best = train(replace(cfg, max_steps=8), model_cfg, splits=splits, log=lambda _: None, progress=False)
+    steps = [int(float(line.split(",")[0])) for line in (run / "loss.csv").read_text().splitlines()[1:]]
+    assert steps == [2, 4, 6, 8]  # the second call resumed at step 4
+    assert (run / "loss.png").stat().st_size > 1000
+    out = export(best, tmp_path / "model")
+    gen = MelodyGenerator(out)
+    seed = [Note(i * 480, 60 + 2 * i, 480) for i in range(4)]
+    (cand,) = gen.continue_melody(seed, bars=2, random_seed=1)
+    assert all(n.start >= 1920 for n in cand)
+    assert gen.meta.config["lookback"] == [1, 2]

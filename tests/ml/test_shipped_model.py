@@ -43,3 +43,12 @@ def test_shipped_model_prefers_a_tune_to_random_notes():
     noise = [Note(n.start, rng.randrange(40, 100), n.length) for n in TUNE]
     tune_score, noise_score = MelodyGenerator().score([TUNE, noise])
     assert tune_score.nats_per_note < 0.5 * noise_score.nats_per_note
+
+
+def test_shipped_model_expects_a_repeat_of_the_opening_phrase():
+    # bars 5-8 repeat bars 1-4: with its lookback inputs the model should find the repeat
+    # far cheaper than the first statement
+    repeated = TUNE + [Note(n.start + 4 * 1920, n.pitch, n.length) for n in TUNE]
+    first, whole = MelodyGenerator().score([TUNE, repeated])
+    second_half = (whole.nats - first.nats) / (whole.notes - first.notes)
+    assert second_half < 0.35 * first.nats_per_note
