@@ -110,3 +110,45 @@ def test_scheduler_thread_runs_realtime_below_jack_threads_where_allowed(monkeyp
         assert os.sched_getparam(tid).sched_priority == 3
     finally:
         tr.close()
+
+
+def test_port_liveness_is_asked_only_in_gaps_between_deadlines():
+    import threading
+
+    from musicapp.engine.scheduler import SchedulerConfig
+
+    class Watched(RecordingOutput):
+        """Records when the engine asks whether the port is alive (a server round trip for real ports)."""
+
+        def __init__(self) -> None:
+            super().__init__("watched")
+            self.asked: list[float] = []
+
+        def is_alive(self) -> bool:
+            self.asked.append(time.perf_counter())
+            return True
+
+    # a note every 40 ms (gaps too short to ask in), then every 200 ms (long gaps)
+    dense = [Note(i * 38, 60, 10) for i in range(25)]  # 38 ticks at 120 BPM, PPQ 480 = 39.6 ms
+    sparse = [Note(25 * 38 + i * 192, 62, 10) for i in range(8)]  # 200 ms apart
+    song = Song(tracks=(Track("a", 0, 0, tuple(dense + sparse)),), tempos=(TempoChange.from_bpm(0, 120),))
+    out = Watched()
+    done = threading.Event()
+    tr = Transport(song=song, config=SchedulerConfig(liveness_every_s=0.05))
+    try:
+        tr.set_outputs([out])
+        tr.add_listener(lambda e: e.kind == "ended" and done.set())
+        tr.play(0)
+        assert done.wait(10)
+    finally:
+        tr.close()
+    sends = [t for t, m in out.messages if m[0] & 0xF0 in (0x80, 0x90)]
+    asked = [t for t in out.asked if sends[0] < t < sends[-1]]
+    assert asked, "liveness was never checked during playback"
+    sparse_start = sends[2 * len(dense)]
+    for t in asked:
+        gap = min(s for s in sends if s > t) - t
+        # never right before a note: >= 50 ms ahead, or >= 15 ms once a check is overdue by
+        # 4 turns (the dense part has no 50 ms gap at all)
+        assert gap > (0.035 if t > sparse_start else 0.008)  # (margins for a loaded machine)
+    assert any(t > sparse_start for t in asked)
