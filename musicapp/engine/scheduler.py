@@ -87,12 +87,12 @@ class Scheduler:
         self._clock_out = False
         self._start_tick = 0.0
         self._count_in_bars = 0
+        self._next_liveness = 0.0
         self._closing = False
         self.playhead = Playhead(False, 0.0, 0.0, 0.0, events)
         self._saved_switch = sys.getswitchinterval()
         if config.switch_interval_s:
             sys.setswitchinterval(config.switch_interval_s)
-        self._next_liveness = 0.0
         self._thread = threading.Thread(target=self._run, name="musicapp-engine", daemon=True)
         self._thread.start()
 
@@ -137,9 +137,9 @@ class Scheduler:
             if deadline is None:
                 self._wake.wait()
                 continue
-            remaining = deadline - now()
+            t = now()
+            remaining = deadline - t
             if remaining > spin:
-                t = now()
                 if t >= self._next_liveness and (remaining > cfg.liveness_gap_s or (
                         remaining > 0.015 and t >= self._next_liveness + 4 * cfg.liveness_every_s)):
                     self._check_outputs()

@@ -169,8 +169,9 @@ class TuneBank:
         idx = np.where(valid, idx, 0)
 
         def shift(a: np.ndarray) -> np.ndarray:
+            """Note tokens of ``a`` ``(B, L[, K])`` transposed by each window's shift."""
             note = (a >= PITCH_OFFSET) & (a < NUM_CLASSES)
-            return np.where(note, a + shifts[:, None], a)
+            return np.where(note, a + shifts.reshape(-1, *[1] * (a.ndim - 1)), a)
 
         key = np.where(self.key[ids] < 12, (self.key[ids] + shifts) % 12, UNKNOWN_KEY)
         key = np.where(hide_key, UNKNOWN_KEY, key)
@@ -178,7 +179,7 @@ class TuneBank:
         lb = match = None
         if self.lb is not None:
             v3 = valid[:, :, None]
-            lb = np.where(v3, shift3(self.lb[idx], shifts), BOS)
+            lb = np.where(v3, shift(self.lb[idx]), BOS)
             match = np.where(v3, self.match[idx], 0)
         return Batch(
             lb=lb, match=match,
@@ -191,8 +192,3 @@ class TuneBank:
             mask=valid.astype(np.float32),
         )
 
-
-def shift3(a: np.ndarray, shifts: np.ndarray) -> np.ndarray:
-    """Transpose note tokens of ``a`` ``(B, L, K)`` by ``shifts`` ``(B,)`` semitones."""
-    note = (a >= PITCH_OFFSET) & (a < NUM_CLASSES)
-    return np.where(note, a + shifts[:, None, None], a)

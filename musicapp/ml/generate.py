@@ -26,7 +26,7 @@ from musicapp.core.song import DRUM_CHANNEL, PPQ, Key, Note, TimeSignature
 from musicapp.ml.dataset import UNKNOWN_KEY, UNKNOWN_MODE
 from musicapp.ml.encoding import (BOS, HOLD, NUM_CLASSES, PITCH_OFFSET, REST, STEPS_PER_QUARTER, EncodingInfo,
                                   bar_start_step, decode_notes, encode_notes, positions_from_meters)
-from musicapp.ml.lstm import (KIND, FusedStepper, LookbackHistory, MelodyLSTM, lookback_inputs, melody_logits,
+from musicapp.ml.lstm import (KIND, FusedStepper, LookbackHistory, MelodyLSTM, melody_inputs, melody_logits,
                               single_thread)
 
 Cancel = Callable[[], bool] | threading.Event | None
@@ -197,18 +197,13 @@ class MelodyGenerator:
             first_mask[HOLD] = -np.inf  # never lengthen the seed's last note
         inv_t = 1.0 / temperature if temperature > 0 else 0.0
         out = np.empty((variations, n_gen), dtype=np.int64)
-        distances = stepper.lookback
-        lb_seed = match_seed = history = None
-        if distances:
-            lb_seed, match_seed = lookback_inputs(tokens, bar_len[:n_seed], distances)
-            history = LookbackHistory(distances, tokens, bar_len, variations)
+        history = LookbackHistory(stepper.lookback, tokens, bar_len, variations) if stepper.lookback else None
         with single_thread():
             key_feats = model_key_features(key)
             ctx = stepper.begin(*key_feats)
             meter = stepper.meter_gates(ctx, pos[n_seed:], bar_len[n_seed:])
             if n_seed:
-                self._prime(model, stepper, ctx, tokens, pos[:n_seed], bar_len[:n_seed], *key_feats,
-                            lb_seed, match_seed)
+                self._prime(model, stepper, ctx, tokens, pos[:n_seed], bar_len[:n_seed], *key_feats)
             ctx = ctx.expand(variations)
             prev = np.full(variations, tokens[-1] if n_seed else BOS, dtype=np.int64)
             lb = match = None
@@ -226,15 +221,10 @@ class MelodyGenerator:
 
     @staticmethod
     def _prime(model: MelodyLSTM, stepper: FusedStepper, ctx, tokens: np.ndarray, pos: np.ndarray, bar_len: np.ndarray,
-               key: int, mode: int, lb: np.ndarray | None = None, match: np.ndarray | None = None) -> None:
+               key: int, mode: int) -> None:
         """Read the seed ``tokens`` ``(T,)`` with ``nn.LSTM`` (one C++ call) into ``ctx``'s state."""
-        dev = model.head.weight.device
-        as_t = lambda a: torch.from_numpy(np.ascontiguousarray(a))[None].to(dev)  # noqa: E731
-        prev = as_t(np.concatenate([[BOS], tokens[:-1]]))
-        extra = {} if lb is None else {"lb": as_t(lb), "match": as_t(match)}
         with torch.inference_mode():
-            feats = model.features(prev, as_t(pos), as_t(bar_len), torch.full_like(prev, key),
-                                   torch.full_like(prev, mode), **extra)
+            feats = model.features(**melody_inputs(model, tokens, pos, bar_len, key, mode))
             _, (h, c) = model.rnn(feats)
         stepper.set_state(ctx, [x.float().cpu().numpy() for x in h], [x.float().cpu().numpy() for x in c])
 

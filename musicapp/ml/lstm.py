@@ -34,6 +34,14 @@ KIND = "lstm"
 NO_TOKEN = NUM_CLASSES  # "no lookback token" (before the start); also the BOS input id
 
 
+def lookback_sources(bar_len: np.ndarray, distances: tuple[int, ...]) -> np.ndarray:
+    """Index of each step's lookback step, ``(T, K)``: ``t - d_k * bar_len[t]``, -1 before step 0."""
+    bar_len = np.asarray(bar_len, dtype=np.int64)
+    src = np.arange(len(bar_len))[:, None] - np.asarray(distances, dtype=np.int64)[None, :] * bar_len[:, None]
+    src[src < 0] = -1
+    return src
+
+
 def lookback_inputs(tokens: np.ndarray, bar_len: np.ndarray, distances: tuple[int, ...],
                     first: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Lookback tokens and match flags for target steps ``first..len(tokens)-1``.
@@ -45,9 +53,8 @@ def lookback_inputs(tokens: np.ndarray, bar_len: np.ndarray, distances: tuple[in
     """
     T, K = len(tokens), len(distances)
     tokens = np.asarray(tokens, dtype=np.int64)
-    t = np.arange(T)[:, None]
-    src = t - np.asarray(distances, dtype=np.int64)[None, :] * np.asarray(bar_len, dtype=np.int64)[:, None]
-    lb = np.where(src >= 0, tokens[np.clip(src, 0, None)] if T else src, NO_TOKEN).reshape(T, K)
+    src = lookback_sources(bar_len, distances)
+    lb = np.where(src >= 0, tokens[src], NO_TOKEN)  # (src -1 reads the last token, masked here)
     match = np.zeros((T, K), dtype=np.int64)
     if T > 1:
         match[1:] = (lb[:-1] != NO_TOKEN) & (lb[:-1] == tokens[:-1, None])
@@ -159,9 +166,7 @@ class LookbackHistory:
         # the extra last column stays NO_TOKEN, so a source index of -1 (before step 0) reads "none"
         self.hist = np.full((batch, n_all + 1), NO_TOKEN, dtype=np.int64)
         self.hist[:, :n_seed] = seed
-        src = np.arange(n_all)[:, None] - np.asarray(distances, dtype=np.int64)[None, :] * bar_len[:, None]
-        src[src < 0] = -1
-        self.src = src
+        self.src = src = lookback_sources(bar_len, distances)
         self.step = n_seed
         last = src[n_seed - 1] if n_seed else np.full(K, -1)
         self.lb = np.repeat(self.hist[:1, last], batch, axis=0)
@@ -177,20 +182,28 @@ class LookbackHistory:
         return self.lb, match
 
 
-def melody_logits(model: MelodyLSTM, tokens: np.ndarray, pos: np.ndarray, bar_len: np.ndarray, key: int,
-                  mode: int) -> torch.Tensor:
-    """Logits ``(T, 130)`` of ``model`` reading a whole melody (``tokens`` are the targets, BOS first).
+def melody_inputs(model: MelodyLSTM, tokens: np.ndarray, pos: np.ndarray, bar_len: np.ndarray, key: int,
+                  mode: int) -> dict:
+    """Keyword inputs of ``model`` (batch 1, on its device) for reading a whole melody.
 
-    Builds the previous-token and lookback inputs; runs under the caller's grad mode.
+    ``tokens`` are the targets; ``prev`` starts with BOS; lookback inputs are added for a
+    lookback model.
     """
     dev = model.head.weight.device
     as_t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.int64))[None].to(dev)  # noqa: E731
     prev = as_t(np.concatenate([[NO_TOKEN], tokens[:-1]]))
-    extra = {}
+    inputs = {"prev": prev, "pos": as_t(pos), "bar_len": as_t(bar_len), "key": torch.full_like(prev, key),
+              "mode": torch.full_like(prev, mode)}
     if model.config.lookback:
         lb, match = lookback_inputs(tokens, bar_len, model.config.lookback)
-        extra = {"lb": as_t(lb), "match": as_t(match)}
-    logits, _ = model(prev, as_t(pos), as_t(bar_len), torch.full_like(prev, key), torch.full_like(prev, mode), **extra)
+        inputs.update(lb=as_t(lb), match=as_t(match))
+    return inputs
+
+
+def melody_logits(model: MelodyLSTM, tokens: np.ndarray, pos: np.ndarray, bar_len: np.ndarray, key: int,
+                  mode: int) -> torch.Tensor:
+    """Logits ``(T, 130)`` of ``model`` reading a whole melody; runs under the caller's grad mode."""
+    logits, _ = model(**melody_inputs(model, tokens, pos, bar_len, key, mode))
     return logits[0]
 
 
