@@ -111,18 +111,23 @@ class Poller:
 
 
 # ----- senders ------------------------------------------------------------------------------
+def engine_footing() -> None:
+    """Put this thread on the engine thread's footing: SCHED_FIFO at its priority, where allowed."""
+    from musicapp.engine.scheduler import SchedulerConfig
+
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(SchedulerConfig().fifo_priority))
+    except (AttributeError, OSError):
+        pass
+
+
 def run_reference(port: str, seconds: float) -> None:
     """Plain sender: absolute deadlines, pure busy-wait, rtmidi send. Own process, no load."""
     import rtmidi
 
     from musicapp.engine.ports import open_output_port
 
-    from musicapp.engine.scheduler import SchedulerConfig
-
-    try:  # same footing as the engine thread: realtime where allowed, below JACK's threads
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(SchedulerConfig().fifo_priority))
-    except (AttributeError, OSError):
-        pass
+    engine_footing()
     out = open_output_port(port)
     events = expected_messages(make_song(seconds))
     t0 = time.perf_counter() + 0.2
@@ -230,10 +235,7 @@ def run_waker(seconds: float) -> None:
     from musicapp.engine.scheduler import SchedulerConfig
 
     cfg = SchedulerConfig()
-    try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(cfg.fifo_priority))
-    except (AttributeError, OSError):
-        pass
+    engine_footing()
     wake = threading.Event()
     times = sorted({sec for sec, _ in expected_messages(make_song(seconds))})
     t0 = time.perf_counter() + 0.2
