@@ -12,12 +12,13 @@ import pytest
 from musicapp.cli import main
 from musicapp.core.midifile import read_midi, write_midi
 from musicapp.core.project import load_project, save_project
-from musicapp.core.song import Key, Note, Song, TempoChange, TimeSignature, Track
+from musicapp.core.song import Control, Key, Note, Song, TempoChange, TimeSignature, Track
 
 
 def _song() -> Song:
     melody = Track("Melody", 0, 73, tuple(Note(i * 480, p, 480, 90) for i, p in enumerate(
-        [69, 71, 72, 74, 76, 72, 69, 64, 69])))
+        [69, 71, 72, 74, 76, 72, 69, 64, 69])),
+        controls=(Control(0, "control_change", 7, 96), Control(960, "pitchwheel", 0, 300)))
     drums = Track("Kit", 9, 0, (Note(0, 36, 10, 120, 9), Note(960, 38, 10, 100, 9)))
     return Song((melody, drums), (TempoChange(0, 500_000), TempoChange(1920, 400_000)),
                 (TimeSignature(0, 4, 4), TimeSignature(3840, 3, 4)), Key(9, "minor"))
@@ -40,7 +41,7 @@ def test_info_prints_tracks_notes_range_tempo_meter_key_and_length(mid, capsys) 
     assert out[3] == "meter: 4/4 at 1.1.0; 3/4 at 3.1.0"
     assert out[4].startswith("key: A minor (from the key signature); detected A minor (r=")
     assert out[5] == "notes: 11, range C2 to E5"
-    assert out[6:] == ["tracks: 2", "   1. Melody (channel 1, program 73): 9 notes, E4 to E5",
+    assert out[6:] == ["tracks: 2", "   1. Melody (channel 1, program 73): 9 notes, E4 to E5, 2 controller events",
                        "   2. Kit (channel 10, drums): 2 notes, C2 to D2"]
 
 
@@ -49,6 +50,7 @@ def test_info_json_is_machine_readable(mid, capsys) -> None:
     data = json.loads(capsys.readouterr().out)
     assert data["notes"] == 11 and data["length_bars"] == 3 and data["length_seconds"] == 4.0
     assert [t["notes"] for t in data["tracks"]] == [9, 2]
+    assert [t["controls"] for t in data["tracks"]] == [2, 0]
     assert data["file_key"] == data["key"] == "A minor"
 
 

@@ -66,7 +66,8 @@ def summarize(song, facts: dict) -> dict:
         "division": facts.get("division"),
         "remarks": facts.get("remarks", []),
         "tracks": [{"name": t.name, "channel": t.channel + 1, "program": t.program,
-                    "drums": t.is_drums, "notes": len(t.notes), "range": prange(t.notes)}
+                    "drums": t.is_drums, "notes": len(t.notes), "range": prange(t.notes),
+                    "controls": len(t.controls)}
                    for t in song.tracks],
         "notes": len(all_notes),
         "range": prange(all_notes),
@@ -112,8 +113,9 @@ def _info(args: argparse.Namespace) -> int:
     for i, t in enumerate(s["tracks"], 1):
         program = "drums" if t["drums"] else f"program {t['program']}"
         rng = f", {t['range']}" if t["range"] else ""
+        ctrl = f", {t['controls']} controller events" if t["controls"] else ""
         lines.append(f"  {i:>2}. {t['name']} (channel {t['channel']}, {program}): "
-                     f"{t['notes']} notes{rng}")
+                     f"{t['notes']} notes{rng}{ctrl}")
     print("\n".join(lines))
     return 0
 

@@ -12,13 +12,17 @@ Import rules (deterministic):
   notes still open at the end of a track end at the track's last event.
 - A track whose notes use several channels is split into one track per channel (a type 0
   file always is); channel 10 (9 zero-based) makes a drum track. Each track takes the
-  last program change on its channel before its first note (or the first one at all).
+  last program change on its channel at or before its first note as its program.
+- Every other channel message is kept in the track's ``controls``: controllers, pitch bend,
+  channel and key aftertouch, and program changes after the first note. Controls on a
+  channel that has no notes in their own MTrk (a conductor track setting volumes) join the
+  first track on that channel; with no such track they are left out, and said so.
 - Tempo, time signature and key signature events count from whichever track holds them.
 - Type 2 files are read as sequential patterns: each track starts where the previous ended.
 
 Export writes type 1: a conductor track (tempo, meter, key signature plus a text event
-with the exact mode) and one track per song track (name, program change, notes, all on
-the track's channel). Overlaps of one pitch are cut where the next note starts, duplicates
+with the exact mode) and one track per song track (name, program change, controls, notes,
+all on the track's channel). Overlaps of one pitch are cut where the next note starts, duplicates
 dropped and zero-length notes written 1 tick long, so nothing hangs; ``midi_normal_form``
 gives the song a written file reads back as.
 """
@@ -37,7 +41,7 @@ from musicapp.core.atomic import atomic_write_bytes, parse_file
 from musicapp.core.errors import MidiFileError, MusicappError
 from musicapp.core.midi_check import MAX_FILE_BYTES, MidiHeader, check_midi_bytes
 from musicapp.core.scales import key_from_signature, key_signature_of
-from musicapp.core.song import DRUM_CHANNEL, PPQ, Key, Note, Song, TempoChange, TimeSignature, Track
+from musicapp.core.song import DRUM_CHANNEL, PPQ, Control, Key, Note, Song, TempoChange, TimeSignature, Track
 
 _PADDING = "\x00 \t\r\n"
 _KEY_TEXT = re.compile(r"^musicapp-key (\d{1,2}) ([a-z_]+)$")
@@ -115,20 +119,41 @@ def midi_normal_form(song: Song) -> Song:
                 if b is not None and a.end > b.start:
                     a = replace(a, length=b.start - a.start)
                 kept.append(a)
-        tracks.append(replace(t, name=clean_name(t.name), notes=tuple(sorted(kept)),
-                              mute=False, solo=False))
+        program, controls = _fold_start_programs(t, min((n.start for n in kept), default=None))
+        tracks.append(replace(t, name=clean_name(t.name), notes=tuple(sorted(kept)), program=program,
+                              controls=controls, mute=False, solo=False))
     return song.replace(tracks=tuple(tracks))
+
+
+def _fold_start_programs(track: Track, first_note: int | None) -> tuple[int, tuple[Control, ...]]:
+    """Program changes at or before the first note (or anywhere, with no notes) are the
+    track's program, as import reads them: the last of them wins. Bank selects at tick 0
+    come first (export writes them before the track's program change)."""
+    program, controls = track.program, []
+    for c in track.controls:
+        if c.kind == "program_change" and (first_note is None or c.tick <= first_note):
+            program = c.value
+        else:
+            controls.append(c)
+    controls.sort(key=lambda c: (c.tick, 0 if _is_start_bank_select(c) else 1))
+    return program, tuple(controls)
+
+
+def _is_start_bank_select(c: Control) -> bool:
+    return c.tick == 0 and c.kind == "control_change" and c.number in (0, 32)
 
 
 # ----- import ----------------------------------------------------------------------------
 
 @dataclass
 class _Part:
-    """Notes and programs of one MTrk, in file ticks (pattern offset already added)."""
+    """Notes, programs and controls of one MTrk, in file ticks (pattern offset already added)."""
 
     name: str | None = None
     notes: dict[int, list[tuple[int, int, int, int]]] = field(default_factory=dict)
     programs: dict[int, int] = field(default_factory=dict)
+    controls: dict[int, list[tuple[int, str, int, int]]] = field(default_factory=dict)
+    first_note: dict[int, int] = field(default_factory=dict)  # channel -> tick of its first note-on
 
 
 @dataclass
@@ -170,8 +195,12 @@ def _build(mf: mido.MidiFile, header: MidiHeader) -> MidiImport:
     d = header.division
     scale = (lambda t: t) if d == PPQ else (lambda t: (t * PPQ + d // 2) // d)
     tracks: list[Track] = []
+    loose: list[tuple[int, list]] = []
     for i, part in enumerate(parts):
-        tracks.extend(_part_tracks(part, i + 1, scale, split_names=header.format == 0))
+        made = _part_tracks(part, i + 1, scale, split_names=header.format == 0)
+        tracks.extend(made)
+        loose += [(ch, rows) for ch, rows in part.controls.items() if ch not in {t.channel for t in made}]
+    remarks = _adopt_loose_controls(loose, tracks, scale)
     file_key = min(cond.keys, key=lambda k: k[0])[1] if cond.keys else None
     song = Song(
         tracks=tuple(tracks),
@@ -179,7 +208,8 @@ def _build(mf: mido.MidiFile, header: MidiHeader) -> MidiImport:
         meters=tuple(TimeSignature(scale(t), n, dd) for t, n, dd in cond.meters),
         key=cond.text_key or file_key,
     )
-    remarks = ("type 2 file: its patterns were read one after another",) if header.format == 2 else ()
+    if header.format == 2:
+        remarks = ("type 2 file: its patterns were read one after another",) + remarks
     return MidiImport(song, header.format, d, len(mf.tracks), file_key, remarks)
 
 
@@ -194,14 +224,21 @@ def _read_part(mtrk: mido.MidiTrack, offset: int, cond: _Conductor) -> tuple[_Pa
         if kind == "note_on" and msg.velocity > 0:
             open_notes[(msg.channel, msg.note)].append((tick, msg.velocity))
             part.notes.setdefault(msg.channel, [])
+            part.first_note.setdefault(msg.channel, tick)
         elif kind in ("note_on", "note_off"):
             queue = open_notes.get((msg.channel, msg.note))
             if queue:
                 start, vel = queue.popleft()
                 part.notes[msg.channel].append((start, tick, msg.note, vel))
         elif kind == "program_change":
-            if msg.channel not in part.notes or msg.channel not in part.programs:
-                part.programs[msg.channel] = msg.program
+            if tick <= part.first_note.get(msg.channel, tick):
+                part.programs[msg.channel] = msg.program  # the program the track starts with
+            else:
+                part.controls.setdefault(msg.channel, []).append((tick, kind, 0, msg.program))
+        elif kind in _CONTROL_FIELDS:
+            number, value = _CONTROL_FIELDS[kind]
+            part.controls.setdefault(msg.channel, []).append(
+                (tick, kind, getattr(msg, number) if number else 0, getattr(msg, value)))
         elif kind == "track_name" and part.name is None:
             part.name = clean_name(_fix_text(msg.name))
         elif kind == "set_tempo":
@@ -217,6 +254,33 @@ def _read_part(mtrk: mido.MidiTrack, offset: int, cond: _Conductor) -> tuple[_Pa
         for start, vel in queue:
             part.notes[channel].append((start, tick, pitch, vel))
     return part, tick
+
+
+#: mido message type -> (field holding Control.number or None, field holding Control.value)
+_CONTROL_FIELDS = {"control_change": ("control", "value"), "pitchwheel": (None, "pitch"),
+                   "aftertouch": (None, "value"), "polytouch": ("note", "value")}
+
+
+def _controls(rows: list[tuple[int, str, int, int]], scale) -> tuple[Control, ...]:
+    return tuple(Control(scale(t), kind, number, value) for t, kind, number, value in rows)
+
+
+def _adopt_loose_controls(loose: list[tuple[int, list]], tracks: list[Track], scale) -> tuple[str, ...]:
+    """Controls of a channel for which their own MTrk made no track (a conductor track setting
+    volumes, say) join the first track playing that channel; returns a remark for those that
+    no track plays, which are left out."""
+    lost: set[int] = set()
+    for ch, rows in loose:
+        home = next((i for i, t in enumerate(tracks) if t.channel == ch), None)
+        if home is None:
+            lost.add(ch)
+            continue
+        t = tracks[home]
+        tracks[home] = replace(t, controls=t.controls + _controls(rows, scale))
+    if not lost:
+        return ()
+    chans = ", ".join(str(ch + 1) for ch in sorted(lost))
+    return (f"controllers on channels without notes were left out (channel {chans})",)
 
 
 def _part_tracks(part: _Part, number: int, scale, split_names: bool) -> list[Track]:
@@ -238,7 +302,8 @@ def _part_tracks(part: _Part, number: int, scale, split_names: bool) -> list[Tra
             name = label  # type 0 without a name: one track per channel
         else:
             name = f"{base} ({label})" if len(channels) > 1 else base
-        tracks.append(Track(name, ch, part.programs.get(ch, 0), tuple(sorted(notes))))
+        tracks.append(Track(name, ch, part.programs.get(ch, 0), tuple(sorted(notes)),
+                            controls=_controls(part.controls.get(ch, []), scale)))
     return tracks
 
 
@@ -298,10 +363,19 @@ def _conductor_events(song: Song) -> list[_Event]:
 
 
 def _track_events(track: Track) -> list[_Event]:
+    ch = track.channel
     events: list[_Event] = [
         (0, 0, True, "track_name", {"name": track.name}),
-        (0, 1, False, "program_change", {"channel": track.channel, "program": track.program}),
+        (0, 1, False, "program_change", {"channel": ch, "program": track.program}),
     ]
+    for c in track.controls:
+        # a bank select at the start belongs before the track's program change
+        order = 0 if _is_start_bank_select(c) else 1
+        number_field, value_field = _CONTROL_FIELDS.get(c.kind, (None, "program"))
+        fields = {"channel": ch, value_field: c.value}
+        if number_field:
+            fields[number_field] = c.number
+        events.append((c.tick, order, False, c.kind, fields))
     for n in track.notes:  # already in normal form: no overlaps, length >= 1
         on = {"channel": n.channel, "note": n.pitch, "velocity": n.velocity}
         events.append((n.start, 3, False, "note_on", on))

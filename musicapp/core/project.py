@@ -2,16 +2,21 @@
 
 Owns the on-disk schema and its version. A project is a JSON object::
 
-    {"format": "musicapp-project", "schema_version": 1,
+    {"format": "musicapp-project", "schema_version": 2,
      "song": {"ppq": 480, "tempos": [[tick, us_per_beat], ...],
               "meters": [[tick, numerator, denominator], ...],
               "key": {"tonic": 0-11, "mode": "major"} | null,
               "tracks": [{"name", "channel", "program", "mute", "solo",
-                          "notes": [[start, pitch, length, velocity, channel], ...]}]},
+                          "notes": [[start, pitch, length, velocity, channel], ...],
+                          "controls": [[tick, kind, number, value], ...]}]},
      "editor": {...}}
 
 Ticks are song ticks (PPQ 480). ``editor`` is any JSON object the UI chooses (view,
 selection, generation settings); it is stored as given and handed back on load.
+``controls`` (schema 2) are the track's other channel messages (``core.song.Control``:
+kind is "control_change", "pitchwheel", "program_change", "aftertouch" or "polytouch");
+schema 1 files, which have none, still load. A newer schema is refused, so an older
+musicapp never drops what it cannot read by saving over it.
 Saving is atomic and keeps the previous file as ``NAME.musicapp.bak``; loading validates
 every field and raises ``ProjectError`` with one line naming what is wrong and where.
 """
@@ -25,11 +30,11 @@ from typing import Any
 from musicapp.core.atomic import atomic_write_bytes, parse_file
 from musicapp.core.errors import MusicappError, ProjectError
 from musicapp.core.scales import mode_intervals
-from musicapp.core.song import Key, Note, Song, TempoChange, TimeSignature, Track
+from musicapp.core.song import Control, Key, Note, Song, TempoChange, TimeSignature, Track
 
 PROJECT_SUFFIX = ".musicapp"
 FORMAT_NAME = "musicapp-project"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MAX_PROJECT_BYTES = 64 * 1024 * 1024
 #: largest integer accepted in a note, tempo or meter row (ticks fit in 31 bits).
 MAX_INT = 2**31 - 1
@@ -96,7 +101,8 @@ def song_to_dict(song: Song) -> dict[str, Any]:
         "tracks": [{"name": t.name, "channel": t.channel, "program": t.program,
                     "mute": t.mute, "solo": t.solo,
                     "notes": [[n.start, n.pitch, n.length, n.velocity, n.channel]
-                              for n in t.notes]}
+                              for n in t.notes],
+                    "controls": [[c.tick, c.kind, c.number, c.value] for c in t.controls]}
                    for t in song.tracks],
     }
 
@@ -140,10 +146,22 @@ def _track_from_dict(d: Any, number: int) -> Track:
             raise
         except MusicappError as err:
             raise ProjectError(f"{spot}: {err}") from None
+    controls = []
+    for i, row in enumerate(_get(d, "controls", list, where) if "controls" in d else []):
+        spot = f"{where} control {i + 1}"
+        if not isinstance(row, list) or len(row) != 4 or type(row[1]) is not str:
+            raise ProjectError(f"{spot} must be [tick, kind, number, value]")
+        try:
+            tick, number, value = _ints([row[0], row[2], row[3]], 3, spot)
+            controls.append(Control(tick, row[1], number, value))
+        except ProjectError:
+            raise
+        except MusicappError as err:
+            raise ProjectError(f"{spot}: {err}") from None
     try:
         return Track(_get(d, "name", str, where), _get(d, "channel", int, where),
                      _get(d, "program", int, where), tuple(notes),
-                     _get(d, "mute", bool, where), _get(d, "solo", bool, where))
+                     _get(d, "mute", bool, where), _get(d, "solo", bool, where), tuple(controls))
     except ProjectError:
         raise
     except MusicappError as err:

@@ -60,9 +60,65 @@ class Note:
         return replace(self, start=self.start + dt, pitch=self.pitch + dp)
 
 
+#: Channel messages a track keeps besides its notes, by mido's names, with their status nibble.
+CONTROL_KINDS: dict[str, int] = {"control_change": 0xB0, "pitchwheel": 0xE0, "program_change": 0xC0,
+                                 "aftertouch": 0xD0, "polytouch": 0xA0}
+_CONTROL_RANGES = {"control_change": ((0, 127), (0, 127)), "pitchwheel": ((0, 0), (-8192, 8191)),
+                   "program_change": ((0, 0), (0, 127)), "aftertouch": ((0, 0), (0, 127)),
+                   "polytouch": ((0, 127), (0, 127))}
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """A channel message other than a note, played on its track's channel at ``tick``.
+
+    ``kind`` is a key of ``CONTROL_KINDS``. ``number`` is the controller number
+    (control_change) or the key (polytouch), 0 otherwise. ``value`` is 0..127, except for
+    pitchwheel: -8192..8191 with 0 = centre. Program changes here are the ones after a
+    track's start (its first program is ``Track.program``).
+    """
+
+    tick: int
+    kind: str
+    number: int = 0
+    value: int = 0
+
+    def __post_init__(self) -> None:
+        if self.tick < 0:
+            raise SongError(f"control tick {self.tick} is negative")
+        ranges = _CONTROL_RANGES.get(self.kind)
+        if ranges is None:
+            raise SongError(f"unknown control kind {self.kind!r}")
+        (nlo, nhi), (vlo, vhi) = ranges
+        if not nlo <= self.number <= nhi:
+            raise SongError(f"{self.kind} number {self.number} outside {nlo}..{nhi}")
+        if not vlo <= self.value <= vhi:
+            raise SongError(f"{self.kind} value {self.value} outside {vlo}..{vhi}")
+
+    def message(self, channel: int) -> tuple[int, ...]:
+        """The MIDI bytes of this control on ``channel`` (0-15)."""
+        status = CONTROL_KINDS[self.kind] | channel
+        if self.kind == "pitchwheel":
+            v = self.value + 8192
+            return (status, v & 0x7F, v >> 7)
+        if self.kind in ("program_change", "aftertouch"):
+            return (status, self.value)
+        return (status, self.number, self.value)
+
+    @property
+    def state_key(self) -> tuple[str, int]:
+        """What this control sets (a later control with the same key overrides it)."""
+        return (self.kind, self.number)
+
+
 @dataclass(frozen=True, slots=True)
 class Track:
-    """A named part: notes sorted by (start, pitch), channel 0-15, GM program 0-127."""
+    """A named part: notes sorted by (start, pitch), channel 0-15, GM program 0-127.
+
+    ``controls`` are its other channel messages (controllers, pitch bend, later program
+    changes, aftertouch) sorted by tick; messages sharing a tick keep their order (an RPN
+    or bank-select sequence means something only in order).
+    """
 
     name: str = "Track"
     channel: int = 0
@@ -70,6 +126,7 @@ class Track:
     notes: tuple[Note, ...] = ()
     mute: bool = False
     solo: bool = False
+    controls: tuple[Control, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0 <= self.channel <= 15:
@@ -80,6 +137,10 @@ class Track:
         if any(notes[i] > notes[i + 1] for i in range(len(notes) - 1)):
             notes = tuple(sorted(notes))
         object.__setattr__(self, "notes", notes)
+        controls = tuple(self.controls)
+        if any(controls[i].tick > controls[i + 1].tick for i in range(len(controls) - 1)):
+            controls = tuple(sorted(controls, key=lambda c: c.tick))  # stable: same-tick order kept
+        object.__setattr__(self, "controls", controls)
 
     @property
     def is_drums(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from musicapp.core.scales import MODES
-from musicapp.core.song import Key, Note, Song, TempoChange, TimeSignature, Track
+from musicapp.core.song import Control, Key, Note, Song, TempoChange, TimeSignature, Track
 
 TICKS = st.integers(0, 480 * 64)
 # The tempo of a TempoChange is stored in whole microseconds, exactly as MIDI holds it.
@@ -14,10 +14,28 @@ meters = st.builds(TimeSignature, TICKS, st.integers(1, 32), st.sampled_from([1,
 keys = st.none() | st.builds(Key, st.integers(0, 11), st.sampled_from(sorted(MODES)))
 
 
+_SEVEN = st.integers(0, 127)
+
+
+def controls(*, exact: bool = False) -> st.SearchStrategy[Control]:
+    """Any control; ``exact`` leaves out what a MIDI round trip rewrites (program changes,
+    which may become the track's program, and bank selects, which export puts first)."""
+    plain = (st.builds(Control, TICKS, st.just("control_change"), st.integers(1, 127).filter(lambda n: n != 32),
+                       _SEVEN)
+             | st.builds(Control, TICKS, st.just("pitchwheel"), st.just(0), st.integers(-8192, 8191))
+             | st.builds(Control, TICKS, st.just("aftertouch"), st.just(0), _SEVEN)
+             | st.builds(Control, TICKS, st.just("polytouch"), _SEVEN, _SEVEN))
+    if exact:
+        return plain
+    return (plain | st.builds(Control, TICKS, st.just("program_change"), st.just(0), _SEVEN)
+            | st.builds(Control, TICKS, st.just("control_change"), st.sampled_from([0, 32]), _SEVEN))
+
+
 @st.composite
 def tracks(draw, *, overlaps: bool = True, min_length: int = 0, mixed_channels: bool = False) -> Track:
-    """A track; its notes use its channel unless ``mixed_channels``; ``overlaps=False`` keeps
-    one pitch's notes apart."""
+    """A track with notes and controls; its notes use its channel unless ``mixed_channels``;
+    ``overlaps=False`` keeps one pitch's notes apart and leaves out the controls a MIDI round
+    trip rewrites."""
     channel = draw(st.integers(0, 15))
     note_channel = st.integers(0, 15) if mixed_channels else st.just(channel)
     raw = draw(st.lists(st.tuples(TICKS, st.integers(0, 127), st.integers(min_length, 960 * 4),
@@ -31,8 +49,9 @@ def tracks(draw, *, overlaps: bool = True, min_length: int = 0, mixed_channels: 
                 busy[n.pitch] = n.end if n.length else n.start + 1
         notes = kept
     name = draw(st.text(max_size=12))
+    ctrl = draw(st.lists(controls(exact=not overlaps), max_size=8))
     return Track(name, channel, draw(st.integers(0, 127)), tuple(notes),
-                 draw(st.booleans()), draw(st.booleans()))
+                 draw(st.booleans()), draw(st.booleans()), tuple(ctrl))
 
 
 def songs(*, overlaps: bool = True, min_length: int = 0,

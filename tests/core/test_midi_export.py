@@ -12,7 +12,7 @@ import pytest
 from musicapp.core import atomic
 from musicapp.core.errors import MidiFileError
 from musicapp.core.midifile import midi_bytes, read_midi, write_midi
-from musicapp.core.song import Key, Note, Song, TempoChange, TimeSignature, Track
+from musicapp.core.song import Control, Key, Note, Song, TempoChange, TimeSignature, Track
 
 
 def _song() -> Song:
@@ -89,3 +89,19 @@ def test_notes_are_written_on_their_tracks_channel() -> None:
     mf = mido.MidiFile(file=io.BytesIO(midi_bytes(song)))
     assert {m.channel for m in mf.tracks[1] if m.type.startswith("note")} == {3}
     assert read_midi(midi_bytes(song)).tracks[0].notes == (Note(0, 60, 100, 90, 3), Note(100, 62, 100, 90, 3))
+
+
+def test_controls_are_written_on_the_tracks_channel_with_bank_select_before_the_program() -> None:
+    track = Track("Pad", 3, 88, (Note(0, 60, 480, 100, channel=0),),
+                  controls=(Control(0, "control_change", 7, 90), Control(0, "control_change", 0, 2),
+                            Control(240, "pitchwheel", 0, -4096), Control(480, "program_change", 0, 5)))
+    mf = mido.MidiFile(file=io.BytesIO(midi_bytes(Song(tracks=(track,)))))
+    channel_msgs = [m for m in mf.tracks[1] if not m.is_meta]
+    assert {m.channel for m in channel_msgs} == {3}
+    assert [(m.type, getattr(m, "control", None)) for m in channel_msgs[:3]] == [
+        ("control_change", 0), ("program_change", None), ("control_change", 7)]
+    bend = next(m for m in channel_msgs if m.type == "pitchwheel")
+    assert bend.pitch == -4096
+    back = read_midi(midi_bytes(Song(tracks=(track,)))).tracks[0]
+    assert back.program == 88 and back.controls[0] == Control(0, "control_change", 0, 2)
+    assert back.controls[1:] == track.controls[:1] + track.controls[2:]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from smf_bytes import ev, meta, mtrk, simple_track, smf, valid_file
 
 from musicapp.core.midifile import read_midi, read_midi_details
-from musicapp.core.song import Key, Note, TempoChange, TimeSignature
+from musicapp.core.song import Control, Key, Note, TempoChange, TimeSignature
 
 
 def test_type1_file_reads_tracks_tempo_meter_key_and_drums() -> None:
@@ -89,9 +89,45 @@ def test_track_with_only_meta_events_is_not_a_song_track() -> None:
     assert len(read_midi(data).tracks) == 1
 
 
-def test_track_with_controllers_but_no_notes_or_program_is_not_a_song_track() -> None:
+def test_controllers_of_a_track_without_notes_join_the_track_playing_their_channel() -> None:
     data = smf(mtrk(meta(0, 0x03, b"Tempo"), ev(0, 0xB0, 7, 100)), simple_track())
-    assert [t.name for t in read_midi(data).tracks] == ["Melody"]
+    song = read_midi(data)
+    assert [t.name for t in song.tracks] == ["Melody"]
+    assert song.tracks[0].controls == (Control(0, "control_change", 7, 100),)
+
+
+def test_controllers_on_a_channel_no_track_plays_are_reported_when_left_out() -> None:
+    data = smf(mtrk(ev(0, 0xB5, 7, 100)), simple_track())
+    imp = read_midi_details(data)
+    assert [t.controls for t in imp.song.tracks] == [()]
+    assert imp.notes == ("controllers on channels without notes were left out (channel 6)",)
+
+
+def test_every_other_channel_message_is_kept_in_order_on_its_track() -> None:
+    data = smf(mtrk(ev(0, 0xB0, 0, 1), ev(0, 0xC0, 5), ev(0, 0xB0, 101, 0), ev(0, 0xB0, 100, 0),
+                    ev(0, 0xB0, 6, 12), ev(0, 0x90, 60, 100), ev(100, 0xE0, 0, 0x20),
+                    ev(10, 0xB0, 64, 127), ev(10, 0xD0, 33), ev(10, 0xA0, 60, 9), ev(50, 0x80, 60, 0),
+                    ev(20, 0xC0, 9), ev(0, 0x90, 62, 90), ev(100, 0x80, 62, 0)))
+    (track,) = read_midi(data).tracks
+    assert track.program == 5
+    assert track.controls == (
+        Control(0, "control_change", 0, 1), Control(0, "control_change", 101, 0),
+        Control(0, "control_change", 100, 0), Control(0, "control_change", 6, 12),
+        Control(100, "pitchwheel", 0, 0x20 * 128 - 8192), Control(110, "control_change", 64, 127),
+        Control(120, "aftertouch", 0, 33), Control(130, "polytouch", 60, 9),
+        Control(200, "program_change", 0, 9))
+
+
+def test_a_program_change_after_the_first_note_is_a_control_not_the_tracks_program() -> None:
+    data = smf(mtrk(ev(0, 0x90, 60, 100), ev(480, 0xC0, 30), ev(0, 0x80, 60, 0), ev(0, 0x90, 62, 100),
+                    ev(480, 0x80, 62, 0)))
+    (track,) = read_midi(data).tracks
+    assert (track.program, track.controls) == (0, (Control(480, "program_change", 0, 30),))
+
+
+def test_controls_are_rescaled_with_the_notes() -> None:
+    data = smf(mtrk(ev(0, 0x90, 60, 100), ev(96, 0xB0, 1, 64), ev(96, 0x80, 60, 0)), division=96)
+    assert read_midi(data).tracks[0].controls == (Control(480, "control_change", 1, 64),)
 
 
 def test_padded_track_names_are_trimmed() -> None:

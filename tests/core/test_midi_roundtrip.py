@@ -52,7 +52,9 @@ def test_normal_form_cuts_overlap_and_keeps_longest_duplicate() -> None:
 def _scaled(song: Song, factor: int) -> Song:
     """The same song at ``factor`` times the resolution (every tick multiplied)."""
     tracks = tuple(replace(t, notes=tuple(replace(n, start=n.start * factor, length=n.length * factor)
-                                          for n in t.notes)) for t in song.tracks)
+                                          for n in t.notes),
+                           controls=tuple(replace(c, tick=c.tick * factor) for c in t.controls))
+                   for t in song.tracks)
     return Song(tracks, tuple(replace(tc, tick=tc.tick * factor) for tc in song.tempos),
                 tuple(replace(m, tick=m.tick * factor) for m in song.meters), song.key, song.ppq * factor)
 

@@ -16,7 +16,7 @@ from musicapp.core import atomic
 from musicapp.core.errors import ProjectError
 from musicapp.core.project import (
     load_project, project_from_bytes, save_project, song_from_dict, song_to_dict)
-from musicapp.core.song import Key, Note, Song, Track
+from musicapp.core.song import Control, Key, Note, Song, Track
 
 JSON_STATE = st.recursive(
     st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False,
@@ -116,6 +116,15 @@ def test_broken_project_bytes_give_one_line_projecterror(data: bytes, fragment: 
                   "notes": [[0, 60, 10.5, 100, 0]]}]}, "track 1 note 1 must be a list of 5 integers"),
     ({"tracks": [{"name": "x", "channel": 0, "program": 0, "mute": False, "solo": False,
                   "notes": [[2**40, 60, 10, 100, 0]]}]}, "beyond"),
+    ({"tracks": [{"name": "x", "channel": 0, "program": 0, "mute": False, "solo": False,
+                  "notes": [], "controls": [[0, "control_change", 7]]}]},
+     r"track 1 control 1 must be \[tick, kind, number, value\]"),
+    ({"tracks": [{"name": "x", "channel": 0, "program": 0, "mute": False, "solo": False,
+                  "notes": [], "controls": [[0, "wah", 0, 0]]}]}, "track 1 control 1: unknown control kind 'wah'"),
+    ({"tracks": [{"name": "x", "channel": 0, "program": 0, "mute": False, "solo": False,
+                  "notes": [], "controls": [[0, "pitchwheel", 0, 9000]]}]}, "pitchwheel value 9000 outside"),
+    ({"tracks": [{"name": "x", "channel": 0, "program": 0, "mute": False, "solo": False,
+                  "notes": [], "controls": {}}]}, "'controls' must be a list"),
 ])
 def test_invalid_song_fields_name_what_and_where(change: dict, fragment: str) -> None:
     with pytest.raises(ProjectError, match=fragment) as info:
@@ -134,3 +143,22 @@ def test_load_errors_name_the_file(tmp_path) -> None:
 
 def test_song_dict_round_trip_keeps_mute_solo_and_key() -> None:
     assert song_from_dict(song_to_dict(_song())) == _song()
+
+
+def test_schema_1_projects_without_controls_still_load() -> None:
+    doc = _doc()
+    for t in doc["song"]["tracks"]:
+        del t["controls"]
+    song, _ = project_from_bytes(json.dumps(doc).encode())
+    assert song == _song()
+
+
+def test_controls_survive_a_project_round_trip_in_order(tmp_path) -> None:
+    track = Track("Lead", 2, 81, (Note(0, 60, 480, 100, 2),),
+                  controls=(Control(0, "control_change", 101, 0), Control(0, "control_change", 100, 0),
+                            Control(0, "control_change", 6, 12), Control(240, "pitchwheel", 0, -8192),
+                            Control(480, "program_change", 0, 3), Control(500, "polytouch", 60, 1)))
+    path = tmp_path / "c.musicapp"
+    save_project(path, Song(tracks=(track,)))
+    assert load_project(path)[0].tracks[0].controls == track.controls
+    assert json.loads(path.read_text())["schema_version"] == 2

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from song_strategies import meters, songs, tempos
 
-from musicapp.core.song import Key, Note, Song, SongError, TempoChange, TimeSignature, Track
+from musicapp.core.song import Control, Key, Note, Song, SongError, TempoChange, TimeSignature, Track
 
 
 @pytest.mark.parametrize("make", [
@@ -15,11 +15,30 @@ from musicapp.core.song import Key, Note, Song, SongError, TempoChange, TimeSign
     lambda: Note(0, 60, 10, 0), lambda: Note(0, 60, 10, 100, 16), lambda: Track(channel=16),
     lambda: Track(program=128), lambda: TempoChange(0, 0), lambda: TimeSignature(0, 0, 4),
     lambda: TimeSignature(0, 4, 3), lambda: Key(12), lambda: Key(0, "not a mode"),
-    lambda: Song(ppq=0),
+    lambda: Song(ppq=0), lambda: Control(-1, "control_change", 7, 0), lambda: Control(0, "sysex"),
+    lambda: Control(0, "control_change", 128, 0), lambda: Control(0, "pitchwheel", 0, 8192),
+    lambda: Control(0, "program_change", 1, 0), lambda: Control(0, "aftertouch", 0, 128),
 ])
 def test_invalid_values_raise_songerror(make) -> None:
     with pytest.raises(SongError):
         make()
+
+
+def test_control_messages_are_midi_bytes_on_the_given_channel() -> None:
+    assert Control(0, "control_change", 64, 127).message(2) == (0xB2, 64, 127)
+    assert Control(0, "pitchwheel", 0, 0).message(0) == (0xE0, 0, 64)
+    assert Control(0, "pitchwheel", 0, -8192).message(1) == (0xE1, 0, 0)
+    assert Control(0, "pitchwheel", 0, 8191).message(1) == (0xE1, 127, 127)
+    assert Control(0, "program_change", 0, 40).message(15) == (0xCF, 40)
+    assert Control(0, "aftertouch", 0, 5).message(9) == (0xD9, 5)
+    assert Control(0, "polytouch", 60, 5).message(0) == (0xA0, 60, 5)
+
+
+def test_track_sorts_controls_by_tick_keeping_same_tick_order() -> None:
+    rpn = [Control(10, "control_change", 101, 0), Control(10, "control_change", 100, 0),
+           Control(10, "control_change", 6, 12)]
+    track = Track(controls=(Control(20, "pitchwheel", 0, 1), *rpn, Control(0, "control_change", 7, 1)))
+    assert track.controls == (Control(0, "control_change", 7, 1), *rpn, Control(20, "pitchwheel", 0, 1))
 
 
 def test_tempo_and_meter_lists_are_sorted_and_start_at_zero() -> None:
