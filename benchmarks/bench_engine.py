@@ -3,6 +3,9 @@
 Starts a private JACK dummy server (``jackd -S --no-realtime -d dummy -r 48000 -p 64``), a
 poller process with one JACK MIDI input, and plays a generated 60 s song into it:
 
+  cyclictest the standard Linux scheduling-latency probe (rt-tests), when installed: a
+             SCHED_FIFO 80 thread with locked memory waking every 1 ms for the song's length;
+             its maximum is what this machine guarantees to the best-placed realtime thread
   machine    no MIDI at all: a bare realtime thread in its own process waking at every note
              time with the engine's wait strategy (what this machine's scheduling allows)
   reference  a plain sender in its own process: busy-waits each absolute deadline, sends
@@ -253,6 +256,39 @@ def run_waker(seconds: float) -> None:
                       "max_ms": float(a.max()), "over_2ms": int((a > 2).sum())}))
 
 
+def run_cyclictest(seconds: float) -> dict | None:
+    """Run ``cyclictest`` (rt-tests) for ``seconds``; its latency figures in ms, or None if absent."""
+    import shutil
+
+    if shutil.which("cyclictest") is None:
+        return None
+    out = subprocess.run(["cyclictest", "-m", "-p", "80", "-i", "1000", "-D", f"{int(seconds)}", "-q", "-t", "1",
+                          "-h", "100000"], capture_output=True, text=True).stdout
+    hist, peak = {}, None
+    for line in out.splitlines():
+        if line.startswith("# Max Latencies:"):
+            peak = int(line.split(":")[1].split()[0])
+        elif line and not line.startswith("#"):
+            us, count = line.split()[:2]
+            hist[int(us)] = int(count)
+    if peak is None:
+        return None
+    total = sum(hist.values())
+    over = sum(c for us, c in hist.items() if us >= 2000)
+    return {"wakes": total, "max_ms": peak / 1000, "over_2ms": over,
+            "p99_ms": _hist_quantile(hist, 0.99) / 1000}
+
+
+def _hist_quantile(hist: dict, q: float) -> float:
+    """The q-quantile (µs) of a histogram {µs: count}."""
+    total, acc = sum(hist.values()), 0
+    for us in sorted(hist):
+        acc += hist[us]
+        if acc >= q * total:
+            return float(us)
+    return float(max(hist))
+
+
 def run_engine(port: str, seconds: float, load: bool, config=None) -> dict:
     from musicapp.engine.scheduler import SchedulerConfig
     from musicapp.engine.transport import RecordingOutput, Transport, open_output_port
@@ -342,7 +378,7 @@ def start_jack(sync: bool, realtime: bool) -> subprocess.Popen:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=60.0)
-    ap.add_argument("--only", action="append", help="machine, reference, engine, reference+ml, engine+ml")
+    ap.add_argument("--only", action="append", help="cyclictest, machine, reference, engine, reference+ml, engine+ml")
     ap.add_argument("--async-jack", action="store_true", help="JACK without -S")
     ap.add_argument("--rt-jack", action="store_true", help="run jackd with --realtime (needs rights)")
     ap.add_argument("--no-rt", action="store_true", help="engine thread without SCHED_FIFO")
@@ -365,7 +401,16 @@ def main() -> None:
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; switch interval "
           f"{sys.getswitchinterval() * 1e3:.2f} ms before the engine starts")
     try:
-        for name in args.only or ["machine", "reference", "engine", "reference+ml", "engine+ml"]:
+        for name in args.only or ["cyclictest", "machine", "reference", "engine", "reference+ml", "engine+ml"]:
+            if name == "cyclictest":
+                c = run_cyclictest(args.seconds)
+                if c is None:
+                    print("cyclictest not installed (apt-get install rt-tests): row skipped", flush=True)
+                else:
+                    print(f"cyclictest wake lateness p99 {c['p99_ms']:.3f} ms, max {c['max_ms']:.3f} ms, "
+                          f"{c['over_2ms']}/{c['wakes']} wakes over 2 ms (SCHED_FIFO 80, mlockall, 1 ms "
+                          f"interval); load average {os.getloadavg()[0]:.1f}", flush=True)
+                continue
             if name == "machine":
                 out = subprocess.run([sys.executable, HERE, "--waker", "--seconds", str(args.seconds)], check=True,
                                      capture_output=True, text=True).stdout

@@ -5,15 +5,20 @@ note-off bytes, plus the generated streams that ride along with the song: metron
 (GM drum channel) and MIDI clock (24 per quarter note). Messages are plain tuples of ints.
 
 Ordering at one tick: note-offs first, then control/program messages, then note-ons, so a
-repeated pitch re-strikes instead of being cut off.
+repeated pitch re-strikes instead of being cut off. Controls keep their order within a tick.
+
+Chasing: playing from anywhere but the start first sends each audible track's program and
+the latest value of every controller, pitch bend and aftertouch it set before that point
+(``EventList.chase``), so a seek or loop wrap sounds as playing through would have.
+Controllers the song sets only later are put back to their reset values first.
 """
 
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from musicapp.core.song import DRUM_CHANNEL, Song
+from musicapp.core.song import DRUM_CHANNEL, Control, Song, Track
 
 Message = tuple[int, ...]
 
@@ -23,6 +28,13 @@ CLOCK = (0xF8,)
 CLOCK_TICKS_PER_BEAT = 24
 #: GM percussion keys used for the metronome: accented first beat, then the other beats
 CLICK_ACCENT, CLICK_BEAT = 76, 77
+#: values a controller goes back to when a chase starts before the song first sets it
+#: (what "Reset All Controllers" and GM power-on give); others are left alone.
+RESET_VALUES: dict[tuple[str, int], int] = {
+    ("pitchwheel", 0): 0, ("aftertouch", 0): 0, ("control_change", 1): 0,
+    ("control_change", 7): 100, ("control_change", 10): 64, ("control_change", 11): 127,
+    ("control_change", 64): 0, ("control_change", 65): 0, ("control_change", 66): 0,
+    ("control_change", 67): 0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +51,8 @@ class EventList:
     """Parallel arrays sorted by time: ``ticks`` (int), ``seconds`` (song seconds), ``messages``.
 
     ``end_tick`` is the song end (tick after its last note); ``setup`` are the program
-    changes to send before playing from anywhere.
+    changes to send before playing from the start; ``chase(tick)`` what to send before
+    playing from ``tick``.
     """
 
     song: Song
@@ -48,6 +61,19 @@ class EventList:
     messages: tuple[Message, ...]
     end_tick: int
     setup: tuple[Message, ...]
+    _chased: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def chase(self, tick: float) -> tuple[Message, ...]:
+        """Programs and controller values in force just before ``tick`` (events at ``tick``
+        itself are played, not chased); cached per tick so a loop wrap costs a lookup."""
+        key = int(tick) if tick == int(tick) else tick
+        got = self._chased.get(key)
+        if got is None:
+            if len(self._chased) > 64:
+                self._chased.clear()
+            got = self._chased[key] = tuple(dict.fromkeys(
+                m for t in audible_tracks(self.song) for m in track_chase(t, tick)))
+        return got
 
     def __len__(self) -> int:
         return len(self.ticks)
@@ -75,14 +101,43 @@ def audible_tracks(song: Song):
     return soloed if soloed else [t for t in song.tracks if not t.mute]
 
 
+def track_chase(track: Track, tick: float) -> list[Message]:
+    """``track``'s program and control values in force just before ``tick``, on its channel.
+
+    The program (not on the drum channel, as at the start) comes first, then controllers the
+    track sets only after ``tick`` at their reset values, then the latest value of each one
+    it set before, in the order they were set.
+    """
+    ch = track.channel
+    program = track.program
+    last: dict[tuple[str, int], tuple[int, Control]] = {}
+    later: dict[tuple[str, int], None] = {}
+    for i, c in enumerate(track.controls):
+        if c.tick >= tick:
+            later.setdefault(c.state_key)
+        elif c.kind == "program_change":
+            program = c.value
+        else:
+            last[c.state_key] = (i, c)
+    out: list[Message] = []
+    if ch != DRUM_CHANNEL or program != track.program:
+        out.append((0xC0 | ch, program))
+    for key in later:
+        if key not in last and key in RESET_VALUES:
+            out.append(Control(0, key[0], key[1], RESET_VALUES[key]).message(ch))
+    out.extend(c.message(ch) for _, c in sorted(last.values(), key=lambda ic: ic[0]))
+    return out
+
+
 def compile_song(song: Song, options: EventOptions = EventOptions()) -> EventList:
-    """Flatten ``song`` into an ``EventList``. Notes play on their track's channel."""
+    """Flatten ``song`` into an ``EventList``. Notes and controls play on their track's channel."""
     rows: list[tuple[int, int, Message]] = []
     setup: list[Message] = []
     for track in audible_tracks(song):
         ch = track.channel
         if ch != DRUM_CHANNEL:
             setup.append((0xC0 | ch, track.program))
+        rows.extend((c.tick, PRIO_CTRL, c.message(ch)) for c in track.controls)
         for n in track.notes:
             if n.length <= 0:
                 continue

@@ -3,7 +3,7 @@
 Owns live input. Each ``MidiInput`` polls its rtmidi port from one small thread (no Python
 callback ever runs in the driver's thread, which could stall JACK) and hands every message
 with its arrival time (``time.perf_counter`` seconds) to handlers. Handlers only enqueue or
-record: ``Recorder.feed`` stores notes under a lock, thru goes through
+record: ``Recorder.feed`` stores notes and controls (pedal, bend, ...) under a lock, thru goes through
 ``Transport.send_now`` (a queue into the engine thread).
 
 Recording converts arrival times to ticks with a ``tick_at(wall)`` function, normally
@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from musicapp.core.quantize import quantize
-from musicapp.core.song import Note, Song, Track
+from musicapp.core.errors import MusicappError
+from musicapp.core.song import Control, Note, Song, Track
 from musicapp.engine.errors import PortError
 from musicapp.engine.outputs import Message
 from musicapp.engine.ports import (
@@ -157,8 +158,14 @@ def free_running_ticks(song: Song, start_tick: float = 0.0,
     return lambda wall: max(0.0, song.seconds_to_tick(sec0 + wall - wall0))
 
 
+_CONTROL_STATUS = {0xB0: "control_change", 0xE0: "pitchwheel", 0xC0: "program_change",
+                   0xD0: "aftertouch", 0xA0: "polytouch"}
+
+
 class Recorder:
-    """Collects note-on/note-off pairs into Notes (ticks). Feed from any thread."""
+    """Collects note-on/note-off pairs into Notes and the other channel messages (pedal,
+    controllers, pitch bend, aftertouch, program changes) into Controls, in ticks. Feed
+    from any thread."""
 
     def __init__(self, tick_at: Callable[[float], float], channel: int | None = None) -> None:
         """``tick_at(wall)`` maps perf_counter seconds to song ticks; ``channel`` filters input."""
@@ -166,16 +173,25 @@ class Recorder:
         self._channel = channel
         self._open: dict[tuple[int, int], tuple[int, int]] = {}
         self._notes: list[Note] = []
+        self._controls: list[Control] = []
         self._lock = threading.Lock()
 
     def feed(self, wall: float, msg: Message) -> None:
-        """A handler for ``MidiInput.add_handler``: records note messages, ignores the rest."""
-        if len(msg) < 3 or msg[0] >= 0xF0:
+        """A handler for ``MidiInput.add_handler``: records channel messages, ignores the rest."""
+        if len(msg) < 2 or msg[0] >= 0xF0:
             return
         kind, ch = msg[0] & 0xF0, msg[0] & 0x0F
         if self._channel is not None and ch != self._channel:
             return
-        tick = int(round(self._tick_at(wall)))
+        tick = max(0, int(round(self._tick_at(wall))))
+        if kind in _CONTROL_STATUS:
+            control = _control(tick, kind, msg)
+            if control is not None:
+                with self._lock:
+                    self._controls.append(control)
+            return
+        if len(msg) < 3:
+            return
         with self._lock:
             key = (ch, msg[1])
             if kind == 0x90 and msg[2] > 0:
@@ -202,12 +218,33 @@ class Recorder:
             notes = list(quantize(notes, quantize_ticks, ends=True))
         return sorted(notes)
 
+    def controls(self) -> list[Control]:
+        """Recorded controls in the order they came (their ticks are never quantized)."""
+        with self._lock:
+            return sorted(self._controls, key=lambda c: c.tick)
+
     def take_track(self, name: str = "Recorded", channel: int = 0, program: int = 0,
                    quantize_ticks: int | None = None) -> Track:
         """The recording as a new Track and a fresh start for the next take."""
         notes = [n if n.channel == channel else Note(n.start, n.pitch, n.length, n.velocity, channel)
                  for n in self.notes(quantize_ticks)]
+        controls = self.controls()
         with self._lock:
             self._notes.clear()
             self._open.clear()
-        return Track(name=name, channel=channel, program=program, notes=tuple(notes))
+            self._controls.clear()
+        return Track(name=name, channel=channel, program=program, notes=tuple(notes),
+                     controls=tuple(controls))
+
+
+def _control(tick: int, kind: int, msg: Message) -> Control | None:
+    """The Control a channel message records as, or None for a malformed one."""
+    name = _CONTROL_STATUS[kind]
+    try:
+        if kind == 0xE0:
+            return Control(tick, name, 0, (msg[1] | msg[2] << 7) - 8192)
+        if kind in (0xC0, 0xD0):
+            return Control(tick, name, 0, msg[1])
+        return Control(tick, name, msg[1], msg[2])
+    except (IndexError, MusicappError):
+        return None

@@ -43,6 +43,7 @@ class Output:
     def __init__(self) -> None:
         self._sounding: dict[tuple[int, int], int] = {}
         self._channels: set[int] = set()
+        self._bent: set[int] = set()  # channels whose pitch bend is off centre
         self._closed = False
 
     # ----- public -------------------------------------------------------------------------
@@ -59,7 +60,8 @@ class Output:
         return sorted(self._sounding)
 
     def release_all(self) -> None:
-        """Note-off for every sounding note, then sustain off and all-notes-off per channel.
+        """Note-off for every sounding note, then sustain off and all-notes-off per channel,
+        then pitch bend back to centre on channels left bent.
 
         Keeps going if a send fails (a vanished port); the bookkeeping is cleared anyway.
         """
@@ -67,7 +69,9 @@ class Output:
                 for _ in range(n)]
         ctrl = [(0xB0 | ch, cc, 0) for ch in sorted(self._channels)
                 for cc in (CC_SUSTAIN, CC_ALL_NOTES_OFF)]
+        ctrl += [(0xE0 | ch, 0, 64) for ch in sorted(self._bent)]
         self._sounding.clear()
+        self._bent.clear()
         if self._closed:
             return
         self._send_quietly(offs + ctrl)
@@ -118,6 +122,8 @@ class Output:
             return
         kind, ch = status & 0xF0, status & 0x0F
         self._channels.add(ch)
+        if kind == 0xE0:
+            (self._bent.discard if msg[1:] == (0, 64) else self._bent.add)(ch)
         if kind == 0x90 and msg[2] > 0:
             key = (ch, msg[1])
             self._sounding[key] = self._sounding.get(key, 0) + 1

@@ -204,6 +204,8 @@ class Scheduler:
         start, _ = self._loop
         self._release()
         ev = self._events
+        for msg in ev.chase(start):  # cached: computed when the loop or the snapshot was set
+            self._send(msg)
         self._index = ev.index_at_tick(start)
         self._publish(True, deadline, ev.song.tick_to_seconds(start), start)
         if self._clock_out:
@@ -317,7 +319,7 @@ class Scheduler:
         self._start_tick = tick
         if self.config.freeze_gc:
             gc.freeze()  # a full scan of a torch-sized heap holds the GIL for 100s of ms
-        for msg in self._events.setup:
+        for msg in self._events.chase(tick):
             self._send(msg)
         count_len, clicks = 0.0, []
         if self._count_in_bars:
@@ -342,6 +344,8 @@ class Scheduler:
             self._start_tick = tick
             return
         self._release()
+        for msg in self._events.chase(tick):
+            self._send(msg)
         self._anchor_at(tick)
         if self._clock_out:
             self._send_clock_position(tick, continuing=True)
@@ -367,9 +371,13 @@ class Scheduler:
                     except Exception as err:
                         self._drop_output(out, f"MIDI output {out.name!r} failed: {err}")
         self._loop_active = self._loop is not None and tick < self._loop[1]
+        if self._loop is not None:
+            events.chase(self._loop[0])
 
     def cmd_set_loop(self, loop: tuple[int, int] | None) -> None:
         self._loop = loop
+        if loop is not None:
+            self._events.chase(loop[0])  # warm the cache: the wrap must not compute it
         self._loop_active = loop is not None and self.current_tick() < loop[1]
 
     def cmd_set_outputs(self, outputs: list[Output]) -> None:
@@ -381,7 +389,7 @@ class Scheduler:
                     pass
         self._outputs = list(outputs)
         if self.playhead.playing:
-            for msg in self._events.setup:
+            for msg in self._events.chase(self.current_tick()):
                 self._send(msg)
 
     def cmd_outputs(self) -> list[Output]:

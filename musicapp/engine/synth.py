@@ -19,6 +19,9 @@ import numpy as np
 
 from musicapp.core.song import DRUM_CHANNEL
 
+BEND_RANGE = 2.0  # semitones at full pitch bend (the GM default)
+DEFAULT_VOLUME = 100  # CC7 at power-on; the synth's loudness is set for it
+
 
 @dataclass(frozen=True, slots=True)
 class Timbre:
@@ -93,7 +96,7 @@ class SynthConfig:
 
 class _Voice:
     __slots__ = ("channel", "pitch", "freq", "amp", "timbre", "age", "released_at",
-                 "released_level", "sustained", "drum", "seed", "bright")
+                 "released_level", "sustained", "drum", "seed", "bright", "phase")
 
     def __init__(self, channel: int, pitch: int, velocity: int, timbre: Timbre, drum: bool):
         self.channel, self.pitch, self.timbre, self.drum = channel, pitch, timbre, drum
@@ -106,6 +109,7 @@ class _Voice:
         self.released_level = 0.0
         self.sustained = False
         self.seed = (channel * 128 + pitch) * 7919
+        self.phase = 0.0  # radians of the fundamental at ``age`` (pitch bend changes the rate)
 
 
 class Synth:
@@ -117,10 +121,20 @@ class Synth:
         self._voices: list[_Voice] = []
         self._programs = [0] * 16
         self._sustain = [False] * 16
+        self._bend = [0.0] * 16  # semitones
+        self._expression = [127] * 16  # CC11
+        self._volume = [DEFAULT_VOLUME] * 16  # CC7 (not reset by CC121, as in GM)
+        self._pan = [64] * 16  # CC10
+
+    def _reset_controllers(self, channels) -> None:
+        """Pitch bend to centre, expression full (what CC121 resets, besides the pedal)."""
+        for ch in channels:
+            self._bend[ch], self._expression[ch] = 0.0, 127
 
     # ----- MIDI in ------------------------------------------------------------------------
     def handle(self, msg) -> None:
-        """Apply one MIDI message: note on/off, program change, CC64, CC120/123. Others ignored."""
+        """Apply one MIDI message: note on/off, program change, pitch bend (+-2 semitones),
+        CC7 volume, CC10 pan, CC11 expression, CC64 sustain, CC120/121/123. Others ignored."""
         if not msg:
             return
         status = msg[0]
@@ -131,8 +145,19 @@ class Synth:
             self._note_off(ch, msg[1])
         elif kind == 0xC0 and len(msg) >= 2:
             self._programs[ch] = msg[1] & 0x7F
+        elif kind == 0xE0 and len(msg) == 3:
+            self._bend[ch] = BEND_RANGE * ((msg[1] | msg[2] << 7) - 8192) / 8192
         elif kind == 0xB0 and len(msg) == 3:
-            if msg[1] == 64:
+            if msg[1] == 7:
+                self._volume[ch] = msg[2]
+            elif msg[1] == 10:
+                self._pan[ch] = msg[2]
+            elif msg[1] == 11:
+                self._expression[ch] = msg[2]
+            elif msg[1] == 121:
+                self._reset_controllers([ch])
+                self.handle((0xB0 | ch, 64, 0))
+            elif msg[1] == 64:
                 self._sustain[ch] = msg[2] >= 64
                 if not self._sustain[ch]:
                     for v in self._voices:
@@ -173,28 +198,39 @@ class Synth:
 
     # ----- audio out ----------------------------------------------------------------------
     def render(self, frames: int) -> np.ndarray:
-        """The next ``frames`` frames of audio, shape (frames, 2), float32."""
-        out = np.zeros(frames, dtype=np.float64)
+        """The next ``frames`` frames of audio, shape (frames, 2), float32.
+
+        Channel volume and expression scale a voice (squared, as GM's curves), pan places it
+        (constant power), pitch bend sets its rate for this block (the phase stays continuous).
+        """
+        out = np.zeros((frames, 2), dtype=np.float64)
         sr = self.sample_rate
+        n = np.arange(frames)
         alive: list[_Voice] = []
         for v in self._voices:
-            t = (v.age + np.arange(frames)) / sr
+            ch = v.channel
+            t = (v.age + n) / sr
             env = self._envelope(v, t)
-            out += (self._drum_wave(v, t) if v.drum else self._wave(v, t)) * env * v.amp
+            step = 2 * math.pi * v.freq * 2.0 ** (self._bend[ch] / 12) / sr
+            phase = v.phase + step * n
+            v.phase = (v.phase + step * frames) % (2 * math.pi)
+            mono = (self._drum_wave(v, t) if v.drum else self._wave(v, phase, t)) * env * v.amp
+            level = (self._volume[ch] / DEFAULT_VOLUME) ** 2 * (self._expression[ch] / 127) ** 2
+            angle = max(self._pan[ch] - 1, 0) / 126 * math.pi / 2  # 64 is exactly centre
+            out += mono[:, None] * (level * math.sqrt(2) * np.array([math.cos(angle), math.sin(angle)]))
             v.age += frames
             if not self._finished(v):
                 alive.append(v)
         self._voices = alive
-        mono = np.tanh(out * self.config.gain).astype(np.float32)
-        return np.repeat(mono[:, None], 2, axis=1)
+        return np.tanh(out * self.config.gain).astype(np.float32)
 
-    def _wave(self, v: _Voice, t: np.ndarray) -> np.ndarray:
+    def _wave(self, v: _Voice, phase: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """One voice's waveform at fundamental ``phase`` (radians); ``t`` seconds since note-on."""
         tb = v.timbre
-        phase = 2 * math.pi * v.freq * t
         if tb.fm_ratio:
             index = tb.fm_index * v.bright * np.exp(-t / 0.8)
             return np.sin(phase + index * np.sin(tb.fm_ratio * phase))
-        nyquist = self.sample_rate / 2
+        nyquist = self.sample_rate / 2  # partials are kept below it at the unbent pitch
         wave = np.zeros_like(t)
         for k, a in enumerate(tb.partials, start=1):
             if a and k * v.freq < nyquist:

@@ -152,3 +152,13 @@ def test_port_liveness_is_asked_only_in_gaps_between_deadlines():
         # 4 turns (the dense part has no 50 ms gap at all)
         assert gap > (0.035 if t > sparse_start else 0.008)  # (margins for a loaded machine)
     assert any(t > sparse_start for t in asked)
+
+
+def test_release_puts_a_bent_channel_back_to_centre():
+    out = RecordingOutput()
+    for msg in [(0xE1, 0, 96), (0x91, 60, 100), (0xE2, 0, 80), (0xE2, 0, 64)]:
+        out.send(msg)
+    out.messages.clear()
+    out.release_all()
+    assert [m for _, m in out.messages] == [
+        (0x81, 60, 0), (0xB1, 64, 0), (0xB1, 123, 0), (0xB2, 64, 0), (0xB2, 123, 0), (0xE1, 0, 64)]

@@ -61,7 +61,25 @@ def test_recording_turns_played_notes_into_ticks_quantized(keyboard):
     got = [(n.start, n.pitch, n.length, n.velocity, n.channel) for n in track.notes]
     assert got[:2] == [(0, 60, 240, 100, 2), (240, 64, 240, 80, 2)]
     assert got[2][:2] == (480, 67) and got[2][2] >= 120  # still held: ends at take time
-    assert rec.notes() == []  # the take was handed over
+    assert rec.notes() == [] and rec.controls() == []  # the take was handed over
+    (mod,) = track.controls  # the mod wheel, at its own (unquantized) time
+    assert (mod.kind, mod.number, mod.value) == ("control_change", 1, 5) and 470 < mod.tick < 530
+
+
+def test_recording_keeps_pedal_bend_aftertouch_and_program_in_order(keyboard):
+    song = Song(tempos=(TempoChange.from_bpm(0, 120),))
+    with open_input_port("testkeys") as inp:
+        rec = Recorder(free_running_ticks(song, 0, time.perf_counter() + 0.05))
+        inp.add_handler(rec.feed)
+        play_keys(keyboard, [(0.0, (0xC0, 12)), (0.0, (0xB0, 64, 127)), (0.05, (0x90, 60, 100)),
+                             (0.1, (0xE0, 0, 80)), (0.15, (0xD0, 40)), (0.2, (0x80, 60, 0)),
+                             (0.25, (0xB0, 64, 0))])
+        time.sleep(0.1)
+        track = rec.take_track("take", channel=0)
+    assert [(c.kind, c.number, c.value) for c in track.controls] == [
+        ("program_change", 0, 12), ("control_change", 64, 127), ("pitchwheel", 0, 80 * 128 - 8192),
+        ("aftertouch", 0, 40), ("control_change", 64, 0)]
+    assert [c.tick for c in track.controls] == sorted(c.tick for c in track.controls)
 
 
 def test_thru_echoes_input_to_the_outputs_and_stop_releases_it(keyboard, inbox):

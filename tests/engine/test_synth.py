@@ -11,7 +11,7 @@ import wave
 import numpy as np
 import pytest
 
-from musicapp.core.song import Note, Song, Track
+from musicapp.core.song import Control, Note, Song, Track
 from musicapp.engine import fluid
 from musicapp.engine.audio import BuiltinSynthOutput, render_song, write_wav
 from musicapp.engine.errors import AudioDeviceError, EngineError
@@ -101,6 +101,47 @@ def test_drum_channel_plays_percussion():
     for key in (36, 38, 42):
         synth.handle((0x99, key, 110))
     assert np.abs(synth.render(SR // 10)).max() > 0.05
+
+
+def test_pitch_bend_moves_the_pitch_by_up_to_two_semitones_and_back():
+    synth = Synth(SynthConfig(sample_rate=SR))
+    synth.handle((0xC0, 19))  # organ: steady partials
+    synth.handle((0x90, 69, 100))
+    synth.render(SR // 10)
+    synth.handle((0xE0, 127, 127))  # full up: +2 semitones (8191/8192 of them)
+    assert abs(lowest_strong_peak(synth.render(SR // 2), SR) - midi_to_hz(71)) < 4.0
+    synth.handle((0xE0, 0, 32))  # half down: -1 semitone
+    assert abs(lowest_strong_peak(synth.render(SR // 2), SR) - midi_to_hz(68)) < 4.0
+    synth.handle((0xB0, 121, 0))  # reset all controllers: back to centre
+    assert abs(lowest_strong_peak(synth.render(SR // 2), SR) - 440.0) < 4.0
+
+
+def test_channel_volume_expression_and_pan_shape_the_level():
+    def rms(*controls):
+        synth = Synth(SynthConfig(sample_rate=SR))
+        for cc, value in controls:
+            synth.handle((0xB0, cc, value))
+        synth.handle((0x90, 60, 100))
+        audio = synth.render(SR // 4)
+        return np.sqrt(np.mean(audio ** 2, axis=0))
+
+    full = rms()
+    assert rms((7, 50))[0] < 0.35 * full[0]  # (50/100)^2 = 0.25
+    assert rms((11, 64))[0] < 0.35 * full[0]
+    assert np.allclose(full[0], full[1])  # centre: both sides alike
+    left = rms((10, 0))
+    assert left[1] < 1e-6 < left[0]
+
+
+def test_render_song_plays_a_tracks_bend_and_volume():
+    notes = (Note(0, 69, 960, 100),)  # 1 s at 120 BPM
+    bend = (Control(480, "pitchwheel", 0, 8191), Control(480, "control_change", 7, 40))
+    song = Song(tracks=(Track(program=19, notes=notes, controls=bend),))
+    audio = render_song(song, sample_rate=SR, engine="own", tail_s=0.0)
+    first, second = audio[SR // 10: SR * 4 // 10], audio[SR * 6 // 10: SR * 9 // 10]
+    assert abs(lowest_strong_peak(first, SR) - 440.0) < 5.0
+    assert abs(lowest_strong_peak(second, SR) - midi_to_hz(71)) < 5.0
+    assert np.abs(second).max() < 0.4 * np.abs(first).max()
 
 
 def test_render_song_puts_notes_at_their_times():
