@@ -53,9 +53,10 @@ def _load_library():
         lib.fluid_settings_setnum.argtypes = [vp, ctypes.c_char_p, ctypes.c_double]
         lib.fluid_settings_setint.argtypes = [vp, ctypes.c_char_p, ctypes.c_int]
         lib.fluid_synth_sfload.argtypes = [vp, ctypes.c_char_p, ctypes.c_int]
-        for fn in ("fluid_synth_noteon", "fluid_synth_cc"):
+        for fn in ("fluid_synth_noteon", "fluid_synth_cc", "fluid_synth_key_pressure"):
             getattr(lib, fn).argtypes = [vp, ctypes.c_int, ctypes.c_int, ctypes.c_int]
-        for fn in ("fluid_synth_noteoff", "fluid_synth_program_change"):
+        for fn in ("fluid_synth_noteoff", "fluid_synth_program_change", "fluid_synth_pitch_bend",
+                   "fluid_synth_channel_pressure"):
             getattr(lib, fn).argtypes = [vp, ctypes.c_int, ctypes.c_int]
         fp = ctypes.POINTER(ctypes.c_float)
         lib.fluid_synth_write_float.argtypes = [vp, ctypes.c_int, fp, ctypes.c_int, ctypes.c_int,
@@ -94,7 +95,8 @@ class FluidSynthEngine:
             raise AudioDeviceError(f"FluidSynth could not load the SoundFont {sf}")
 
     def handle(self, msg) -> None:
-        """Apply one raw MIDI message (note on/off, program change, control change)."""
+        """Apply one raw MIDI message (note on/off, program change, control change, pitch bend,
+        channel and key pressure)."""
         if not msg or self._synth is None:
             return
         kind, ch = msg[0] & 0xF0, msg[0] & 0x0F
@@ -107,6 +109,12 @@ class FluidSynthEngine:
             lib.fluid_synth_program_change(syn, ch, msg[1])
         elif kind == 0xB0 and len(msg) == 3:
             lib.fluid_synth_cc(syn, ch, msg[1], msg[2])
+        elif kind == 0xE0 and len(msg) == 3:
+            lib.fluid_synth_pitch_bend(syn, ch, msg[1] | msg[2] << 7)
+        elif kind == 0xD0 and len(msg) >= 2:
+            lib.fluid_synth_channel_pressure(syn, ch, msg[1])
+        elif kind == 0xA0 and len(msg) == 3:
+            lib.fluid_synth_key_pressure(syn, ch, msg[1], msg[2])
 
     def render(self, frames: int) -> np.ndarray:
         """The next ``frames`` frames, shape (frames, 2), float32."""

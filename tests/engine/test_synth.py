@@ -239,3 +239,12 @@ def test_live_synth_plays_through_jack_audio(jack_server):
     finally:
         out.close()
     assert out.sounding_notes() == []
+
+
+@pytest.mark.skipif(not fluid.available(), reason="no libfluidsynth or SoundFont here")
+def test_fluidsynth_follows_a_tracks_pitch_bend():
+    bend = (Control(480, "pitchwheel", 0, 8191),)  # +2 semitones from 0.5 s on
+    song = Song(tracks=(Track(program=19, notes=(Note(0, 69, 960, 100),), controls=bend),))
+    audio = render_song(song, sample_rate=SR, engine="fluidsynth", tail_s=0.0)
+    assert abs(lowest_strong_peak(audio[SR // 10: SR * 4 // 10], SR) - 440.0) < 5.0
+    assert abs(lowest_strong_peak(audio[SR * 6 // 10: SR * 9 // 10], SR) - midi_to_hz(71)) < 5.0
