@@ -99,11 +99,13 @@ class FileController(QObject):
         if ask and not self.maybe_save_changes():
             return False
         path = Path(path)
+        remarks: tuple[str, ...] = ()
         try:
             if is_midi_path(path):
-                from musicapp.core.midifile import read_midi
+                from musicapp.core.midifile import read_midi_details
 
-                song, state = read_midi(path), {}
+                details = read_midi_details(path)
+                song, state, remarks = details.song, {}, details.notes
             else:
                 from musicapp.core.project import load_project
 
@@ -114,7 +116,8 @@ class FileController(QObject):
         self.document.reset(song, path.resolve())
         self.opened.emit(state)
         self._remember(path)
-        self.message.emit(f"Opened {path.name} ({song.note_count} notes, {len(song.tracks)} tracks)")
+        self.message.emit(f"Opened {path.name} ({song.note_count} notes, {len(song.tracks)} tracks)"
+                          + "".join(f"; {r}" for r in remarks))
         return True
 
     def _remember(self, path: Path) -> None:
@@ -165,11 +168,12 @@ class FileController(QObject):
 
     def import_midi(self, path: str | Path) -> bool:
         """Add the tracks the user picks from a .mid file to the song (one undo step)."""
-        from musicapp.core.midifile import read_midi
+        from musicapp.core.midifile import read_midi_details
 
         path = Path(path)
         try:
-            imported = read_midi(path)
+            details = read_midi_details(path)
+            imported = details.song
         except MusicappError as err:
             self._fail(err)
             return False
@@ -191,7 +195,8 @@ class FileController(QObject):
 
         self.document.apply(f"Import {path.name}", do_import)
         self.document.set_active_track(first_new)
-        self.message.emit(f"Imported {len(tracks)} track(s) from {path.name}")
+        self.message.emit(f"Imported {len(tracks)} track(s) from {path.name}"
+                          + "".join(f"; {r}" for r in details.notes))
         return True
 
     def export_dialog(self, selection_only: bool = False) -> bool:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from musicapp.core.midifile import read_midi, write_midi
-from musicapp.core.song import Key, Note, Song, Track
+from musicapp.core.song import Control, Key, Note, Song, Track
 from tests.ui.conftest import click, make_settings, notes, song_with
 
 
@@ -47,6 +49,28 @@ def test_open_mid_then_ctrl_s_writes_mid_back(win, tmp_path):
     QTest.keyClick(win.roll.canvas, Qt.Key_Delete)
     QTest.keyClick(win.roll.canvas, Qt.Key_S, Qt.ControlModifier)
     assert [n.pitch for n in read_midi(path).tracks[0].notes] == [74]
+
+
+def test_editing_an_opened_mid_keeps_its_pedal_and_bend_when_saved_back(win, tmp_path):
+    import mido
+
+    pedal = (Control(0, "control_change", 64, 127), Control(240, "pitchwheel", 0, -2000),
+             Control(900, "control_change", 64, 0))
+    song = Song(tracks=(replace(two_track_song().tracks[0], controls=pedal), two_track_song().tracks[1]))
+    path = tmp_path / "daw.mid"
+    write_midi(song, path)
+    mf = mido.MidiFile(path)  # plus a volume on channel 16, which no track plays
+    mf.tracks[0].insert(0, mido.Message("control_change", channel=15, control=7, value=10))
+    mf.save(path)
+    said: list[str] = []
+    win.files.message.connect(said.append)
+    assert win.files.open_path(path)
+    assert said[-1].endswith("; controllers on channels without notes were left out (channel 16)")
+    win.document.set_selection({(0, 0)})
+    QTest.keyClick(win.roll.canvas, Qt.Key_Delete)
+    QTest.keyClick(win.roll.canvas, Qt.Key_S, Qt.ControlModifier)
+    back = read_midi(path).tracks[0]
+    assert [n.pitch for n in back.notes] == [74] and back.controls == pedal
 
 
 def test_import_adds_only_chosen_tracks_in_one_step(win, dialogs, tmp_path):
