@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Mapping
 
 from musicapp.core.errors import MusicappError
 from musicapp.core.quantize import quantize
-from musicapp.core.song import Key, Note, Song, TempoChange, TimeSignature, Track
+from musicapp.core.song import Control, Key, Note, Song, SongError, TempoChange, TimeSignature, Track
 
 NoteRef = tuple[int, int]
 
@@ -262,6 +262,24 @@ def set_track_solo(song: Song, track: int, solo: bool) -> Song:
 
 
 # ----- song-wide ------------------------------------------------------------------------------
+def set_controls(song: Song, track: int, kind: str, number: int, start: int, end: int,
+                 points: Iterable[tuple[int, int]] = ()) -> Song:
+    """Replace track ``track``'s ``kind``/``number`` controls with ticks in ``[start, end]``
+    by ``points`` (tick, value); other controls stay as they are. No points: erase the span."""
+    _check_track(song, track)
+    if end < start:
+        start, end = end, start
+    try:
+        new = [Control(t, kind, number, v) for t, v in points]
+    except SongError as err:
+        raise EditError(str(err)) from None
+    if any(not start <= c.tick <= end for c in new):
+        raise EditError(f"control points must lie in ticks {start}..{end}")
+    t = song.tracks[track]
+    kept = [c for c in t.controls if not (c.kind == kind and c.number == number and start <= c.tick <= end)]
+    return _set_track(song, track, controls=tuple(sorted(kept + new, key=lambda c: c.tick)))
+
+
 def set_tempo(song: Song, bpm: float, tick: int = 0) -> Song:
     """Set the tempo (BPM) from ``tick`` on; at tick 0 this replaces the whole tempo map."""
     if not 10 <= bpm <= 999:

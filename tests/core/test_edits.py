@@ -107,3 +107,19 @@ def test_move_then_inverse_move_restores_song(ns, data):
     dp = min(n.pitch for n in edits.notes_at(s, sel)) - min(n.pitch for n in edits.notes_at(moved.song, moved.selection))
     back = edits.move_notes(moved.song, moved.selection, dt, dp)
     assert back.song.tracks[0].notes == s.tracks[0].notes
+
+
+def test_set_controls_replaces_one_controllers_span_and_keeps_the_rest() -> None:
+    from musicapp.core.song import Control
+
+    bend = lambda t, v: Control(t, "pitchwheel", 0, v)  # noqa: E731
+    pedal = Control(100, "control_change", 64, 127)
+    song = Song(tracks=(Track(controls=(bend(0, 10), pedal, bend(200, 20), bend(900, 30))),))
+    s = edits.set_controls(song, 0, "pitchwheel", 0, 150, 500, [(240, -100), (480, 0)])
+    assert s.tracks[0].controls == (bend(0, 10), pedal, bend(240, -100), bend(480, 0), bend(900, 30))
+    erased = edits.set_controls(s, 0, "pitchwheel", 0, 1000, 0)  # a span given backwards
+    assert erased.tracks[0].controls == (pedal,)
+    with pytest.raises(edits.EditError, match="outside"):
+        edits.set_controls(song, 0, "control_change", 7, 0, 10, [(5, 200)])
+    with pytest.raises(edits.EditError, match="must lie in"):
+        edits.set_controls(song, 0, "control_change", 7, 0, 10, [(50, 2)])

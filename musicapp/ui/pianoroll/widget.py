@@ -1,4 +1,5 @@
-"""The piano roll: keyboard, ruler, note canvas, velocity lane and scroll bars in one widget.
+"""The piano roll: keyboard, ruler, note canvas, velocity and controller lanes and scroll bars
+in one widget.
 
 Owns the view-side state of editing (zoom/scroll, grid, current tool, edit cursor, loop
 region and playhead position as displayed) and the small editing verbs the tools and menus
@@ -21,6 +22,7 @@ from musicapp.core.scales import scale_pitch_classes
 from musicapp.core.song import Note
 from musicapp.ui.document import Document
 from musicapp.ui.pianoroll.canvas import Layer, NoteCanvas
+from musicapp.ui.pianoroll.controls import ControlLane
 from musicapp.ui.pianoroll.geometry import GridSpec, ViewState
 from musicapp.ui.pianoroll.keyboard import KEYBOARD_WIDTH, Keyboard
 from musicapp.ui.pianoroll.layers import (
@@ -66,6 +68,8 @@ class PianoRoll(QWidget):
         self.keyboard = Keyboard(self)
         self.ruler = Ruler(self)
         self.velocity_lane = VelocityLane(self)
+        self.control_lane = ControlLane(self)
+        self.control_lane.chooser.setFixedWidth(KEYBOARD_WIDTH)
         self.hbar = QScrollBar(Qt.Horizontal, self)
         self.vbar = QScrollBar(Qt.Vertical, self)
         lane_label = QLabel("Vel", self)
@@ -80,7 +84,9 @@ class PianoRoll(QWidget):
         layout.addWidget(self.vbar, 1, 2)
         layout.addWidget(lane_label, 2, 0)
         layout.addWidget(self.velocity_lane, 2, 1)
-        layout.addWidget(self.hbar, 3, 1)
+        layout.addWidget(self.control_lane.chooser, 3, 0, Qt.AlignTop)
+        layout.addWidget(self.control_lane, 3, 1)
+        layout.addWidget(self.hbar, 4, 1)
         layout.setRowStretch(1, 1)
         layout.setColumnStretch(1, 1)
 
@@ -92,6 +98,7 @@ class PianoRoll(QWidget):
         document.song_changed.connect(self._on_song_changed)
         document.selection_changed.connect(self.refresh)
         document.ghosts_changed.connect(self.canvas.update)  # ghosts live on the note canvas only
+        document.active_track_changed.connect(lambda _: self.control_lane.sync_choices())
         self._on_song_changed()
 
     # ----- public API -------------------------------------------------------------------------
@@ -166,7 +173,7 @@ class PianoRoll(QWidget):
         self.status_message.emit(text)
 
     def refresh(self) -> None:
-        for w in (self.canvas, self.keyboard, self.ruler, self.velocity_lane):
+        for w in (self.canvas, self.keyboard, self.ruler, self.velocity_lane, self.control_lane):
             w.update()
 
     # ----- editing verbs ----------------------------------------------------------------------
@@ -263,6 +270,7 @@ class PianoRoll(QWidget):
     def _on_song_changed(self) -> None:
         key = self.document.song.key
         self.scale_pcs = scale_pitch_classes(key) if key is not None else None
+        self.control_lane.sync_choices()
         self._sync_scrollbars()
         self.refresh()
 
