@@ -14,7 +14,7 @@ import tempfile
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
-from musicapp.core.song import Key, Note, Song, TempoChange, Track
+from musicapp.core.song import Control, Key, Note, Song, TempoChange, Track
 
 BAR = 1920
 MELODY = [  # (beat offset in eighths, pitch, length in eighths, velocity)
@@ -40,7 +40,13 @@ def demo_song() -> Song:
             chords.append(Note(bar * BAR, pitch, BAR - 40, 70, 1))
         for beat, octave in ((0, 0), (2, 12), (3, 0)):
             bass.append(Note(bar * BAR + beat * 480, BASS[bar % 4] + octave, 440, 100 if beat == 0 else 82, 2))
-    return Song(tracks=(Track("Lead", 0, 73, tuple(melody)), Track("Chords", 1, 48, tuple(chords)),
+    bends = []  # a scoop into each long high note, shown in the controller lane
+    for rep in range(2):
+        start = rep * 4 * BAR + 24 * eighth
+        bends += [Control(start + k * 60, "pitchwheel", 0, -3000 + k * 500) for k in range(7)]
+        bends.append(Control(start + 4 * eighth, "pitchwheel", 0, 0))
+    return Song(tracks=(Track("Lead", 0, 73, tuple(melody), controls=tuple(bends)),
+                        Track("Chords", 1, 48, tuple(chords)),
                         Track("Bass", 2, 33, tuple(bass))),
                 tempos=(TempoChange.from_bpm(0, 96),), key=Key(0, "major"))
 
