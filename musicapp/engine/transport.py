@@ -232,6 +232,8 @@ class Transport:
             song, options, loop = self._song, self._options, self._loop
         options = _replace(options, until_tick=loop[1] if loop else 0)
         events = compile_song(song, options)
+        if loop:
+            events.chase(loop[0])  # here, not in the engine thread: it walks every control
         self._call(lambda: self._sched.cmd_swap(events))
 
     def _dispatch(self, event: TransportEvent) -> None:

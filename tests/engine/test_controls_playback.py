@@ -77,3 +77,23 @@ def test_loop_wrap_puts_the_bend_back_to_where_the_loop_starts():
     assert sent[wrap + 1:wrap + 6] == [(0xE2, 0, 64), (0xC2, 40), (0xB2, 7, 100), (0xE2, 0, 64),
                                        (0xB2, 64, 0)]
     assert sent.index((0xE2, 0, 96)) < wrap  # the bend was played before the wrap
+
+
+def test_the_loop_starts_chase_is_ready_before_the_engine_thread_needs_it(monkeypatch):
+    import threading
+
+    from musicapp.engine import events as events_mod
+
+    engine_calls = []
+    original = events_mod.track_chase
+
+    def spy(track, tick):
+        if threading.current_thread().name != threading.main_thread().name:
+            engine_calls.append(tick)
+        return original(track, tick)
+
+    monkeypatch.setattr(events_mod, "track_chase", spy)
+    with Transport(RecordingOutput(), _song()) as tr:
+        tr.set_loop(240, 960)
+        tr.set_song(_song())  # an edit while looping: recompiled, chase warmed again
+    assert engine_calls == []
