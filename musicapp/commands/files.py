@@ -43,7 +43,8 @@ def _load(path: str):
     from musicapp.core.midifile import read_midi_details
 
     imp = read_midi_details(path)
-    facts = {"type": f"MIDI format {imp.format}", "division": imp.division,
+    smpte = bool(imp.division & 0x8000)  # the remarks describe SMPTE timing
+    facts = {"type": f"MIDI format {imp.format}", "division": None if smpte else imp.division,
              "file_tracks": imp.file_tracks, "file_key": imp.file_key, "remarks": list(imp.notes)}
     return imp.song, facts
 

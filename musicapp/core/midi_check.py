@@ -4,11 +4,12 @@ mido (which does the actual decoding) is lenient in ways that turn corrupt files
 hangs, huge allocations, misparsed tracks or stray exceptions: it accepts realtime and
 system-common status bytes, unbounded variable-length numbers, events that run across
 chunk boundaries, running status after a sysex, wrong-length meta events, tempo 0 and
-SMPTE divisions. This module walks the chunk and event framing once (no decoding into
+SMPTE divisions with no real frame rate. This module walks the chunk and event framing once (no decoding into
 messages) and raises ``MidiFileError`` with a plain one-line message for any of that.
 
 Owns the limits: ``MAX_FILE_BYTES``, ``MAX_TRACKS``, ``MAX_EVENTS`` and ``MAX_BEATS`` (no
-event may sit later than that many quarter notes after the start of its track).
+event may sit later than that many quarter notes after the start of its track; with SMPTE
+timing, later than they last at 120 BPM).
 """
 
 from __future__ import annotations
@@ -36,13 +37,26 @@ _META_NAMES = {0x00: "sequence number", 0x20: "channel prefix", 0x21: "port", 0x
                0x51: "tempo", 0x54: "SMPTE offset", 0x58: "time signature", 0x59: "key signature"}
 
 
+#: SMPTE frame rates a header may store, as exact fractions (numerator, denominator) of frames/s
+SMPTE_RATES = {24: (24, 1), 25: (25, 1), 29: (2997, 100), 30: (30, 1)}
+
+
 @dataclass(frozen=True, slots=True)
 class MidiHeader:
-    """The MThd fields: ``format`` 0/1/2, ``division`` in ticks per quarter note."""
+    """The MThd fields: ``format`` 0/1/2, ``division`` as stored (ticks per quarter note, or
+    with bit 15 set SMPTE timing: see ``smpte``)."""
 
     format: int
     ntracks: int
     division: int
+
+    @property
+    def smpte(self) -> tuple[int, int] | None:
+        """(frames per second as stored: 24, 25, 29 for 29.97 drop-frame, 30; ticks per frame)
+        for an SMPTE-timed file, else None."""
+        if not self.division & 0x8000:
+            return None
+        return 256 - (self.division >> 8), self.division & 0xFF
 
 
 def check_midi_bytes(data: bytes) -> tuple[MidiHeader, list[bytes]]:
@@ -107,8 +121,12 @@ def _unwrap_rmid(data: bytes) -> bytes:
 def _check_header(fmt: int, ntracks: int, division: int) -> MidiHeader:
     if fmt not in (0, 1, 2):
         raise MidiFileError(f"unknown MIDI file format {fmt} (must be 0, 1 or 2)")
-    if division & 0x8000:
-        raise MidiFileError("SMPTE time division is not supported (only ticks per quarter note)")
+    smpte = MidiHeader(fmt, ntracks, division).smpte
+    if smpte is not None:
+        if smpte[0] not in SMPTE_RATES:
+            raise MidiFileError(f"SMPTE time division with an unknown frame rate ({smpte[0]} fps)")
+        if smpte[1] == 0:
+            raise MidiFileError("SMPTE time division with 0 ticks per frame")
     if division == 0:
         raise MidiFileError("time division is 0 ticks per quarter note")
     if ntracks == 0:
@@ -127,7 +145,12 @@ class _TrackWalker:
         self.body = body
         self.number = number
         self.pos = 0
-        self.limit_ticks = MAX_BEATS * division
+        smpte = MidiHeader(0, 1, division).smpte
+        if smpte is None:
+            self.limit_ticks = MAX_BEATS * division
+        else:  # as many seconds as MAX_BEATS quarter notes last at 120 BPM
+            num, den = SMPTE_RATES[smpte[0]]
+            self.limit_ticks = MAX_BEATS // 2 * num * smpte[1] // den
 
     def fail(self, message: str) -> NoReturn:
         raise MidiFileError(f"track {self.number}, byte {self.pos}: {message}")

@@ -6,6 +6,8 @@ file becomes one ``MidiFileError`` with a plain message.
 
 Import rules (deterministic):
 - Any division is rescaled to the song PPQ (480), rounding half up, start and end apart.
+  SMPTE-timed files (ticks are fractions of a second) keep every event's time in seconds: their
+  tempo events become the tempo map at the seconds they stand at (120 BPM without any).
 - Note-on with velocity 0 is a note-off. A note-off closes the *oldest* open note of the
   same channel and pitch (first in, first out), so overlapping same-pitch notes keep their
   own starts. A note that would end up shorter than 1 tick (zero-length) gets 1 tick;
@@ -29,19 +31,22 @@ gives the song a written file reads back as.
 
 from __future__ import annotations
 
+import bisect
 import io
+import math
 import os
 import re
 from collections import defaultdict, deque
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 
 import mido
 
 from musicapp.core.atomic import atomic_write_bytes, parse_file
 from musicapp.core.errors import MidiFileError, MusicappError
-from musicapp.core.midi_check import MAX_FILE_BYTES, MidiHeader, check_midi_bytes
+from musicapp.core.midi_check import MAX_BEATS, MAX_FILE_BYTES, SMPTE_RATES, MidiHeader, check_midi_bytes
 from musicapp.core.scales import key_from_signature, key_signature_of
-from musicapp.core.song import DRUM_CHANNEL, PPQ, Control, Key, Note, Song, TempoChange, TimeSignature, Track
+from musicapp.core.song import DEFAULT_US_PER_BEAT, DRUM_CHANNEL, PPQ, Control, Key, Note, Song, TempoChange, TimeSignature, Track
 
 _PADDING = "\x00 \t\r\n"
 _KEY_TEXT = re.compile(r"^musicapp-key (\d{1,2}) ([a-z_]+)$")
@@ -193,7 +198,11 @@ def _build(mf: mido.MidiFile, header: MidiHeader) -> MidiImport:
         if header.format == 2:
             offset = end
     d = header.division
-    scale = (lambda t: t) if d == PPQ else (lambda t: (t * PPQ + d // 2) // d)
+    if header.smpte is not None:
+        scale, tempos, timing = _smpte_timing(header.smpte, cond.tempos)
+    else:
+        scale = (lambda t: t) if d == PPQ else (lambda t: (t * PPQ + d // 2) // d)
+        tempos, timing = tuple(TempoChange(scale(t), us) for t, us in cond.tempos), ()
     tracks: list[Track] = []
     loose: list[tuple[int, list]] = []
     for i, part in enumerate(parts):
@@ -204,13 +213,47 @@ def _build(mf: mido.MidiFile, header: MidiHeader) -> MidiImport:
     file_key = min(cond.keys, key=lambda k: k[0])[1] if cond.keys else None
     song = Song(
         tracks=tuple(tracks),
-        tempos=tuple(TempoChange(scale(t), us) for t, us in cond.tempos),
+        tempos=tempos,
         meters=tuple(TimeSignature(scale(t), n, dd) for t, n, dd in cond.meters),
         key=cond.text_key or file_key,
     )
+    remarks = timing + remarks
     if header.format == 2:
         remarks = ("type 2 file: its patterns were read one after another",) + remarks
     return MidiImport(song, header.format, d, len(mf.tracks), file_key, remarks)
+
+
+def _smpte_timing(smpte: tuple[int, int], file_tempos: list[tuple[int, int]]):
+    """Song ticks for an SMPTE-timed file, whose ticks are fixed fractions of a second.
+
+    Each event keeps its time in seconds; the file's tempo events (which SMPTE timing does not
+    obey) become the song's tempo map at the second they stand at, so bars follow the music
+    (120 BPM when there are none). Returns (file tick -> song tick, tempo changes, remarks).
+    """
+    fps, per_frame = smpte
+    num, den = SMPTE_RATES[fps]
+    second = Fraction(den, num * per_frame)  # seconds per file tick
+    changes: list[tuple[int, Fraction, int]] = [(0, Fraction(0), DEFAULT_US_PER_BEAT)]  # file tick, song tick, us
+    for t, us in sorted(file_tempos):
+        t0, k0, us0 = changes[-1]
+        k = k0 + (t - t0) * second * 1_000_000 * PPQ / us0
+        if t == t0:
+            changes[-1] = (t, k0, us)
+        else:
+            changes.append((t, k, us))
+    starts = [c[0] for c in changes]
+
+    def scale(t: int) -> int:
+        t0, k0, us0 = changes[bisect.bisect_right(starts, t) - 1]
+        tick = math.floor(k0 + (t - t0) * second * 1_000_000 * PPQ / us0 + Fraction(1, 2))
+        if tick > MAX_BEATS * PPQ:
+            raise MidiFileError(f"SMPTE file's tempo events put events past {MAX_BEATS} quarter notes")
+        return tick
+
+    tempos = tuple(TempoChange(math.floor(k + Fraction(1, 2)), us) for _, k, us in changes)
+    rate = "29.97" if fps == 29 else str(fps)
+    how = "its tempo events set the bars" if file_tempos else "read at 120 BPM"
+    return scale, tempos, (f"SMPTE-timed file ({rate} fps x {per_frame} ticks per frame): {how}",)
 
 
 def _read_part(mtrk: mido.MidiTrack, offset: int, cond: _Conductor) -> tuple[_Part, int]:

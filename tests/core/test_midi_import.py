@@ -151,3 +151,48 @@ def test_riff_rmid_wrapper_is_unwrapped() -> None:
     body = b"RMID" + info + b"data" + len(inner).to_bytes(4, "little") + inner
     wrapped = b"RIFF" + len(body).to_bytes(4, "little") + body
     assert read_midi(wrapped) == read_midi(inner)
+
+
+def test_smpte_timed_file_keeps_every_events_time_in_seconds() -> None:
+    # 25 fps x 40 ticks per frame = 1000 ticks per second; at the default 120 BPM 1 s = 960 ticks
+    data = smf(mtrk(ev(0, 0x90, 60, 100), ev(500, 0x80, 60, 0), ev(250, 0x90, 62, 100),
+                    ev(1000, 0x80, 62, 0)), division=0xE728)
+    imp = read_midi_details(data)
+    assert imp.song.tracks[0].notes == (Note(0, 60, 480, 100), Note(720, 62, 960, 100))
+    assert imp.song.tempos == (TempoChange(0, 500_000),)
+    assert imp.notes == ("SMPTE-timed file (25 fps x 40 ticks per frame): read at 120 BPM",)
+
+
+def test_smpte_file_tempo_events_become_the_tempo_map_at_their_seconds() -> None:
+    # 29.97 fps x 100 ticks per frame; a tempo of 90 BPM from 2 s on
+    per_second = 2997
+    data = smf(mtrk(ev(0, 0x90, 60, 100), meta(2 * per_second, 0x51, (666_667).to_bytes(3, "big")),
+                    ev(0, 0x80, 60, 0), ev(0, 0x90, 62, 100), ev(per_second, 0x80, 62, 0)),
+               division=(256 - 29) << 8 | 100)
+    song = read_midi(data)
+    assert song.tempos == (TempoChange(0, 500_000), TempoChange(1920, 666_667))
+    first, second = song.tracks[0].notes
+    assert (first.start, first.length) == (0, 1920)  # 2 s at 120 BPM
+    assert second.start == 1920 and abs(song.tick_to_seconds(second.end) - 3.0) < 0.002
+
+
+def test_info_describes_smpte_timing_instead_of_ticks_per_quarter(tmp_path, capsys) -> None:
+    from musicapp.cli import main
+
+    path = tmp_path / "film.mid"
+    path.write_bytes(smf(mtrk(ev(0, 0x90, 60, 100), ev(500, 0x80, 60, 0)), division=0xE728))
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == ["film.mid: MIDI format 0",
+                       "note: SMPTE-timed file (25 fps x 40 ticks per frame): read at 120 BPM"]
+
+
+def test_smpte_file_whose_tempo_map_runs_past_the_limit_is_refused_in_one_line() -> None:
+    import pytest
+
+    from musicapp.core.errors import MidiFileError
+
+    data = smf(mtrk(meta(0, 0x51, (1).to_bytes(3, "big")), ev(0, 0x90, 60, 100), ev(60_000, 0x80, 60, 0)),
+               division=0xE728)  # 60 s at 1 us per quarter note: 60 million quarter notes
+    with pytest.raises(MidiFileError, match="past 100000 quarter notes"):
+        read_midi(data)
