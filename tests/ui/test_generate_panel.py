@@ -231,6 +231,8 @@ def test_panel_shows_the_detected_key_and_an_override_is_used(gwin, qtbot):
     from musicapp.core.song import Key
 
     panel = gwin.generate_panel
+    gwin.roll.set_cursor_tick(0)  # nothing before the cursor: the seed is empty, not the song
+    qtbot.waitUntil(lambda: panel.key.itemText(0) == "Auto (empty seed)", timeout=3000)
     gwin.roll.set_cursor_tick(8 * Q)
     detected = str(detect_key(PHRASE_A))
     qtbot.waitUntil(lambda: panel.key.itemText(0) == f"Auto ({detected})", timeout=3000)

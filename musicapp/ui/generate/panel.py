@@ -234,7 +234,7 @@ class GeneratePanel(QWidget):
 
     def _update_auto_key(self) -> None:
         key = self.ctrl.detected_key()
-        self.key.setItemText(0, f"Auto ({key})" if key is not None else "Auto (no notes)")
+        self.key.setItemText(0, f"Auto ({key})" if key is not None else "Auto (empty seed)")
 
     def show_message(self, text: str, error: bool = False) -> None:
         self.message.setText(text)
