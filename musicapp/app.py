@@ -17,6 +17,8 @@ from musicapp.core.errors import MusicappError
 BUILTIN_SYNTH = "Built-in synth"
 VIRTUAL_PORT = "Virtual port (musicapp)"
 NO_OUTPUT = "No output (silent)"
+NO_INPUT = "No MIDI input"
+VIRTUAL_INPUT = "Virtual input (musicapp)"
 
 
 class EngineOutputs:
@@ -55,6 +57,86 @@ class EngineOutputs:
         self.transport.set_output(output)
 
 
+class EngineInputs:
+    """The MIDI input choices for the transport bar, thru to the transport and take recording.
+
+    The open input echoes what it receives to the transport's outputs on the thru channel (the
+    active track's), and while a take runs also feeds a ``Recorder`` timed by the transport's
+    clock. Both handlers run in the input's poll thread and only enqueue or record.
+    """
+
+    def __init__(self, transport):
+        self.transport = transport
+        self._input = None
+        self._recorder = None
+        self._channel = 0
+
+    def names(self) -> list[str]:
+        from musicapp.engine.transport import list_input_ports
+
+        try:
+            ports = list_input_ports()
+        except MusicappError:
+            ports = []
+        return [NO_INPUT, VIRTUAL_INPUT, *ports]
+
+    def select(self, name: str) -> None:
+        """Listen to ``name`` from now on; raises MusicappError with a one-line reason."""
+        from musicapp.engine import transport as engine
+
+        self.close()
+        if name == NO_INPUT:
+            return
+        try:
+            self._input = engine.open_virtual_input("musicapp") if name == VIRTUAL_INPUT \
+                else engine.open_input_port(name)
+        except MusicappError:
+            raise
+        except (ImportError, OSError, RuntimeError) as err:
+            raise MusicappError(f"cannot open MIDI input {name!r}: {err}") from None
+        self._input.add_handler(self._thru)
+        self._input.add_handler(self._record)
+
+    @property
+    def is_open(self) -> bool:
+        return self._input is not None
+
+    def set_thru_channel(self, channel: int) -> None:
+        """Play what comes in on ``channel`` (0-15), the active track's."""
+        self._channel = channel
+
+    def start_take(self) -> None:
+        from musicapp.engine.transport import Recorder
+
+        self._recorder = Recorder(self.transport.tick_at)
+
+    def finish_take(self, quantize_ticks: int | None = None, end_tick: int | None = None):
+        """(notes, controls) played since ``start_take``, in song ticks; keys still held end
+        at ``end_tick`` (default: where the playhead is now)."""
+        rec, self._recorder = self._recorder, None
+        if rec is None:
+            return [], []
+        return rec.notes(quantize_ticks, end_tick=end_tick), rec.controls()
+
+    def close(self) -> None:
+        inp, self._input = self._input, None
+        if inp is not None:
+            inp.close()
+
+    def _thru(self, _wall: float, msg) -> None:
+        if msg[0] < 0xF0:
+            msg = ((msg[0] & 0xF0) | self._channel, *msg[1:])
+        try:
+            self.transport.send_now(msg)
+        except MusicappError:
+            pass  # the transport is closing; a dropped echo loses nothing
+
+    def _record(self, wall: float, msg) -> None:
+        rec = self._recorder
+        if rec is not None:
+            rec.feed(wall, msg)
+
+
 def build_window(settings=None, dialogs=None, autosave=None, with_engine: bool = True):
     """Create the engine services and the main window (not shown). Returns the window."""
     from musicapp.ui.main_window import MainWindow
@@ -63,15 +145,16 @@ def build_window(settings=None, dialogs=None, autosave=None, with_engine: bool =
     from musicapp.ui.playback import Playback
 
     document = Document(new_song())
-    transport = chooser = None
+    transport = chooser = inputs = None
     if with_engine:
         from musicapp.engine.transport import Transport
 
         transport = Transport()
         chooser = EngineOutputs(transport)
+        inputs = EngineInputs(transport)
     playback = Playback(document, transport)
     win = MainWindow(settings=settings, dialogs=dialogs, playback=playback, output_chooser=chooser,
-                     autosave=autosave, document=document)
+                     autosave=autosave, document=document, input_chooser=inputs)
     document.setParent(win)
     playback.setParent(win)
     from musicapp.assist import generate_services
@@ -85,6 +168,9 @@ def build_window(settings=None, dialogs=None, autosave=None, with_engine: bool =
         wanted = win.settings.output or BUILTIN_SYNTH
         if wanted != NO_OUTPUT:
             QTimer.singleShot(0, lambda: win.select_output(wanted))
+        wanted_in = win.settings.midi_input
+        if wanted_in and wanted_in != NO_INPUT:
+            QTimer.singleShot(0, lambda: win.select_input(wanted_in))
     return win
 
 

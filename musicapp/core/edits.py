@@ -262,6 +262,17 @@ def set_track_solo(song: Song, track: int, solo: bool) -> Song:
 
 
 # ----- song-wide ------------------------------------------------------------------------------
+def add_take(song: Song, track: int, notes: Iterable[Note], controls: Iterable[Control] = ()) -> EditResult:
+    """A recorded take into track ``track``: its notes (moved to the track's channel, selected
+    afterwards) and its controls (pedal, bend, ...) added to what the track holds."""
+    result = add_notes(song, track, notes)
+    extra = tuple(controls)
+    if not extra:
+        return result
+    t = result.song.tracks[track]
+    return EditResult(_set_track(result.song, track, controls=t.controls + extra), result.selection)
+
+
 def set_controls(song: Song, track: int, kind: str, number: int, start: int, end: int,
                  points: Iterable[tuple[int, int]] = ()) -> Song:
     """Replace track ``track``'s ``kind``/``number`` controls with ticks in ``[start, end]``

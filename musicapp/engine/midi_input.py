@@ -205,12 +205,17 @@ class Recorder:
         start, velocity = self._open.pop(key)
         self._notes.append(Note(start, key[1], max(1, tick - start), velocity, key[0]))
 
-    def notes(self, quantize_ticks: int | None = None, now_wall: float | None = None) -> list[Note]:
-        """Recorded notes sorted by start; notes still held end at ``now_wall`` (default now).
+    def notes(self, quantize_ticks: int | None = None, now_wall: float | None = None,
+              end_tick: int | None = None) -> list[Note]:
+        """Recorded notes sorted by start; notes still held end at ``end_tick`` if given, else
+        at ``now_wall`` (default now).
 
         With ``quantize_ticks`` starts and ends snap to that grid (core.quantize).
         """
-        end = int(round(self._tick_at(time.perf_counter() if now_wall is None else now_wall)))
+        if end_tick is not None:
+            end = end_tick
+        else:
+            end = int(round(self._tick_at(time.perf_counter() if now_wall is None else now_wall)))
         with self._lock:
             notes = list(self._notes) + [Note(s, p, max(1, end - s), v, ch)
                                          for (ch, p), (s, v) in self._open.items()]

@@ -87,6 +87,7 @@ class Scheduler:
         self._clock_out = False
         self._start_tick = 0.0
         self._count_in_bars = 0
+        self._open_end = False  # keep playing past the song's end (recording)
         self._next_liveness = 0.0
         self._closing = False
         self.playhead = Playhead(False, 0.0, 0.0, 0.0, events)
@@ -178,7 +179,7 @@ class Scheduler:
                 wall = base + ev.song.tick_to_seconds(limit)
                 if best is None or wall < best[0]:
                     best = (wall, self._fire_wrap)
-            else:
+            elif not self._open_end:
                 wall = base + ev.song.tick_to_seconds(ev.end_tick)
                 if best is None or wall < best[0]:
                     best = (wall, self._fire_end)
@@ -394,6 +395,9 @@ class Scheduler:
 
     def cmd_outputs(self) -> list[Output]:
         return list(self._outputs)
+
+    def cmd_set_open_end(self, on: bool) -> None:
+        self._open_end = on
 
     def cmd_set_count_in(self, bars: int) -> None:
         self._count_in_bars = bars

@@ -125,6 +125,10 @@ class Transport:
             self._options = _replace(self._options, metronome=bool(on))
         self._recompile()
 
+    def set_open_end(self, on: bool) -> None:
+        """Keep playing past the song's end until stopped (while recording); off: end as usual."""
+        self._call(lambda: self._sched.cmd_set_open_end(bool(on)))
+
     def set_count_in(self, bars: int) -> None:
         """Bars of clicks before playback starts (0 = none)."""
         if not isinstance(bars, int) or not 0 <= bars <= 16:

@@ -127,9 +127,14 @@ class Actions:
         self.loop = act("&Loop", w.set_loop_enabled, "L", "loop", checkable=True)
         self.loop_selection = act("Loop &Selection", w.loop_selection, "Ctrl+L")
         self.metronome = act("&Metronome", w.set_metronome, "K", "metronome", checkable=True)
-        self.refresh_outputs = act("&Refresh Outputs", w.refresh_outputs)
+        self.refresh_outputs = act("&Refresh Outputs and Inputs", w.refresh_outputs)
+        self.record = act("&Record", lambda on: w.recording.set_recording(on), "R", "record", checkable=True,
+                          tip="Record from the MIDI input into the active track")
+        self.quantize_recording = act("&Quantize Recording to Grid", w.set_quantize_recording, None,
+                                      checkable=True)
         for a in (self.play, self.stop, self.rewind, self.loop, self.metronome, self.refresh_outputs):
             a.setEnabled(pb.available)
+        self.record.setEnabled(w.recording.available)
         # Generate (filled by the Generate panel; ghost handling already works)
         self.accept_ghosts = act("&Accept Candidate", w.accept_ghost_notes, ["Return", "Enter"])
         self.clear_ghosts = act("&Dismiss Candidates", win.document.clear_ghost_notes, "Escape")
@@ -179,6 +184,8 @@ class Actions:
         m.addActions([self.play, self.stop, self.rewind])
         m.addSeparator()
         m.addActions([self.loop, self.loop_selection, self.metronome])
+        m.addSeparator()
+        m.addActions([self.record, self.quantize_recording])
         m.addSeparator()
         m.addAction(self.refresh_outputs)
         m = bar.addMenu("&Generate")

@@ -33,6 +33,7 @@ from musicapp.ui.pianoroll.widget import PianoRoll
 from musicapp.ui.playback import Playback
 from musicapp.ui.settings import AppSettings
 from musicapp.ui.themes import apply_theme, theme_named
+from musicapp.ui.recording import InputChooser, Recording
 from musicapp.ui.transport_bar import OutputChooser, TransportBar, apply_output_choice
 
 
@@ -41,7 +42,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: AppSettings | None = None, dialogs=None, playback: Playback | None = None,
                  output_chooser: OutputChooser | None = None, autosave: AutosaveConfig | None = None,
-                 document: Document | None = None):
+                 document: Document | None = None, input_chooser: InputChooser | None = None):
         super().__init__()
         self.setObjectName("mainWindow")
         self.settings = settings or AppSettings()
@@ -52,6 +53,10 @@ class MainWindow(QMainWindow):
         self._current_output = ""
         self.roll = PianoRoll(self.document, self)
         self.setCentralWidget(self.roll)
+        self.recording = Recording(
+            self.document, self.playback, input_chooser, cursor=lambda: self.roll.cursor_tick,
+            grid_ticks=lambda: self.roll.grid.ticks(self.document.song.ppq) if self.roll.grid.enabled else None,
+            report=self.show_message, parent=self)
         self.files = FileController(self.document, self.dialogs, self.settings, self.editor_state, self)
         self.verbs = EditVerbs(self.document, self.roll, self.dialogs)
         self.autosaver = Autosaver(self.document, self.editor_state, autosave or AutosaveConfig(), self)
@@ -98,6 +103,8 @@ class MainWindow(QMainWindow):
         self.transport_bar = TransportBar(self.document, [a.play, a.stop, a.rewind, a.loop, a.metronome, a.follow], self)
         self.addToolBar(self.transport_bar)
         self.transport_bar.set_chooser(self.output_chooser, self.settings.output)
+        self.transport_bar.addWidget(self.recording.box)
+        self.transport_bar.addAction(a.record)
         self.panels_menu.addActions([tb.toggleViewAction(), self.transport_bar.toggleViewAction()])
 
     def _build_docks(self) -> None:
@@ -148,6 +155,9 @@ class MainWindow(QMainWindow):
         pb.playing_changed.connect(self._on_playing_changed)
         pb.error.connect(self.show_message)
         self.transport_bar.output_selected.connect(self.select_output)
+        self.recording.recording_changed.connect(self.actions_.record.setChecked)
+        self.recording.box.activated.connect(
+            lambda i: setattr(self.settings, "midi_input", self.recording.box.itemText(i)))
         self.autosaver.failed.connect(self.show_message)
 
     def _restore_settings(self) -> None:
@@ -166,6 +176,8 @@ class MainWindow(QMainWindow):
         self.actions_.other_tracks.setChecked(True)
         self.actions_.metronome.setChecked(s.metronome)
         self.playback.set_metronome(s.metronome)
+        self.recording.quantize = s.quantize_recording
+        self.actions_.quantize_recording.setChecked(s.quantize_recording)
         self.actions_.tools[self.roll.current_tool().name].setChecked(True)
 
     # ----- startup ----------------------------------------------------------------------------
@@ -292,6 +304,18 @@ class MainWindow(QMainWindow):
 
     def refresh_outputs(self) -> None:
         self.transport_bar.refresh_outputs()
+        self.recording.refresh_inputs()
+
+    def select_input(self, name: str) -> bool:
+        """Listen to MIDI input ``name`` (thru on the active track, recorded with Record)."""
+        if self.recording.select_input(name):
+            self.settings.midi_input = name
+            return True
+        return False
+
+    def set_quantize_recording(self, on: bool) -> None:
+        self.recording.quantize = bool(on)
+        self.settings.quantize_recording = bool(on)
 
     def select_output(self, name: str) -> bool:
         """Play through output ``name``; on failure the message says why and nothing changes."""

@@ -101,6 +101,11 @@ class Playback(QObject):
         else:
             self._guard(self.transport.set_loop, loop[0], loop[1])
 
+    def set_open_end(self, on: bool) -> None:
+        """Play on past the song's end until stopped (recording); off: stop at the end."""
+        if self.transport is not None:
+            self._guard(self.transport.set_open_end, on)
+
     def set_metronome(self, on: bool) -> None:
         if self.transport is not None:
             self._guard(self.transport.set_metronome, bool(on))

@@ -57,6 +57,24 @@ class AppSettings:
         self.store.setValue("engine/output", name)
 
     @property
+    def midi_input(self) -> str:
+        """Name of the chosen MIDI input ('' = none)."""
+        return self._get("engine/midi_input", "")
+
+    @midi_input.setter
+    def midi_input(self, name: str) -> None:
+        self.store.setValue("engine/midi_input", name)
+
+    @property
+    def quantize_recording(self) -> bool:
+        """Snap recorded notes to the grid when a take lands."""
+        return self._get("engine/quantize_recording", False, bool)
+
+    @quantize_recording.setter
+    def quantize_recording(self, on: bool) -> None:
+        self.store.setValue("engine/quantize_recording", bool(on))
+
+    @property
     def follow(self) -> bool:
         return self._get("editor/follow", True, bool)
 

@@ -93,15 +93,8 @@ class TransportBar(QToolBar):
         self.refresh_outputs(preferred)
 
     def refresh_outputs(self, preferred: str = "") -> None:
-        current = preferred or self.output_box.currentText()
-        self.output_box.blockSignals(True)
-        self.output_box.clear()
         names = self.chooser.names() if self.chooser is not None else []
-        self.output_box.addItems(names or ["No output"])
-        self.output_box.setEnabled(bool(names))
-        if current in names:
-            self.output_box.setCurrentIndex(names.index(current))
-        self.output_box.blockSignals(False)
+        fill_choices(self.output_box, names, preferred or self.output_box.currentText(), "No output")
 
     def _on_output(self, index: int) -> None:
         name = self.output_box.itemText(index)
@@ -149,6 +142,18 @@ class TransportBar(QToolBar):
         data = self.key_box.itemData(index)
         key = Key(*data) if data else None
         self.document.apply("Set key", lambda s: edits.set_key(s, key))
+
+
+def fill_choices(box: QComboBox, names: list[str], current: str, empty: str) -> None:
+    """Refill ``box`` with ``names`` (or a disabled ``empty`` entry), keeping ``current``
+    selected if still offered, without emitting selection signals."""
+    box.blockSignals(True)
+    box.clear()
+    box.addItems(names or [empty])
+    box.setEnabled(bool(names))
+    if current in names:
+        box.setCurrentIndex(names.index(current))
+    box.blockSignals(False)
 
 
 def apply_output_choice(chooser: OutputChooser, name: str, report: Callable[[str], None]) -> bool:

@@ -7,6 +7,18 @@ import time
 from musicapp.core.song import Note, Song, TempoChange, Track
 
 
+def virtual_keyboard(client: str):
+    """A JACK MIDI source ``client:out`` standing in for a hardware keyboard (a generator:
+    yields the rtmidi output, closes it after)."""
+    import rtmidi
+
+    out = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name=client)
+    out.open_virtual_port("out")
+    yield out
+    out.close_port()
+    out.delete()
+
+
 class Inbox:
     """A JACK MIDI input port we poll; arrival times come from JACK's cycle clock (seconds)."""
 

@@ -162,3 +162,18 @@ def test_release_puts_a_bent_channel_back_to_centre():
     out.release_all()
     assert [m for _, m in out.messages] == [
         (0x81, 60, 0), (0xB1, 64, 0), (0xB1, 123, 0), (0xB2, 64, 0), (0xB2, 123, 0), (0xE1, 0, 64)]
+
+
+def test_open_end_keeps_the_transport_playing_past_the_song_until_turned_off():
+    song = Song(tracks=(Track(notes=(Note(0, 60, 48),)),))  # 0.05 s long
+    events = []
+    with Transport(RecordingOutput(), song) as tr:
+        tr.add_listener(events.append)
+        tr.set_open_end(True)
+        tr.play(0)
+        time.sleep(0.2)
+        assert tr.is_playing and tr.position_ticks() > 150
+        tr.set_open_end(False)
+        time.sleep(0.1)
+        assert not tr.is_playing
+    assert [e.kind for e in events] == ["playing", "ended"]

@@ -14,17 +14,13 @@ from musicapp.engine.transport import (
     Transport, list_input_ports, open_input_port, open_output_port, open_virtual_input,
 )
 
-from engine_helpers import stuck_notes
+from engine_helpers import stuck_notes, virtual_keyboard
 
 
 @pytest.fixture
 def keyboard(jack_server):
     """A JACK MIDI source standing in for a hardware keyboard."""
-    out = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name="testkeys")
-    out.open_virtual_port("out")
-    yield out
-    out.close_port()
-    out.delete()
+    yield from virtual_keyboard("testkeys")
 
 
 def play_keys(keyboard, events):

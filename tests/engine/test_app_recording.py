@@ -1,0 +1,96 @@
+"""Recording in the real app: a JACK MIDI keyboard, the transport bar's input, Record (R), the take."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from engine_helpers import virtual_keyboard
+
+from musicapp.app import NO_OUTPUT, build_window
+from musicapp.core.song import Song, TempoChange, Track
+from musicapp.ui.autosave import AutosaveConfig
+from musicapp.ui.dialogs import ScriptedDialogs
+from musicapp.ui.settings import AppSettings
+
+
+@pytest.fixture
+def live_keys(jack_server):
+    yield from virtual_keyboard("livekeys")
+
+
+@pytest.fixture
+def app_win(jack_server, qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSICAPP_DATA", str(tmp_path / "data"))
+    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
+    settings.output = NO_OUTPUT
+    win = build_window(settings=settings, dialogs=ScriptedDialogs(),
+                       autosave=AutosaveConfig(folder=tmp_path / "recovery"), with_engine=True)
+    qtbot.addWidget(win)
+    yield win
+    win.close()
+
+
+def _play(keys, events, t0):
+    """Send (seconds after t0, message) pairs at those times."""
+    for at, msg in events:
+        while time.perf_counter() < t0 + at:
+            time.sleep(0.0005)
+        keys.send_message(msg)
+
+
+def test_record_lands_what_the_keyboard_played_in_the_active_track_as_one_step(app_win, live_keys, qtbot):
+    win = app_win
+    win.document.reset(Song(tracks=(Track("Lead", 3, 0),), tempos=(TempoChange.from_bpm(0, 120),)))
+    win.refresh_outputs()
+    assert "livekeys:out" in [win.recording.box.itemText(i) for i in range(win.recording.box.count())]
+    assert win.select_input("livekeys:out")
+    assert win.settings.midi_input == "livekeys:out"
+    win.actions_.record.trigger()  # R: starts playing from the edit cursor (0)
+    t0 = time.perf_counter()
+    assert win.actions_.record.isChecked() and win.playback.is_playing
+    # 120 BPM: 0.25 s = 240 ticks
+    _play(live_keys, [(0.25, (0x90, 60, 100)), (0.5, (0x80, 60, 0)), (0.5, (0xB0, 64, 127)),
+                      (0.75, (0x90, 64, 90)), (1.0, (0x80, 64, 0)), (1.0, (0xB0, 64, 0))], t0)
+    qtbot.wait(100)
+    win.actions_.record.trigger()  # off: the take lands
+    assert not win.actions_.record.isChecked()
+    track = win.document.song.tracks[0]
+    assert [(n.pitch, n.velocity, n.channel) for n in track.notes] == [(60, 100, 3), (64, 90, 3)]
+    for note, start in zip(track.notes, (240, 720)):
+        assert abs(note.start - start) <= 40 and abs(note.length - 240) <= 40
+    assert [(c.kind, c.number, c.value) for c in track.controls] == [
+        ("control_change", 64, 127), ("control_change", 64, 0)]
+    assert win.document.undo_stack.count() == 1
+    assert win.document.selection == {(0, 0), (0, 1)}
+    win.document.undo_stack.undo()
+    assert win.document.song.tracks[0].notes == ()
+
+
+def test_record_without_an_input_says_so_and_stays_off(app_win):
+    win = app_win
+    said = []
+    win.statusBar().messageChanged.connect(lambda m: m and said.append(m))
+    win.actions_.record.trigger()
+    assert not win.actions_.record.isChecked() and not win.playback.is_playing
+    assert said[-1] == "Choose a MIDI input first (transport bar)"
+
+
+def test_stopping_the_transport_lands_the_take_with_a_held_key_ending_at_the_stop(app_win, live_keys, qtbot):
+    win = app_win
+    win.document.reset(Song(tracks=(Track("Lead", 0, 0),), tempos=(TempoChange.from_bpm(0, 120),)))
+    win.actions_.quantize_recording.setChecked(True)
+    win.actions_.quantize_recording.trigger()  # toggled back off: quantize is optional
+    win.actions_.quantize_recording.trigger()  # and on again: snapped to the 1/16 grid
+    assert win.recording.quantize and win.settings.quantize_recording
+    assert win.select_input("livekeys:out")
+    win.actions_.record.trigger()
+    t0 = time.perf_counter()
+    _play(live_keys, [(0.2, (0x90, 67, 80))], t0)  # held until the stop
+    qtbot.wait(500)
+    win.actions_.play.trigger()  # Space: stop
+    assert not win.actions_.record.isChecked()
+    (note,) = win.document.song.tracks[0].notes
+    assert note.pitch == 67 and note.start % 120 == 0 and note.end >= 480
