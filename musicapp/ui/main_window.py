@@ -412,6 +412,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.autosaver.stop()
         self.autosaver.discard()
+        self.recording.close()
         self.playback.close()
         self.files.cleanup()
         event.accept()

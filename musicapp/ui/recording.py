@@ -34,6 +34,7 @@ class InputChooser(Protocol):
     def start_take(self) -> None: ...
     def finish_take(self, quantize_ticks: int | None = None,
                     end_tick: int | None = None) -> tuple[list[Note], list[Control]]: ...
+    def close(self) -> None: ...
 
 
 class Recording(QObject):
@@ -134,6 +135,13 @@ class Recording(QObject):
             return
         self.document.apply("Record take", lambda s: edits.add_take(s, ti, notes, controls))
         self._report(f"Recorded {len(notes)} notes" + (f", {len(controls)} controller events" if controls else ""))
+
+    def close(self) -> None:
+        """Land a running take and close the input (window closing)."""
+        if self._recording:
+            self.set_recording(False)
+        if self.chooser is not None:
+            self.chooser.close()
 
     def _on_position(self, tick: float) -> None:
         if self._recording and self.playback.is_playing:

@@ -94,3 +94,15 @@ def test_stopping_the_transport_lands_the_take_with_a_held_key_ending_at_the_sto
     assert not win.actions_.record.isChecked()
     (note,) = win.document.song.tracks[0].notes
     assert note.pitch == 67 and note.start % 120 == 0 and note.end >= 480
+
+
+def test_closing_the_window_lands_a_running_take_and_closes_the_input(app_win, live_keys, qtbot):
+    win = app_win
+    win.document.reset(Song(tracks=(Track("Lead", 0, 0),), tempos=(TempoChange.from_bpm(0, 120),)))
+    assert win.select_input("livekeys:out")
+    win.actions_.record.trigger()
+    _play(live_keys, [(0.1, (0x90, 62, 70)), (0.2, (0x80, 62, 0))], time.perf_counter())
+    qtbot.wait(100)
+    win.close()
+    assert [n.pitch for n in win.document.song.tracks[0].notes] == [62]
+    assert not win.recording.chooser.is_open
