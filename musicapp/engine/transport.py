@@ -38,6 +38,8 @@ __all__ = [
 ]
 
 Listener = Callable[[TransportEvent], None]
+#: bars of metronome/clock past the song's end while it plays on (recording)
+OPEN_END_BARS = 256
 
 
 def BuiltinSynthOutput(*args, **kwargs):  # noqa: N802 - a factory that reads like a class
@@ -61,6 +63,7 @@ class Transport:
         self._song = song if song is not None else Song()
         self._options = EventOptions()
         self._loop: tuple[int, int] | None = None
+        self._open_end = False
         self._closed = False
         self._sched = Scheduler(compile_song(self._song, self._options), config, self._dispatch)
         if output is not None:
@@ -126,7 +129,12 @@ class Transport:
         self._recompile()
 
     def set_open_end(self, on: bool) -> None:
-        """Keep playing past the song's end until stopped (while recording); off: end as usual."""
+        """Keep playing past the song's end until stopped (while recording), with metronome and
+        clock going on for ``OPEN_END_BARS`` more bars; off: end as usual."""
+        with self._lock:
+            changed, self._open_end = self._open_end != bool(on), bool(on)
+        if changed and (self._options.metronome or self._options.clock):
+            self._recompile()
         self._call(lambda: self._sched.cmd_set_open_end(bool(on)))
 
     def set_count_in(self, bars: int) -> None:
@@ -234,7 +242,10 @@ class Transport:
     def _recompile(self) -> None:
         with self._lock:
             song, options, loop = self._song, self._options, self._loop
-        options = _replace(options, until_tick=loop[1] if loop else 0)
+        until = loop[1] if loop else 0
+        if self._open_end:
+            until = max(until, song.end + OPEN_END_BARS * song.meters[-1].bar_ticks(song.ppq))
+        options = _replace(options, until_tick=until)
         events = compile_song(song, options)
         if loop:
             events.chase(loop[0])  # here, not in the engine thread: it walks every control

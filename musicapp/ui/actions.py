@@ -132,6 +132,8 @@ class Actions:
                           tip="Record from the MIDI input into the active track")
         self.quantize_recording = act("&Quantize Recording to Grid", w.set_quantize_recording, None,
                                       checkable=True)
+        self.count_in_recording = act("&Count-in Before Recording (1 bar)", w.set_count_in_recording, None,
+                                      checkable=True)
         for a in (self.play, self.stop, self.rewind, self.loop, self.metronome, self.refresh_outputs):
             a.setEnabled(pb.available)
         self.record.setEnabled(w.recording.available)
@@ -185,7 +187,7 @@ class Actions:
         m.addSeparator()
         m.addActions([self.loop, self.loop_selection, self.metronome])
         m.addSeparator()
-        m.addActions([self.record, self.quantize_recording])
+        m.addActions([self.record, self.quantize_recording, self.count_in_recording])
         m.addSeparator()
         m.addAction(self.refresh_outputs)
         m = bar.addMenu("&Generate")

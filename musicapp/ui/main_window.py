@@ -178,6 +178,8 @@ class MainWindow(QMainWindow):
         self.playback.set_metronome(s.metronome)
         self.recording.quantize = s.quantize_recording
         self.actions_.quantize_recording.setChecked(s.quantize_recording)
+        self.recording.count_in_bars = 1 if s.count_in_recording else 0
+        self.actions_.count_in_recording.setChecked(s.count_in_recording)
         self.actions_.tools[self.roll.current_tool().name].setChecked(True)
 
     # ----- startup ----------------------------------------------------------------------------
@@ -312,6 +314,10 @@ class MainWindow(QMainWindow):
             self.settings.midi_input = name
             return True
         return False
+
+    def set_count_in_recording(self, on: bool) -> None:
+        self.recording.count_in_bars = 1 if on else 0
+        self.settings.count_in_recording = bool(on)
 
     def set_quantize_recording(self, on: bool) -> None:
         self.recording.quantize = bool(on)

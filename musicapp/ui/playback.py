@@ -101,6 +101,11 @@ class Playback(QObject):
         else:
             self._guard(self.transport.set_loop, loop[0], loop[1])
 
+    def set_count_in(self, bars: int) -> None:
+        """Bars of clicks before the next play starts (0 = none)."""
+        if self.transport is not None:
+            self._guard(self.transport.set_count_in, bars)
+
     def set_open_end(self, on: bool) -> None:
         """Play on past the song's end until stopped (recording); off: stop at the end."""
         if self.transport is not None:

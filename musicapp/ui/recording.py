@@ -2,7 +2,8 @@
 
 Owns the UI side of live input (the engine side is injected, as the outputs are): which
 input the transport bar shows, echoing it on the active track's channel (thru), and turning
-Record on (the transport plays from the edit cursor if it stands) and off again (or the
+Record on (the transport plays from the edit cursor if it stands, after a bar of count-in
+clicks when that is on) and off again (or the
 transport stopping), which lands the take in the active track as one undo step: its notes,
 snapped to the grid when "Quantize Recording" is on, and its pedal/bend/controller moves.
 """
@@ -49,6 +50,7 @@ class Recording(QObject):
         self.document, self.playback, self.chooser = document, playback, chooser
         self._cursor, self._grid_ticks, self._report = cursor, grid_ticks, report
         self.quantize = False
+        self.count_in_bars = 0  # clicks before a take that starts the transport
         self._recording = False
         self._current = ""
         self._last_tick = 0  # playhead while the take ran: where keys still held end
@@ -118,7 +120,9 @@ class Recording(QObject):
             self._recording = True
             self.recording_changed.emit(True)
             if not self.playback.is_playing:
+                self.playback.set_count_in(self.count_in_bars)
                 self.playback.play(self._cursor())
+                self.playback.set_count_in(0)
             self._report("Recording")
             return
         self._recording = False

@@ -75,6 +75,15 @@ class AppSettings:
         self.store.setValue("engine/quantize_recording", bool(on))
 
     @property
+    def count_in_recording(self) -> bool:
+        """A bar of clicks before a take that starts the transport."""
+        return self._get("engine/count_in_recording", False, bool)
+
+    @count_in_recording.setter
+    def count_in_recording(self, on: bool) -> None:
+        self.store.setValue("engine/count_in_recording", bool(on))
+
+    @property
     def follow(self) -> bool:
         return self._get("editor/follow", True, bool)
 

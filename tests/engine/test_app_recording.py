@@ -106,3 +106,21 @@ def test_closing_the_window_lands_a_running_take_and_closes_the_input(app_win, l
     win.close()
     assert [n.pitch for n in win.document.song.tracks[0].notes] == [62]
     assert not win.recording.chooser.is_open
+
+
+def test_count_in_gives_a_bar_before_the_take_starts_at_the_cursor(app_win, live_keys, qtbot):
+    win = app_win
+    win.document.reset(Song(tracks=(Track("Lead", 0, 0),), tempos=(TempoChange.from_bpm(0, 240),)))
+    win.actions_.count_in_recording.trigger()  # on: one bar of 4/4 at 240 BPM = 1 s
+    assert win.settings.count_in_recording
+    win.roll.set_cursor_tick(1920)
+    assert win.select_input("livekeys:out")
+    win.actions_.record.trigger()
+    t0 = time.perf_counter()
+    qtbot.wait(500)
+    assert win.playback.transport.position_ticks() == 1920  # still counting in
+    _play(live_keys, [(1.25, (0x90, 65, 90)), (1.5, (0x80, 65, 0))], t0)  # a beat into the take
+    qtbot.wait(100)
+    win.actions_.record.trigger()
+    (note,) = win.document.song.tracks[0].notes
+    assert abs(note.start - (1920 + 480)) <= 60

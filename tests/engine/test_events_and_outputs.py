@@ -177,3 +177,14 @@ def test_open_end_keeps_the_transport_playing_past_the_song_until_turned_off():
         time.sleep(0.1)
         assert not tr.is_playing
     assert [e.kind for e in events] == ["playing", "ended"]
+
+
+def test_metronome_goes_on_past_the_song_end_while_the_end_is_open():
+    rec = RecordingOutput()
+    with Transport(rec, Song(tempos=(TempoChange.from_bpm(0, 120),))) as tr:  # an empty song
+        tr.set_metronome(True)
+        tr.set_open_end(True)
+        tr.play(0)
+        time.sleep(1.2)
+    clicks = [m[1] for _, m in rec.messages if m[0] == 0x99 and m[2] > 0]
+    assert clicks[:3] == [76, 77, 77]  # beats at 0, 0.5 and 1.0 s
