@@ -124,3 +124,26 @@ def test_count_in_gives_a_bar_before_the_take_starts_at_the_cursor(app_win, live
     win.actions_.record.trigger()
     (note,) = win.document.song.tracks[0].notes
     assert abs(note.start - (1920 + 480)) <= 60
+
+
+def test_the_virtual_input_takes_notes_from_other_programs(app_win, qtbot):
+    import rtmidi
+
+    from musicapp.app import VIRTUAL_INPUT
+
+    win = app_win
+    win.document.reset(Song(tracks=(Track("Lead", 0, 0),), tempos=(TempoChange.from_bpm(0, 120),)))
+    assert win.select_input(VIRTUAL_INPUT)
+    sender = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name="daw")
+    ours = [p for p in sender.get_ports() if p.startswith("musicapp") and p.endswith(":musicapp")]
+    assert len(ours) == 1, sender.get_ports()
+    sender.open_port(sender.get_ports().index(ours[0]))
+    try:
+        win.actions_.record.trigger()
+        _play(sender, [(0.1, (0x90, 72, 99)), (0.3, (0x80, 72, 0))], time.perf_counter())
+        qtbot.wait(100)
+        win.actions_.record.trigger()
+    finally:
+        sender.close_port()
+        sender.delete()
+    assert [(n.pitch, n.velocity) for n in win.document.song.tracks[0].notes] == [(72, 99)]
