@@ -133,6 +133,26 @@ def startup_seconds(runs: int = 3) -> tuple[float, float, bool]:
     return statistics.median(values), statistics.median(cpu), torch_loaded
 
 
+def lane_figures(win) -> None:
+    """Controller lane repaint with 20,000 mod-wheel events in the active track (a dense
+    automation curve), at the typical zoom and with the whole song in view."""
+    from dataclasses import replace
+
+    from musicapp.core.song import Control
+
+    doc, roll = win.document, win.roll
+    ti = doc.active_track
+    end = max(doc.song.end, 1)
+    curve = tuple(Control(i * end // 20_000, "control_change", 1, (i * 7) % 128) for i in range(20_000))
+    doc.reset(doc.song.with_track(ti, replace(doc.song.tracks[ti], controls=curve)))
+    roll.control_lane.set_key("control_change", 1)
+    roll.view.px_per_tick, roll.view.left_tick = 0.1, end // 2
+    typical = median_ms(roll.control_lane.repaint, 40)
+    roll.zoom_to_fit()
+    whole = median_ms(roll.control_lane.repaint, 20)
+    print(f"controller lane, 20,000 events in the track: typical zoom {typical:6.2f}, whole song {whole:6.2f} (target <= 16)")
+
+
 def main() -> None:
     app = QApplication.instance() or QApplication([])
     from musicapp.app import build_window
@@ -185,6 +205,7 @@ def main() -> None:
     print(f"  repaint with cached static layers (playhead, drag):  {cached:6.2f}")
     print(f"full repaint, whole song in view ({visible_all} notes visible): {whole:6.2f}")
     print(f"  + ruler, keyboard, velocity lane:                    {whole_roll_ms:6.2f}")
+    lane_figures(win)
 
     for label, fit in (("typical zoom", False), ("whole song in view", True)):
         if fit:

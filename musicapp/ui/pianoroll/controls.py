@@ -10,10 +10,11 @@ span; either is previewed and committed on release as one undo step
 
 from __future__ import annotations
 
+import bisect
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QPainter, QPolygonF
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QComboBox, QWidget
 
 from musicapp.core import edits
@@ -64,6 +65,7 @@ class ControlLane(QWidget):
         self.setAttribute(Qt.WA_OpaquePaintEvent)
         self._drawn: dict[int, int] = {}  # tick -> value of a paint drag in progress
         self._erase: tuple[int, int] | None = None  # (anchor tick, current tick) of an erase drag
+        self._cache: tuple | None = None  # (controls tuple, key, points)
         self.chooser = QComboBox(roll)
         self.chooser.setFocusPolicy(Qt.NoFocus)
         self.chooser.setToolTip("Controller shown in the lane below the velocities")
@@ -99,19 +101,30 @@ class ControlLane(QWidget):
         doc = self.roll.document
         return doc.song.tracks[doc.active_track] if 0 <= doc.active_track < len(doc.song.tracks) else None
 
+    def _stored(self, track: Track) -> list[tuple[int, int]]:
+        """(tick, value) of the shown controller in ``track``, cached per controls tuple."""
+        cached = self._cache
+        if cached is not None and cached[0] is track.controls and cached[1] == self.key:
+            return cached[2]
+        kind, number = self.key
+        pts = [(c.tick, c.value) for c in track.controls if c.kind == kind and c.number == number]
+        self._cache = (track.controls, self.key, pts)
+        return pts
+
     def events(self) -> list[tuple[int, int]]:
         """(tick, value) of the shown controller in the active track, with a drag's preview."""
         track = self._track()
         if track is None:
             return []
-        kind, number = self.key
-        pts = [(c.tick, c.value) for c in track.controls if c.kind == kind and c.number == number]
+        pts = self._stored(track)
         if self._drawn:
             lo, hi = min(self._drawn), max(self._drawn)
             pts = [p for p in pts if not lo <= p[0] <= hi] + sorted(self._drawn.items())
         elif self._erase is not None:
             lo, hi = sorted(self._erase)
             pts = [p for p in pts if not lo <= p[0] <= hi]
+        else:
+            return pts  # already in tick order (Track keeps controls sorted)
         return sorted(pts, key=lambda p: p[0])
 
     def value_to_y(self, value: float) -> float:
@@ -136,24 +149,48 @@ class ControlLane(QWidget):
             p.fillRect(QRectF(a, 0, max(1.0, b - a), h), theme.color("line_beat"))
         pts = self.events()
         if pts:
-            color = theme.color("note_selected" if self._drawn else "note_high")
-            line = QPolygonF()
-            prev_y = None
-            for tick, value in pts:
-                x, y = view.tick_to_x(tick), self.value_to_y(value)
-                if prev_y is not None:
-                    line.append(QPointF(x, prev_y))
-                line.append(QPointF(x, y))
-                prev_y = y
-            line.append(QPointF(w, prev_y))
-            p.setPen(thin_pen(color, 1.5))
-            p.drawPolyline(line)
+            self._paint_line(p, pts, w)
+        p.end()
+
+    def _paint_line(self, p: QPainter, pts: list[tuple[int, int]], w: float) -> None:
+        """The step line and event marks of the points in view (the last one before the
+        view, those in it, the first after it). Denser than 2 per pixel column, each column
+        gets one vertical stroke over its values (level of detail); marks only when sparse."""
+        import numpy as np
+
+        view, theme = self.roll.view, self.roll.theme
+        t0, t1 = view.visible_ticks(w)
+        ticks = [t for t, _ in pts]
+        i0 = max(0, bisect.bisect_right(ticks, t0) - 1)
+        i1 = bisect.bisect_right(ticks, t1) + 1
+        arr = np.asarray(pts[i0:i1], dtype=np.float64)
+        xs = (arr[:, 0] - view.left_tick) * view.px_per_tick
+        lo, hi = value_range(self.key[0])
+        ys = self.height() - 3 - (self.height() - 6) * (arr[:, 1] - lo) / (hi - lo)
+        sparse = len(xs) <= 2 * max(1.0, w)
+        if sparse:  # a step: hold the previous value up to each event, then jump
+            px = np.repeat(xs, 2)[1:]
+            py = np.repeat(ys, 2)[:-1]
+        else:  # per pixel column: from the value held into it, over its range, to its last value
+            cols = np.floor(xs)
+            first = np.r_[0, np.nonzero(np.diff(cols))[0] + 1]
+            last = np.r_[first[1:] - 1, len(xs) - 1]
+            held = np.r_[ys[0], ys[last[:-1]]]
+            px = np.repeat(cols[first], 4)
+            py = np.column_stack([held, np.minimum.reduceat(ys, first), np.maximum.reduceat(ys, first),
+                                  ys[last]]).ravel()
+        if i1 >= len(pts):  # the last value holds to the end of the lane
+            px, py = np.r_[px, w], np.r_[py, py[-1]]
+        color = theme.color("note_selected" if self._drawn else "note_high")
+        # one-pixel segments: a wide pen would make Qt stroke the (self-overlapping) outline
+        p.setPen(thin_pen(color, 1.5 if sparse else 1.0))
+        xy = list(zip(px.tolist(), py.tolist()))
+        p.drawLines([QLineF(a[0], a[1], b[0], b[1]) for a, b in zip(xy, xy[1:])])
+        if sparse:
             p.setPen(Qt.NoPen)
             p.setBrush(color)
-            t0, t1 = view.visible_ticks(w)
-            p.drawRects([QRectF(view.tick_to_x(t) - 2, self.value_to_y(v) - 2, 4, 4)
-                         for t, v in pts if t0 <= t <= t1])
-        p.end()
+            inside = (arr[:, 0] >= t0) & (arr[:, 0] <= t1)
+            p.drawRects([QRectF(x - 2, y - 2, 4, 4) for x, y in zip(xs[inside].tolist(), ys[inside].tolist())])
 
     # ----- drawing and erasing ---------------------------------------------------------------
     def _tick_at(self, x: float) -> int:
