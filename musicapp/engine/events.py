@@ -50,7 +50,8 @@ class EventOptions:
 class EventList:
     """Parallel arrays sorted by time: ``ticks`` (int), ``seconds`` (song seconds), ``messages``.
 
-    ``end_tick`` is the song end (tick after its last note); ``setup`` are the program
+    ``end_tick`` is where playing ends: after the last note, or at the last control if that
+    comes later; ``setup`` are the program
     changes to send before playing from the start; ``chase(tick)`` what to send before
     playing from ``tick``.
     """
@@ -143,7 +144,8 @@ def compile_song(song: Song, options: EventOptions = EventOptions()) -> EventLis
                 continue
             rows.append((n.start, PRIO_ON, note_on(ch, n.pitch, n.velocity)))
             rows.append((n.end, PRIO_OFF, note_off(ch, n.pitch)))
-    end_tick = song.end
+    # the song plays to its last event: a pedal release or controller after the last note counts
+    end_tick = max([song.end] + [t.controls[-1].tick for t in audible_tracks(song) if t.controls])
     until = max(end_tick, options.until_tick)
     if options.metronome:
         rows.extend(metronome_rows(song, 0, until))

@@ -97,3 +97,21 @@ def test_the_loop_starts_chase_is_ready_before_the_engine_thread_needs_it(monkey
         tr.set_loop(240, 960)
         tr.set_song(_song())  # an edit while looping: recompiled, chase warmed again
     assert engine_calls == []
+
+
+def test_playing_goes_on_to_a_pedal_release_after_the_last_note():
+    song = Song(tracks=(Track(notes=(Note(0, 60, 240),),
+                              controls=(Control(0, "control_change", 64, 127), Control(720, "control_change", 64, 0))),),
+                tempos=(TempoChange.from_bpm(0, 120),))
+    ev = compile_song(song)
+    assert ev.end_tick == 720 and ev.messages[-1] == (0xB0, 64, 0)
+    rec = RecordingOutput()
+    with Transport(rec, song) as tr:
+        done = []
+        tr.add_listener(lambda e: e.kind == "ended" and done.append(e.tick))
+        tr.play(0)
+        time.sleep(0.9)
+    assert done == [720]
+    sent = _played(rec)
+    off = sent.index((0x80, 60, 0))
+    assert sent[off + 1] == (0xB0, 64, 0)  # the file's pedal release, played before the end
