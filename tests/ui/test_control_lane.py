@@ -70,3 +70,14 @@ def test_right_drag_erases_the_span_and_keeps_other_controllers(win):
     assert Control(480, "pitchwheel", 0, 4096) not in controls
     assert Control(0, "pitchwheel", 0, 0) in controls and Control(0, "control_change", 64, 127) in controls
     assert win.document.undo_stack.count() == 1
+
+
+def test_drawing_without_a_grid_puts_a_point_every_few_pixels_not_every_tick(win):
+    lane = _ready(win)
+    win.roll.set_grid(win.roll.grid.from_text("off"))
+    lane.set_key("control_change", 11)
+    a, b = _x(win, 0), _x(win, 1920)
+    drag(lane, QPoint(a, 10), QPoint(b, 50), steps=3)
+    expr = [c for c in win.document.song.tracks[0].controls if c.number == 11]
+    assert 2 <= len(expr) <= (b - a) // 4 + 4
+    assert expr[0].value > expr[-1].value  # drawn from high to low

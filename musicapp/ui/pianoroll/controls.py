@@ -215,8 +215,11 @@ class ControlLane(QWidget):
         if self._drawn:
             tick, value = self._tick_at(pos.x()), self.y_to_value(pos.y())
             last = max(self._drawn) if tick >= max(self._drawn) else min(self._drawn)
-            step = max(1, self.roll.grid.ticks(self.roll.document.song.ppq)) if self.roll.grid.enabled else 1
-            # a fast drag skips grid lines: fill them from the last point (linear in value)
+            roll = self.roll
+            # a fast drag skips grid lines (or, with no grid, pixels): fill them from the last
+            # point, linear in value; without a grid one point per 4 pixels is plenty
+            step = roll.grid.ticks(roll.document.song.ppq) if roll.grid.enabled \
+                else max(1, round(4 / roll.view.px_per_tick))
             lo, hi = sorted((last, tick))
             for t in range(lo, hi + 1, step):
                 frac = (t - last) / (tick - last) if tick != last else 1.0
