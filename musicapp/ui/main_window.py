@@ -156,8 +156,7 @@ class MainWindow(QMainWindow):
         pb.error.connect(self.show_message)
         self.transport_bar.output_selected.connect(self.select_output)
         self.recording.recording_changed.connect(self.actions_.record.setChecked)
-        self.recording.box.activated.connect(
-            lambda i: setattr(self.settings, "midi_input", self.recording.box.itemText(i)))
+        self.recording.input_selected.connect(lambda name: setattr(self.settings, "midi_input", name))
         self.autosaver.failed.connect(self.show_message)
 
     def _restore_settings(self) -> None:
@@ -310,10 +309,7 @@ class MainWindow(QMainWindow):
 
     def select_input(self, name: str) -> bool:
         """Listen to MIDI input ``name`` (thru on the active track, recorded with Record)."""
-        if self.recording.select_input(name):
-            self.settings.midi_input = name
-            return True
-        return False
+        return self.recording.select_input(name)
 
     def set_count_in_recording(self, on: bool) -> None:
         self.recording.count_in_bars = 1 if on else 0

@@ -42,6 +42,7 @@ class Recording(QObject):
     """MIDI input selection, thru channel and take recording for one window."""
 
     recording_changed = Signal(bool)
+    input_selected = Signal(str)  # an input was opened (the window remembers it)
 
     def __init__(self, document: Document, playback: Playback, chooser: InputChooser | None,
                  cursor: Callable[[], int], grid_ticks: Callable[[], int | None],
@@ -92,6 +93,7 @@ class Recording(QObject):
         self._sync_thru()
         self.refresh_inputs(name)
         self._report(f"MIDI input: {name}")
+        self.input_selected.emit(name)
         return True
 
     def _sync_thru(self) -> None:
