@@ -70,6 +70,7 @@ class EngineInputs:
         self._input = None
         self._recorder = None
         self._channel = 0
+        self._held: dict[tuple[int, int], int] = {}  # (input channel, key) -> thru channel used
 
     def names(self) -> list[str]:
         from musicapp.engine.transport import list_input_ports
@@ -122,14 +123,34 @@ class EngineInputs:
         inp, self._input = self._input, None
         if inp is not None:
             inp.close()
+        self._release_held()
 
     def _thru(self, _wall: float, msg) -> None:
-        if msg[0] < 0xF0:
-            msg = ((msg[0] & 0xF0) | self._channel, *msg[1:])
+        """Echo on the thru channel; a key's note-off goes where its note-on went, even if the
+        active track (and so the thru channel) changed while it was held."""
+        if msg[0] >= 0xF0:
+            return self._send(msg)
+        kind, key = msg[0] & 0xF0, (msg[0] & 0x0F, msg[1] if len(msg) > 1 else 0)
+        if kind == 0x90 and msg[2] > 0:
+            self._held[key] = self._channel
+            out = self._channel
+        elif kind in (0x80, 0x90):
+            out = self._held.pop(key, self._channel)
+        else:
+            out = self._channel
+        self._send(((kind | out), *msg[1:]))
+
+    def _send(self, msg) -> None:
         try:
             self.transport.send_now(msg)
         except MusicappError:
             pass  # the transport is closing; a dropped echo loses nothing
+
+    def _release_held(self) -> None:
+        """Note-offs for keys echoed but not yet released (the input is going away)."""
+        held, self._held = self._held, {}
+        for (_in_ch, pitch), out in held.items():
+            self._send((0x80 | out, pitch, 0))
 
     def _record(self, wall: float, msg) -> None:
         rec = self._recorder

@@ -147,3 +147,25 @@ def test_the_virtual_input_takes_notes_from_other_programs(app_win, qtbot):
         sender.close_port()
         sender.delete()
     assert [(n.pitch, n.velocity) for n in win.document.song.tracks[0].notes] == [(72, 99)]
+
+
+def test_thru_never_leaves_a_key_sounding_when_the_track_or_the_input_changes(app_win, live_keys, qtbot):
+    from musicapp.app import NO_INPUT
+    from musicapp.engine.outputs import RecordingOutput
+
+    win = app_win
+    heard = RecordingOutput()
+    win.playback.transport.add_output(heard)
+    win.document.reset(Song(tracks=(Track("Lead", 3, 0), Track("Pad", 5, 88))))
+    assert win.select_input("livekeys:out")
+    live_keys.send_message((0x90, 60, 100))
+    qtbot.wait(100)
+    win.document.set_active_track(1)  # thru now goes to channel 6
+    live_keys.send_message((0x80, 60, 0))
+    live_keys.send_message((0x90, 62, 100))
+    qtbot.wait(100)
+    assert win.select_input(NO_INPUT)  # closing the input while 62 is held
+    qtbot.wait(100)
+    notes = [m for _, m in heard.messages if m[0] & 0xE0 == 0x80]
+    assert notes == [(0x93, 60, 100), (0x83, 60, 0), (0x95, 62, 100), (0x85, 62, 0)]
+    assert heard.sounding_notes() == []
