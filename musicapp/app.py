@@ -71,6 +71,7 @@ class EngineInputs:
         self._recorder = None
         self._channel = 0
         self._held: dict[tuple[int, int], int] = {}  # (input channel, key) -> thru channel used
+        self._pedal: set[int] = set()  # thru channels whose sustain pedal is down
 
     def names(self) -> list[str]:
         from musicapp.engine.transport import list_input_ports
@@ -138,6 +139,8 @@ class EngineInputs:
             out = self._held.pop(key, self._channel)
         else:
             out = self._channel
+            if kind == 0xB0 and msg[1] == 64:  # sustain pedal: remember where it is down
+                (self._pedal.add if msg[2] >= 64 else self._pedal.discard)(out)
         self._send(((kind | out), *msg[1:]))
 
     def _send(self, msg) -> None:
@@ -147,10 +150,14 @@ class EngineInputs:
             pass  # the transport is closing; a dropped echo loses nothing
 
     def _release_held(self) -> None:
-        """Note-offs for keys echoed but not yet released (the input is going away)."""
+        """Note-offs for keys echoed but not yet released, and pedal up where it was left down
+        (the input is going away)."""
         held, self._held = self._held, {}
         for (_in_ch, pitch), out in held.items():
             self._send((0x80 | out, pitch, 0))
+        pedal, self._pedal = self._pedal, set()
+        for out in sorted(pedal):
+            self._send((0xB0 | out, 64, 0))
 
     def _record(self, wall: float, msg) -> None:
         rec = self._recorder

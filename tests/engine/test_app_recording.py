@@ -162,10 +162,13 @@ def test_thru_never_leaves_a_key_sounding_when_the_track_or_the_input_changes(ap
     qtbot.wait(100)
     win.document.set_active_track(1)  # thru now goes to channel 6
     live_keys.send_message((0x80, 60, 0))
+    live_keys.send_message((0xB0, 64, 127))
     live_keys.send_message((0x90, 62, 100))
     qtbot.wait(100)
-    assert win.select_input(NO_INPUT)  # closing the input while 62 is held
+    assert win.select_input(NO_INPUT)  # closing the input while 62 and the pedal are held
     qtbot.wait(100)
     notes = [m for _, m in heard.messages if m[0] & 0xE0 == 0x80]
     assert notes == [(0x93, 60, 100), (0x83, 60, 0), (0x95, 62, 100), (0x85, 62, 0)]
     assert heard.sounding_notes() == []
+    pedal = [m for _, m in heard.messages if m[0] == 0xB5 and m[1] == 64]
+    assert pedal == [(0xB5, 64, 127), (0xB5, 64, 0)]
