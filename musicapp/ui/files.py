@@ -180,7 +180,8 @@ class FileController(QObject):
         if not imported.tracks:
             self._fail(MusicappError(f"{path.name} has no notes to import"))
             return False
-        names = [f"{t.name} (ch {t.channel + 1}, {len(t.notes)} notes)" for t in imported.tracks]
+        names = [f"{t.name} (ch {t.channel + 1}, {len(t.notes)} notes"
+                 + (f", {len(t.controls)} controller events)" if t.controls else ")") for t in imported.tracks]
         chosen = self.dialogs.choose_tracks(path.name, names)
         if not chosen:
             return False

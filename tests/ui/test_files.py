@@ -73,6 +73,17 @@ def test_editing_an_opened_mid_keeps_its_pedal_and_bend_when_saved_back(win, tmp
     assert [n.pitch for n in back.notes] == [74] and back.controls == pedal
 
 
+def test_import_offers_tracks_with_their_notes_and_controller_events(win, dialogs, tmp_path):
+    song = two_track_song()
+    lead = replace(song.tracks[0], controls=(Control(0, "control_change", 7, 100), Control(5, "pitchwheel", 0, 9)))
+    path = tmp_path / "two.mid"
+    write_midi(song.replace(tracks=(lead, song.tracks[1])), path)
+    assert win.files.import_midi(path)
+    assert dialogs.asked[-1] == ("tracks: two.mid: ['Melody (ch 1, 2 notes, 2 controller events)', "
+                                 "'Bass (ch 2, 1 notes)']")
+    assert win.document.song.tracks[-2].controls == lead.controls
+
+
 def test_import_adds_only_chosen_tracks_in_one_step(win, dialogs, tmp_path):
     path = tmp_path / "two.mid"
     write_midi(two_track_song(), path)
