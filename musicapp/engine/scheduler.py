@@ -2,8 +2,10 @@
 
 Owns everything that happens in real time: when each message goes out, loop wraps, the song
 end, count-in clicks, auditioned notes, MIDI clock start/stop/continue and song position,
-swapping in a new snapshot mid-play, dropping an output that failed or vanished, and
-releasing every sounding note on each stop path. Only this thread touches the outputs.
+swapping in a new snapshot mid-play, dropping an output that failed or vanished, sending the
+chase (programs and controller state, ``EventList.chase``) before playing from anywhere,
+playing on past the song's end while recording (open end), and releasing every sounding note
+on each stop path. Only this thread touches the outputs.
 
 Timing: each deadline is ``anchor_wall + (event_seconds - anchor_seconds)`` on
 ``time.perf_counter`` (monotonic); nothing is ever summed. The thread sleeps with the GIL
