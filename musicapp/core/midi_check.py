@@ -58,6 +58,16 @@ class MidiHeader:
             return None
         return 256 - (self.division >> 8), self.division & 0xFF
 
+    @property
+    def limit_ticks(self) -> int:
+        """Latest file tick an event may sit at: ``MAX_BEATS`` quarter notes, or with SMPTE
+        timing as many seconds as those last at 120 BPM."""
+        smpte = self.smpte
+        if smpte is None:
+            return MAX_BEATS * self.division
+        num, den = SMPTE_RATES[smpte[0]]
+        return MAX_BEATS // 2 * num * smpte[1] // den
+
 
 def check_midi_bytes(data: bytes) -> tuple[MidiHeader, list[bytes]]:
     """Validate a whole .mid file; returns its header and the MTrk chunk bodies in order.
@@ -83,6 +93,7 @@ def check_midi_bytes(data: bytes) -> tuple[MidiHeader, list[bytes]]:
         raise MidiFileError(f"MIDI header chunk length {hlen} runs past the end of the file")
     fmt, ntracks, division = struct.unpack_from(">HHH", data, 8)
     header = _check_header(fmt, ntracks, division)
+    limit = header.limit_ticks
     tracks: list[bytes] = []
     events = 0
     pos = 8 + hlen
@@ -99,7 +110,7 @@ def check_midi_bytes(data: bytes) -> tuple[MidiHeader, list[bytes]]:
                 f"chunk length {clen} at byte {pos} runs past the end of the file (truncated?)")
         if name == b"MTrk":
             body = data[pos + 8:pos + 8 + clen]
-            events += _check_track(body, len(tracks) + 1, division, MAX_EVENTS - events)
+            events += _check_track(body, len(tracks) + 1, limit, MAX_EVENTS - events)
             tracks.append(body)
         pos += 8 + clen
     return header, tracks
@@ -121,7 +132,8 @@ def _unwrap_rmid(data: bytes) -> bytes:
 def _check_header(fmt: int, ntracks: int, division: int) -> MidiHeader:
     if fmt not in (0, 1, 2):
         raise MidiFileError(f"unknown MIDI file format {fmt} (must be 0, 1 or 2)")
-    smpte = MidiHeader(fmt, ntracks, division).smpte
+    header = MidiHeader(fmt, ntracks, division)
+    smpte = header.smpte
     if smpte is not None:
         if smpte[0] not in SMPTE_RATES:
             raise MidiFileError(f"SMPTE time division with an unknown frame rate ({smpte[0]} fps)")
@@ -135,22 +147,17 @@ def _check_header(fmt: int, ntracks: int, division: int) -> MidiHeader:
         raise MidiFileError(f"file declares {ntracks} tracks (limit {MAX_TRACKS})")
     if fmt == 0 and ntracks != 1:
         raise MidiFileError(f"format 0 file must hold exactly one track, header says {ntracks}")
-    return MidiHeader(fmt, ntracks, division)
+    return header
 
 
 class _TrackWalker:
     """Walks one MTrk body event by event; ``fail`` raises with the track and offset."""
 
-    def __init__(self, body: bytes, number: int, division: int) -> None:
+    def __init__(self, body: bytes, number: int, limit_ticks: int) -> None:
         self.body = body
         self.number = number
         self.pos = 0
-        smpte = MidiHeader(0, 1, division).smpte
-        if smpte is None:
-            self.limit_ticks = MAX_BEATS * division
-        else:  # as many seconds as MAX_BEATS quarter notes last at 120 BPM
-            num, den = SMPTE_RATES[smpte[0]]
-            self.limit_ticks = MAX_BEATS // 2 * num * smpte[1] // den
+        self.limit_ticks = limit_ticks
 
     def fail(self, message: str) -> NoReturn:
         raise MidiFileError(f"track {self.number}, byte {self.pos}: {message}")
@@ -179,9 +186,9 @@ class _TrackWalker:
         return chunk
 
 
-def _check_track(body: bytes, number: int, division: int, max_events: int) -> int:
-    """Check one MTrk body; returns its number of events."""
-    w = _TrackWalker(body, number, division)
+def _check_track(body: bytes, number: int, limit_ticks: int, max_events: int) -> int:
+    """Check one MTrk body (no event later than ``limit_ticks``); returns its number of events."""
+    w = _TrackWalker(body, number, limit_ticks)
     status: int | None = None  # running status; cancelled by sysex, kept across metas (as mido)
     tick = 0
     count = 0
