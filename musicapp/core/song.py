@@ -63,6 +63,7 @@ class Note:
 #: Channel messages a track keeps besides its notes, by mido's names, with their status nibble.
 CONTROL_KINDS: dict[str, int] = {"control_change": 0xB0, "pitchwheel": 0xE0, "program_change": 0xC0,
                                  "aftertouch": 0xD0, "polytouch": 0xA0}
+_KIND_OF_STATUS = {status: kind for kind, status in CONTROL_KINDS.items()}
 _CONTROL_RANGES = {"control_change": ((0, 127), (0, 127)), "pitchwheel": ((0, 0), (-8192, 8191)),
                    "program_change": ((0, 0), (0, 127)), "aftertouch": ((0, 0), (0, 127)),
                    "polytouch": ((0, 127), (0, 127))}
@@ -104,6 +105,22 @@ class Control:
         if self.kind in ("program_change", "aftertouch"):
             return (status, self.value)
         return (status, self.number, self.value)
+
+    @classmethod
+    def from_message(cls, tick: int, msg: tuple[int, ...]) -> "Control | None":
+        """The Control for channel-message bytes ``msg`` at ``tick`` (the inverse of
+        ``message``); None for a note or a malformed message."""
+        kind = _KIND_OF_STATUS.get(msg[0] & 0xF0) if msg and msg[0] < 0xF0 else None
+        try:
+            if kind == "pitchwheel":
+                return cls(tick, kind, 0, (msg[1] | msg[2] << 7) - 8192)
+            if kind in ("program_change", "aftertouch"):
+                return cls(tick, kind, 0, msg[1])
+            if kind is not None:
+                return cls(tick, kind, msg[1], msg[2])
+        except (IndexError, SongError):
+            pass
+        return None
 
     @property
     def state_key(self) -> tuple[str, int]:

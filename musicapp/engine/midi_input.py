@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 from musicapp.core.quantize import quantize
-from musicapp.core.errors import MusicappError
 from musicapp.core.song import Control, Note, Song, Track
 from musicapp.engine.errors import PortError
 from musicapp.engine.outputs import Message
@@ -158,10 +157,6 @@ def free_running_ticks(song: Song, start_tick: float = 0.0,
     return lambda wall: max(0.0, song.seconds_to_tick(sec0 + wall - wall0))
 
 
-_CONTROL_STATUS = {0xB0: "control_change", 0xE0: "pitchwheel", 0xC0: "program_change",
-                   0xD0: "aftertouch", 0xA0: "polytouch"}
-
-
 class Recorder:
     """Collects note-on/note-off pairs into Notes and the other channel messages (pedal,
     controllers, pitch bend, aftertouch, program changes) into Controls, in ticks. Feed
@@ -184,8 +179,8 @@ class Recorder:
         if self._channel is not None and ch != self._channel:
             return
         tick = max(0, int(round(self._tick_at(wall))))
-        if kind in _CONTROL_STATUS:
-            control = _control(tick, kind, msg)
+        if kind not in (0x80, 0x90):
+            control = Control.from_message(tick, msg)
             if control is not None:
                 with self._lock:
                     self._controls.append(control)
@@ -241,15 +236,3 @@ class Recorder:
         return Track(name=name, channel=channel, program=program, notes=tuple(notes),
                      controls=tuple(controls))
 
-
-def _control(tick: int, kind: int, msg: Message) -> Control | None:
-    """The Control a channel message records as, or None for a malformed one."""
-    name = _CONTROL_STATUS[kind]
-    try:
-        if kind == 0xE0:
-            return Control(tick, name, 0, (msg[1] | msg[2] << 7) - 8192)
-        if kind in (0xC0, 0xD0):
-            return Control(tick, name, 0, msg[1])
-        return Control(tick, name, msg[1], msg[2])
-    except (IndexError, MusicappError):
-        return None

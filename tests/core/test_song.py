@@ -94,3 +94,14 @@ def test_song_is_hashable_and_equal_by_value() -> None:
 @given(songs())
 def test_replace_keeps_the_song_valid(song) -> None:
     assert song.replace(key=None).tracks == song.tracks
+
+
+def test_control_from_message_inverts_message_and_refuses_notes_and_junk() -> None:
+    for c in (Control(5, "control_change", 64, 127), Control(5, "pitchwheel", 0, -8192),
+              Control(5, "pitchwheel", 0, 8191), Control(5, "program_change", 0, 40),
+              Control(5, "aftertouch", 0, 9), Control(5, "polytouch", 60, 3)):
+        assert Control.from_message(5, c.message(3)) == c
+    assert Control.from_message(0, (0x90, 60, 100)) is None
+    assert Control.from_message(0, (0xF8,)) is None
+    assert Control.from_message(0, (0xB0, 7)) is None  # truncated
+    assert Control.from_message(0, ()) is None
