@@ -134,18 +134,20 @@ def compile_song(song: Song, options: EventOptions = EventOptions()) -> EventLis
     """Flatten ``song`` into an ``EventList``. Notes and controls play on their track's channel."""
     rows: list[tuple[int, int, Message]] = []
     setup: list[Message] = []
+    # the song plays to its last event: a pedal release or controller after the last note counts
+    end_tick = song.end
     for track in audible_tracks(song):
         ch = track.channel
         if ch != DRUM_CHANNEL:
             setup.append((0xC0 | ch, track.program))
         rows.extend((c.tick, PRIO_CTRL, c.message(ch)) for c in track.controls)
+        if track.controls:
+            end_tick = max(end_tick, track.controls[-1].tick)
         for n in track.notes:
             if n.length <= 0:
                 continue
             rows.append((n.start, PRIO_ON, note_on(ch, n.pitch, n.velocity)))
             rows.append((n.end, PRIO_OFF, note_off(ch, n.pitch)))
-    # the song plays to its last event: a pedal release or controller after the last note counts
-    end_tick = max([song.end] + [t.controls[-1].tick for t in audible_tracks(song) if t.controls])
     until = max(end_tick, options.until_tick)
     if options.metronome:
         rows.extend(metronome_rows(song, 0, until))

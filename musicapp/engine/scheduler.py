@@ -207,7 +207,7 @@ class Scheduler:
         start, _ = self._loop
         self._release()
         ev = self._events
-        for msg in ev.chase(start):  # cached: computed when the loop or the snapshot was set
+        for msg in ev.chase(start):  # cached: Transport computes it when it compiles a snapshot
             self._send(msg)
         self._index = ev.index_at_tick(start)
         self._publish(True, deadline, ev.song.tick_to_seconds(start), start)
@@ -374,13 +374,9 @@ class Scheduler:
                     except Exception as err:
                         self._drop_output(out, f"MIDI output {out.name!r} failed: {err}")
         self._loop_active = self._loop is not None and tick < self._loop[1]
-        if self._loop is not None:
-            events.chase(self._loop[0])
 
     def cmd_set_loop(self, loop: tuple[int, int] | None) -> None:
         self._loop = loop
-        if loop is not None:
-            self._events.chase(loop[0])  # warm the cache: the wrap must not compute it
         self._loop_active = loop is not None and self.current_tick() < loop[1]
 
     def cmd_set_outputs(self, outputs: list[Output]) -> None:
