@@ -288,7 +288,7 @@ def set_controls(song: Song, track: int, kind: str, number: int, start: int, end
         raise EditError(f"control points must lie in ticks {start}..{end}")
     t = song.tracks[track]
     kept = [c for c in t.controls if not (c.kind == kind and c.number == number and start <= c.tick <= end)]
-    return _set_track(song, track, controls=tuple(sorted(kept + new, key=lambda c: c.tick)))
+    return _set_track(song, track, controls=tuple(kept + new))  # Track sorts by tick, stably
 
 
 def set_tempo(song: Song, bpm: float, tick: int = 0) -> Song:
