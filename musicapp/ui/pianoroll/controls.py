@@ -66,6 +66,7 @@ class ControlLane(QWidget):
         self._drawn: dict[int, int] = {}  # tick -> value of a paint drag in progress
         self._erase: tuple[int, int] | None = None  # (anchor tick, current tick) of an erase drag
         self._cache: tuple | None = None  # (controls tuple, key, points)
+        self._chooser_for: tuple | None = None  # (controls tuple, key) the chooser was filled for
         self.chooser = QComboBox(roll)
         self.chooser.setFocusPolicy(Qt.NoFocus)
         self.chooser.setToolTip("Controller shown in the lane below the velocities")
@@ -79,8 +80,15 @@ class ControlLane(QWidget):
         self.update()
 
     def sync_choices(self) -> None:
-        """Refill the chooser for the active track, keeping the current controller."""
-        choices = lane_choices(self._track())
+        """Refill the chooser for the active track, keeping the current controller (nothing to
+        do when neither the track's controls nor the controller changed: this runs on every edit)."""
+        track = self._track()
+        built_for = (track.controls if track is not None else None, self.key)
+        if self._chooser_for is not None and self._chooser_for[0] is built_for[0] \
+                and self._chooser_for[1] == built_for[1]:
+            return
+        self._chooser_for = built_for
+        choices = lane_choices(track)
         if self.key not in [(k, n) for _, k, n in choices]:
             choices.append((f"CC{self.key[1]}", *self.key))
         self.chooser.blockSignals(True)
