@@ -14,6 +14,20 @@ from PySide6.QtCore import QByteArray, QSettings
 MAX_RECENT = 10
 
 
+class _Value:
+    """One typed setting of ``AppSettings``: read with its default (a stored value of the wrong
+    type reads as the default), written as given (bools as bools)."""
+
+    def __init__(self, key: str, default, kind=str, doc: str = "") -> None:
+        self.key, self.default, self.kind, self.__doc__ = key, default, kind, doc
+
+    def __get__(self, obj, owner=None):
+        return self if obj is None else obj._get(self.key, self.default, self.kind)
+
+    def __set__(self, obj, value) -> None:
+        obj.store.setValue(self.key, bool(value) if self.kind is bool else value)
+
+
 class AppSettings:
     """Typed access to a QSettings store."""
 
@@ -30,74 +44,16 @@ class AppSettings:
             return default
 
     # ----- simple values ----------------------------------------------------------------------
-    @property
-    def theme(self) -> str:
-        return self._get("ui/theme", "dark")
-
-    @theme.setter
-    def theme(self, name: str) -> None:
-        self.store.setValue("ui/theme", name)
-
-    @property
-    def grid(self) -> str:
-        """Grid in ``GridSpec.to_text`` form."""
-        return self._get("editor/grid", "16")
-
-    @grid.setter
-    def grid(self, text: str) -> None:
-        self.store.setValue("editor/grid", text)
-
-    @property
-    def output(self) -> str:
-        """Name of the chosen output ('' = none chosen yet)."""
-        return self._get("engine/output", "")
-
-    @output.setter
-    def output(self, name: str) -> None:
-        self.store.setValue("engine/output", name)
-
-    @property
-    def midi_input(self) -> str:
-        """Name of the chosen MIDI input ('' = none)."""
-        return self._get("engine/midi_input", "")
-
-    @midi_input.setter
-    def midi_input(self, name: str) -> None:
-        self.store.setValue("engine/midi_input", name)
-
-    @property
-    def quantize_recording(self) -> bool:
-        """Snap recorded notes to the grid when a take lands."""
-        return self._get("engine/quantize_recording", False, bool)
-
-    @quantize_recording.setter
-    def quantize_recording(self, on: bool) -> None:
-        self.store.setValue("engine/quantize_recording", bool(on))
-
-    @property
-    def count_in_recording(self) -> bool:
-        """A bar of clicks before a take that starts the transport."""
-        return self._get("engine/count_in_recording", False, bool)
-
-    @count_in_recording.setter
-    def count_in_recording(self, on: bool) -> None:
-        self.store.setValue("engine/count_in_recording", bool(on))
-
-    @property
-    def follow(self) -> bool:
-        return self._get("editor/follow", True, bool)
-
-    @follow.setter
-    def follow(self, on: bool) -> None:
-        self.store.setValue("editor/follow", bool(on))
-
-    @property
-    def metronome(self) -> bool:
-        return self._get("engine/metronome", False, bool)
-
-    @metronome.setter
-    def metronome(self, on: bool) -> None:
-        self.store.setValue("engine/metronome", bool(on))
+    theme = _Value("ui/theme", "dark")
+    grid = _Value("editor/grid", "16", doc="Grid in ``GridSpec.to_text`` form.")
+    output = _Value("engine/output", "", doc="Name of the chosen output ('' = none chosen yet).")
+    midi_input = _Value("engine/midi_input", "", doc="Name of the chosen MIDI input ('' = none).")
+    quantize_recording = _Value("engine/quantize_recording", False, bool,
+                                doc="Snap recorded notes to the grid when a take lands.")
+    count_in_recording = _Value("engine/count_in_recording", False, bool,
+                                doc="A bar of clicks before a take that starts the transport.")
+    follow = _Value("editor/follow", True, bool)
+    metronome = _Value("engine/metronome", False, bool)
 
     def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
         """(geometry, dock/toolbar state) saved by ``save_window_state``."""
