@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
+
+# A background job of a non-interactive shell (CI, `cmd &`) starts with SIGINT ignored, and
+# an ignored signal stays ignored across exec: the Ctrl-C tests' subprocesses would never see
+# it. Restore Python's own handler so the children start with the default disposition.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("MUSICAPP_DEBUG", "")
