@@ -21,9 +21,11 @@ Import rules (deterministic):
   first track on that channel; with no such track they are left out, and said so.
 - Tempo, time signature and key signature events count from whichever track holds them.
 - Type 2 files are read as sequential patterns: each track starts where the previous ended.
+- Marker events naming chords make the chord track (``core.chords.chords_from_markers``);
+  other markers are left out with a remark.
 
 Export writes type 1: a conductor track (tempo, meter, key signature plus a text event
-with the exact mode) and one track per song track (name, program change, controls, notes,
+with the exact mode, and the chord track as markers) and one track per song track (name, program change, controls, notes,
 all on the track's channel). Overlaps of one pitch are cut where the next note starts, duplicates
 dropped and zero-length notes written 1 tick long, so nothing hangs; ``midi_normal_form``
 gives the song a written file reads back as.
@@ -43,6 +45,7 @@ from fractions import Fraction
 import mido
 
 from musicapp.core.atomic import atomic_write_bytes, parse_file
+from musicapp.core.chords import chord_markers, chords_from_markers
 from musicapp.core.errors import MidiFileError, MusicappError
 from musicapp.core.midi_check import MAX_BEATS, MAX_FILE_BYTES, SMPTE_RATES, MidiHeader, check_midi_bytes
 from musicapp.core.scales import key_from_signature, key_signature_of
@@ -167,6 +170,7 @@ class _Conductor:
     meters: list[tuple[int, int, int]] = field(default_factory=list)
     keys: list[tuple[int, Key]] = field(default_factory=list)
     text_key: Key | None = None
+    markers: list[tuple[int, str]] = field(default_factory=list)
 
 
 def _import(data: bytes) -> MidiImport:
@@ -211,11 +215,17 @@ def _build(mf: mido.MidiFile, header: MidiHeader) -> MidiImport:
         loose += [(ch, rows) for ch, rows in part.controls.items() if ch not in {t.channel for t in made}]
     remarks = _adopt_loose_controls(loose, tracks, scale)
     file_key = min(cond.keys, key=lambda k: k[0])[1] if cond.keys else None
+    meters = tuple(TimeSignature(scale(t), n, dd) for t, n, dd in cond.meters)
+    chords, chord_remarks = chords_from_markers(
+        [(scale(t), text) for t, text in cond.markers], max((t.end for t in tracks), default=0),
+        Song(meters=meters).meter_at(0).bar_ticks())
+    remarks += chord_remarks
     song = Song(
         tracks=tuple(tracks),
         tempos=tempos,
-        meters=tuple(TimeSignature(scale(t), n, dd) for t, n, dd in cond.meters),
+        meters=meters,
         key=cond.text_key or file_key,
+        chords=chords,
     )
     remarks = timing + remarks
     if header.format == 2:
@@ -293,6 +303,8 @@ def _read_part(mtrk: mido.MidiTrack, offset: int, cond: _Conductor) -> tuple[_Pa
             cond.keys.append((tick, key_from_signature(_sharps(msg.key), minor)))
         elif kind == "text" and cond.text_key is None:
             cond.text_key = _parse_key_text(msg.text)
+        elif kind == "marker":
+            cond.markers.append((tick, _fix_text(msg.text)))
     for (channel, pitch), queue in sorted(open_notes.items()):
         for start, vel in queue:
             part.notes[channel].append((start, tick, pitch, vel))
@@ -402,6 +414,8 @@ def _conductor_events(song: Song) -> list[_Event]:
             events.append((0, 0, True, "key_signature", {"key": name}))
         text = f"musicapp-key {song.key.tonic} {song.key.mode}"
         events.append((0, 0, True, "text", {"text": text}))
+    for tick, name in chord_markers(song.chords):
+        events.append((tick, 1, True, "marker", {"text": name}))
     return events
 
 

@@ -2,20 +2,22 @@
 
 Owns the on-disk schema and its version. A project is a JSON object::
 
-    {"format": "musicapp-project", "schema_version": 2,
+    {"format": "musicapp-project", "schema_version": 3,
      "song": {"ppq": 480, "tempos": [[tick, us_per_beat], ...],
               "meters": [[tick, numerator, denominator], ...],
               "key": {"tonic": 0-11, "mode": "major"} | null,
               "tracks": [{"name", "channel", "program", "mute", "solo",
                           "notes": [[start, pitch, length, velocity, channel], ...],
-                          "controls": [[tick, kind, number, value], ...]}]},
+                          "controls": [[tick, kind, number, value], ...]}],
+              "chords": [[start, length, name], ...]},
      "editor": {...}}
 
 Ticks are song ticks (PPQ 480). ``editor`` is any JSON object the UI chooses (view,
 selection, generation settings); it is stored as given and handed back on load.
 ``controls`` (schema 2) are the track's other channel messages (``core.song.Control``:
 kind is "control_change", "pitchwheel", "program_change", "aftertouch" or "polytouch");
-schema 1 files, which have none, still load. A newer schema is refused, so an older
+schema 1 files, which have none, still load. ``chords`` (schema 3) is the chord track, each
+chord by its name ("F#m7", "Bb/D"); older files without it load with no chords. A newer schema is refused, so an older
 musicapp never drops what it cannot read by saving over it.
 Saving is atomic and keeps the previous file as ``NAME.musicapp.bak``; loading validates
 every field and raises ``ProjectError`` with one line naming what is wrong and where.
@@ -28,13 +30,14 @@ import os
 from typing import Any
 
 from musicapp.core.atomic import atomic_write_bytes, parse_file
+from musicapp.core.chords import Chord
 from musicapp.core.errors import MusicappError, ProjectError
 from musicapp.core.scales import mode_intervals
 from musicapp.core.song import Control, Key, Note, Song, TempoChange, TimeSignature, Track
 
 PROJECT_SUFFIX = ".musicapp"
 FORMAT_NAME = "musicapp-project"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MAX_PROJECT_BYTES = 64 * 1024 * 1024
 #: largest integer accepted in a note, tempo or meter row (ticks fit in 31 bits).
 MAX_INT = 2**31 - 1
@@ -104,6 +107,7 @@ def song_to_dict(song: Song) -> dict[str, Any]:
                               for n in t.notes],
                     "controls": [[c.tick, c.kind, c.number, c.value] for c in t.controls]}
                    for t in song.tracks],
+        "chords": [[c.start, c.length, c.name] for c in song.chords],
     }
 
 
@@ -125,8 +129,10 @@ def song_from_dict(d: dict) -> Song:
             key = Key(_get(raw_key, "tonic", int, where), _get(raw_key, "mode", str, where))
             mode_intervals(key.mode)
         tracks = [_track_from_dict(t, i + 1) for i, t in enumerate(_get(d, "tracks", list, "song"))]
-        where = "song"
-        return Song(tuple(tracks), tuple(tempos), tuple(meters), key, ppq)
+        chords = [_chord_from_row(row, i + 1)
+                  for i, row in enumerate(_get(d, "chords", list, "song") if "chords" in d else [])]
+        where = "song chords"
+        return Song(tuple(tracks), tuple(tempos), tuple(meters), key, ppq, tuple(chords))
     except ProjectError:
         raise
     except MusicappError as err:  # SongError/ScaleError from the model's own checks
@@ -166,6 +172,17 @@ def _track_from_dict(d: Any, number: int) -> Track:
         raise
     except MusicappError as err:
         raise ProjectError(f"{where}: {err}") from None
+
+
+def _chord_from_row(row: Any, number: int) -> Chord:
+    spot = f"song chord {number}"
+    if not isinstance(row, list) or len(row) != 3 or type(row[2]) is not str:
+        raise ProjectError(f"{spot} must be [start, length, name]")
+    start, length = _ints(row[:2], 2, spot)
+    try:
+        return Chord.parse(row[2], start, length)
+    except MusicappError as err:
+        raise ProjectError(f"{spot}: {err}") from None
 
 
 def _get(d: dict, name: str, kind: type, where: str) -> Any:

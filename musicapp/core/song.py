@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field, replace
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from musicapp.core.errors import MusicappError
+
+if TYPE_CHECKING:
+    from musicapp.core.chords import Chord
 
 #: ticks per quarter note for every Song (imported files are rescaled to it).
 PPQ = 480
@@ -244,13 +247,17 @@ class Key:
 
 @dataclass(frozen=True, slots=True)
 class Song:
-    """A whole song. Tempo and meter lists are sorted and always start at tick 0."""
+    """A whole song. Tempo and meter lists are sorted and always start at tick 0.
+
+    ``chords`` is the chord track (``core.chords.Chord``): sorted by start, never overlapping.
+    """
 
     tracks: tuple[Track, ...] = ()
     tempos: tuple[TempoChange, ...] = (TempoChange(0),)
     meters: tuple[TimeSignature, ...] = (TimeSignature(0),)
     key: Key | None = None
     ppq: int = PPQ
+    chords: tuple["Chord", ...] = ()
     _tempo_cache: list = field(default_factory=list, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -261,6 +268,11 @@ class Song:
         object.__setattr__(self, "tracks", tuple(self.tracks))
         object.__setattr__(self, "tempos", tempos)
         object.__setattr__(self, "meters", meters)
+        if self.chords:
+            from musicapp.core.chords import normalize_chord_track  # chords imports this module
+            object.__setattr__(self, "chords", normalize_chord_track(self.chords))
+        elif not isinstance(self.chords, tuple):
+            object.__setattr__(self, "chords", ())
 
     # ----- structure -------------------------------------------------------------------
     def with_track(self, index: int, track: Track) -> "Song":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
+from musicapp.core.chords import QUALITIES, Chord
 from musicapp.core.scales import MODES
 from musicapp.core.song import Control, Key, Note, Song, TempoChange, TimeSignature, Track
 
@@ -54,9 +55,21 @@ def tracks(draw, *, overlaps: bool = True, min_length: int = 0, mixed_channels: 
                  draw(st.booleans()), draw(st.booleans()), tuple(ctrl))
 
 
+@st.composite
+def chord_tracks(draw) -> tuple[Chord, ...]:
+    """0-8 chords of any quality (some slash chords), never overlapping, with gaps sometimes."""
+    out, tick = [], draw(st.integers(0, 480 * 8))
+    for _ in range(draw(st.integers(0, 8))):
+        length = draw(st.integers(1, 480 * 8))
+        bass = draw(st.none() | st.integers(0, 11))
+        out.append(Chord(tick, length, draw(st.integers(0, 11)), draw(st.sampled_from(sorted(QUALITIES))), bass))
+        tick += length + draw(st.sampled_from([0, 0, 1, 480]))
+    return tuple(out)
+
+
 def songs(*, overlaps: bool = True, min_length: int = 0,
           mixed_channels: bool = False) -> st.SearchStrategy[Song]:
-    """Songs of 0-5 tracks with up to 4 tempo and 4 meter changes and maybe a key."""
+    """Songs of 0-5 tracks with up to 4 tempo and 4 meter changes, maybe a key, and a chord track."""
     track = tracks(overlaps=overlaps, min_length=min_length, mixed_channels=mixed_channels)
     return st.builds(
         Song,
@@ -64,4 +77,5 @@ def songs(*, overlaps: bool = True, min_length: int = 0,
         tempos=st.lists(tempos, min_size=1, max_size=4).map(tuple),
         meters=st.lists(meters, min_size=1, max_size=4).map(tuple),
         key=keys,
+        chords=chord_tracks(),
     )

@@ -56,7 +56,8 @@ def _scaled(song: Song, factor: int) -> Song:
                            controls=tuple(replace(c, tick=c.tick * factor) for c in t.controls))
                    for t in song.tracks)
     return Song(tracks, tuple(replace(tc, tick=tc.tick * factor) for tc in song.tempos),
-                tuple(replace(m, tick=m.tick * factor) for m in song.meters), song.key, song.ppq * factor)
+                tuple(replace(m, tick=m.tick * factor) for m in song.meters), song.key, song.ppq * factor,
+                tuple(c.moved(c.start * factor, c.length * factor) for c in song.chords))
 
 
 @SETTINGS

@@ -15,7 +15,7 @@ from song_strategies import songs
 from musicapp.core import atomic
 from musicapp.core.errors import ProjectError
 from musicapp.core.project import (
-    load_project, project_from_bytes, save_project, song_from_dict, song_to_dict)
+    SCHEMA_VERSION, load_project, project_from_bytes, save_project, song_from_dict, song_to_dict)
 from musicapp.core.song import Control, Key, Note, Song, Track
 
 JSON_STATE = st.recursive(
@@ -161,4 +161,4 @@ def test_controls_survive_a_project_round_trip_in_order(tmp_path) -> None:
     path = tmp_path / "c.musicapp"
     save_project(path, Song(tracks=(track,)))
     assert load_project(path)[0].tracks[0].controls == track.controls
-    assert json.loads(path.read_text())["schema_version"] == 2
+    assert json.loads(path.read_text())["schema_version"] == SCHEMA_VERSION
