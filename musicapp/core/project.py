@@ -131,7 +131,7 @@ def song_from_dict(d: dict) -> Song:
         tracks = [_track_from_dict(t, i + 1) for i, t in enumerate(_get(d, "tracks", list, "song"))]
         chords = [_chord_from_row(row, i + 1)
                   for i, row in enumerate(_get(d, "chords", list, "song") if "chords" in d else [])]
-        where = "song chords"
+        where = "song"
         return Song(tuple(tracks), tuple(tempos), tuple(meters), key, ppq, tuple(chords))
     except ProjectError:
         raise
