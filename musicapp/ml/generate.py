@@ -3,7 +3,8 @@
 Owns :class:`MelodyGenerator`, which loads its LSTM checkpoint lazily (once, under a
 lock, so any thread may call it first), primes the LSTM on the seed's top line, then
 samples all variations as one batch with temperature, nucleus (top-p), key and
-pitch-range masks. Results are core ``Note`` lists in ticks, placed after the seed.
+pitch-range masks, and (chord lock) a per-step bias toward a chord track's tones
+(``ml.chord_lock``). Results are core ``Note`` lists in ticks, placed after the seed.
 The editor calls :meth:`MelodyGenerator.continue_melody` from its worker thread with a
 cancel flag (a newer request cancels the running one); cancellation is checked between
 16th steps and raises :class:`GenerationCancelled`.
@@ -20,9 +21,11 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from musicapp.core.chords import Chord
 from musicapp.core.errors import MusicappError
 from musicapp.core.scales import detect_key, scale_pitch_classes
 from musicapp.core.song import DRUM_CHANNEL, PPQ, Key, Note, TimeSignature
+from musicapp.ml.chord_lock import DEFAULT_STRENGTH, chord_bias
 from musicapp.ml.dataset import UNKNOWN_KEY, UNKNOWN_MODE
 from musicapp.ml.encoding import (BOS, HOLD, NUM_CLASSES, PITCH_OFFSET, REST, STEPS_PER_QUARTER, EncodingInfo,
                                   bar_start_step, decode_notes, encode_notes, positions_from_meters)
@@ -128,7 +131,8 @@ class MelodyGenerator:
                         temperature: float = 1.0, top_p: float = 0.95, key: str | Key | None = "auto",
                         pitch_range: tuple[int, int] | None = None, random_seed: int = 0, scale_mask: bool = True,
                         meters: Sequence[TimeSignature] = (TimeSignature(0),), start_tick: int | None = None,
-                        cancel: Cancel = None, progress: Progress = None, ppq: int = PPQ) -> list[list[Note]]:
+                        cancel: Cancel = None, progress: Progress = None, ppq: int = PPQ,
+                        chords: Sequence[Chord] = (), chord_strength: float = DEFAULT_STRENGTH) -> list[list[Note]]:
         """``variations`` candidate continuations of ``seed_notes`` (ticks), each a list of Notes.
 
         The continuation starts at ``start_tick`` (default: where the seed's last note ends,
@@ -138,6 +142,8 @@ class MelodyGenerator:
         masked to its scale. ``None`` means no key.
         ``pitch_range`` (lowest, highest) MIDI pitch, inclusive. ``temperature`` 0 is greedy.
         ``progress(done_steps, total_steps)`` is called between steps.
+        ``chords`` (the song's chord track, ticks) switch the chord lock on: chord tones on the
+        beats and scale tones between are favoured by ``chord_strength`` nats (0 = off).
         """
         if not 1 <= int(bars) <= MAX_BARS:
             raise GenerationError(f"bars must be 1..{MAX_BARS}, not {bars}")
@@ -158,9 +164,11 @@ class MelodyGenerator:
             key = detect_key(seed) if seed else None
         elif key is not None and not isinstance(key, Key):
             raise GenerationError(f"key must be 'auto', a Key or None, not {key!r}")
+        if not 0.0 <= float(chord_strength) <= 10.0:
+            raise GenerationError(f"chord strength must be 0..10, not {chord_strength}")
         return self._continue(seed, int(bars), int(variations), float(temperature), float(top_p), key,
                               bool(scale_mask), pitch_range, int(random_seed), tuple(meters) or (TimeSignature(0),),
-                              start_tick, cancel, progress, ppq)
+                              start_tick, cancel, progress, ppq, tuple(chords), float(chord_strength))
 
     @staticmethod
     def _allowed(key: Key | None, pitch_range: tuple[int, int] | None) -> np.ndarray:
@@ -172,7 +180,8 @@ class MelodyGenerator:
 
     def _continue(self, seed: list[Note], bars: int, variations: int, temperature: float, top_p: float,
                   key: Key | None, scale_mask: bool, pitch_range, random_seed: int, meters, start_tick: int | None,
-                  cancel: Cancel, progress: Progress, ppq: int) -> list[list[Note]]:
+                  cancel: Cancel, progress: Progress, ppq: int, chords: tuple = (),
+                  chord_strength: float = 0.0) -> list[list[Note]]:
         model, stepper = self._ready()
         tps = ppq // STEPS_PER_QUARTER
         if start_tick is None:
@@ -195,6 +204,7 @@ class MelodyGenerator:
         first_mask = mask.copy()
         if n_seed and self._sounding(tokens):
             first_mask[HOLD] = -np.inf  # never lengthen the seed's last note
+        bias = chord_bias(chords, meters, start_step * tps, n_gen, tps, key, chord_strength, ppq) if chords else None
         inv_t = 1.0 / temperature if temperature > 0 else 0.0
         out = np.empty((variations, n_gen), dtype=np.int64)
         history = LookbackHistory(stepper.lookback, tokens, bar_len, variations) if stepper.lookback else None
@@ -213,7 +223,10 @@ class MelodyGenerator:
                 if history is not None:
                     lb, match = history.next(prev)
                 logits = stepper.step(ctx, prev, meter[t], lb, match)
-                prev = sample_tokens(logits, first_mask if t == 0 else mask, inv_t, top_p, rng)
+                step_mask = first_mask if t == 0 else mask
+                if bias is not None:
+                    step_mask = step_mask + bias[t]
+                prev = sample_tokens(logits, step_mask, inv_t, top_p, rng)
                 out[:, t] = prev
                 if progress is not None:
                     progress(t + 1, n_gen)

@@ -170,12 +170,13 @@ class MelodyVae(nn.Module):
     @torch.no_grad()
     def generate(self, z: torch.Tensor, pos: torch.Tensor, bar_len: torch.Tensor, temperature: float = 0.0,
                  allowed: torch.Tensor | None = None, generator: torch.Generator | None = None,
-                 cancelled: Callable[[], bool] | None = None) -> torch.Tensor:
+                 cancelled: Callable[[], bool] | None = None, step_bias: torch.Tensor | None = None) -> torch.Tensor:
         """Decode latents ``z`` ``(B, Z)`` into tokens ``(B, T)`` for meter rows ``(B, T)``.
 
         ``temperature`` 0 takes the most likely token each step (greedy); above 0 samples.
         ``allowed`` is an optional bool mask ``(num_classes,)`` of permitted tokens (key
-        constraint). ``cancelled`` is polled between steps; when it returns True the call
+        constraint). ``step_bias`` ``(B, T, num_classes)`` is added to step t's logits (the chord
+        lock, ``ml.chord_lock``). ``cancelled`` is polled between steps; when it returns True the call
         raises ``InterruptedError``.
 
         The input projection of everything but the previous token is computed for all steps
@@ -203,6 +204,8 @@ class MelodyVae(nn.Module):
             logits = torch.addmm(out_b, h, out_w)
             if penalty is not None:
                 logits = logits + penalty
+            if step_bias is not None:
+                logits = logits + step_bias[:, i]
             if temperature <= 0:
                 prev = logits.argmax(-1)
             else:

@@ -29,7 +29,9 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from musicapp.core.chords import Chord
 from musicapp.core.song import DRUM_CHANNEL, Key, Note, TimeSignature
+from musicapp.ml.chord_lock import DEFAULT_STRENGTH, chord_bias
 from musicapp.ml import encoding as enc
 from musicapp.ml.generate import Cancel, GenerationCancelled, GenerationError
 from musicapp.ml.lstm import single_thread
@@ -123,7 +125,8 @@ class VaeService:
     # ----- public operations -------------------------------------------------------------
     def vary(self, phrase: Sequence[Note], amount: float = 0.5, variations: int = 4, *,
              meters: Sequence[TimeSignature] = (TimeSignature(0),), start_tick: int | None = None,
-             seed: int | None = None, temperature: float = 0.0, cancel: Cancel = None) -> list[Melody]:
+             seed: int | None = None, temperature: float = 0.0, cancel: Cancel = None,
+             chords: Sequence[Chord] = (), chord_strength: float = DEFAULT_STRENGTH) -> list[Melody]:
         """``variations`` versions of ``phrase`` (notes in ticks; polyphony -> top line).
 
         ``amount`` 0..1 moves each window's latent code (see :meth:`_encode`; 0: the model's
@@ -131,6 +134,8 @@ class VaeService:
         spherical interpolation.
         ``start_tick`` is where the phrase's first bar starts (default: the bar holding the
         first note); results lie on the same ticks. ``temperature`` 0 decodes greedily.
+        ``chords`` (a chord track, ticks) switch the chord lock on (``ml.chord_lock``): chord
+        tones on the beats and the phrase's scale between are favoured by ``chord_strength``.
         """
         if not 0.0 <= amount <= 1.0:
             raise VaeInputError(f"amount {amount} outside 0..1")
@@ -144,7 +149,8 @@ class VaeService:
             if amount > 0:
                 eps = torch.randn(z.shape, generator=gen).to(mu.device)
                 z = slerp(z, eps, torch.tensor(amount, device=mu.device))
-            toks = self._decode(grid, z.reshape(-1, z.shape[-1]), temperature, None, gen, cancel)
+            bias = self._chord_bias(grid, phrase, meters, chords, chord_strength, variations)
+            toks = self._decode(grid, z.reshape(-1, z.shape[-1]), temperature, None, gen, cancel, bias)
             return [self._notes(grid, toks[i]) for i in range(variations)]
 
     def interpolate(self, a: Sequence[Note], b: Sequence[Note], steps: int = 5, *,
@@ -268,15 +274,30 @@ class VaeService:
         with self._lock:
             self._codes.clear()
 
+    def _chord_bias(self, grid: _Grid, phrase: Sequence[Note], meters: Sequence[TimeSignature],
+                    chords: Sequence[Chord], strength: float, rows: int) -> torch.Tensor | None:
+        """The chord lock's bias ``(rows * C, T, num_classes)`` for the grid's windows, or None."""
+        if not chords or strength == 0:
+            return None
+        from musicapp.core.scales import detect_key
+
+        key = detect_key([n for n in phrase if n.channel != DRUM_CHANNEL], default=None)
+        full = chord_bias(chords, meters, grid.start_step * enc.TICKS_PER_STEP, len(grid.tokens),
+                          enc.TICKS_PER_STEP, key, strength)
+        out = np.zeros((len(grid.chunks), self.model().cfg.max_steps, enc.NUM_CLASSES), dtype=np.float32)
+        for i, (a, b) in enumerate(grid.chunks):
+            out[i, : b - a] = full[a:b]
+        return torch.as_tensor(np.tile(out, (rows, 1, 1)), device=_device(self.model()))
+
     def _decode(self, grid: _Grid, z: torch.Tensor, temperature: float, allowed: torch.Tensor | None,
-                gen: torch.Generator | None, cancel: Cancel) -> np.ndarray:
+                gen: torch.Generator | None, cancel: Cancel, bias: torch.Tensor | None = None) -> np.ndarray:
         """Decode ``z`` ``(R * C, Z)`` on the grid's windows; returns tokens ``(R, T_grid)``."""
         c = len(grid.chunks)
         rows = z.shape[0] // c
         _, pos, bar, _ = self._batch(grid, rows)
         try:
             with single_thread():
-                out = self.model().generate(z, pos, bar, temperature, allowed, gen, _poll(cancel)).cpu().numpy()
+                out = self.model().generate(z, pos, bar, temperature, allowed, gen, _poll(cancel), bias).cpu().numpy()
         except InterruptedError:
             raise GenerationCancelled("generation cancelled") from None
         res = np.empty((rows, len(grid.tokens)), dtype=np.int64)
