@@ -69,6 +69,7 @@ class Document(QObject):
     path_changed = Signal()
     modified_changed = Signal(bool)
     edit_failed = Signal(str)  # one-line reason an edit was refused
+    replaced = Signal()  # reset(): another song (new/open/recovery) replaced the document
 
     def __init__(self, song: Song | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -175,6 +176,7 @@ class Document(QObject):
         self.selection_changed.emit()
         self.ghosts_changed.emit()
         self.active_track_changed.emit(0)
+        self.replaced.emit()
 
     def set_path(self, path: Path | None) -> None:
         self._path = Path(path) if path is not None else None

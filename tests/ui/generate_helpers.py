@@ -54,3 +54,26 @@ def make_window(tmp_path: Path, monkeypatch, song: Song, models: Path | None = N
 
 def lead(notes: list[Note]) -> Song:
     return Song(tracks=(Track(name="Lead", notes=tuple(notes)),))
+
+
+def show_window(w, qtbot):
+    """Show ``w`` active (shortcuts need the active window), bar 1 at the left, zoomed for tests."""
+    w.show()
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    w.roll.view.scroll_to(left_tick=0, top_pitch=84)
+    w.roll.view.px_per_tick = 0.08
+    return w
+
+
+def close_window(w) -> None:
+    """Close ``w`` without the save prompt; the ML worker must stop."""
+    w.document.undo_stack.setClean()
+    w.close()
+    assert w.generate.worker.close(5.0)
+    w.deleteLater()
+
+
+def wait_candidates(qtbot, win, timeout=20000) -> None:
+    qtbot.waitUntil(lambda: win.generate.session is not None and bool(win.generate.session.candidates)
+                    and not win.generate.busy, timeout=timeout)

@@ -10,27 +10,16 @@ from PySide6.QtTest import QTest
 
 from musicapp.core.song import Note
 from tests.ui.conftest import drag, point
-from tests.ui.generate_helpers import PHRASE_A, PHRASE_B, Q, lead, make_window
+from tests.ui.generate_helpers import (
+    PHRASE_A, PHRASE_B, Q, close_window, lead, make_window, show_window, wait_candidates,
+)
 
 
 @pytest.fixture
 def gwin(qtbot, tmp_path, monkeypatch):
-    w = make_window(tmp_path, monkeypatch, lead(PHRASE_A))
-    w.show()
-    w.activateWindow()
-    qtbot.waitUntil(w.isActiveWindow)  # shortcuts need the active window
-    w.roll.view.scroll_to(left_tick=0, top_pitch=84)
-    w.roll.view.px_per_tick = 0.08
+    w = show_window(make_window(tmp_path, monkeypatch, lead(PHRASE_A)), qtbot)
     yield w
-    w.document.undo_stack.setClean()
-    w.close()
-    assert w.generate.worker.close(5.0)
-    w.deleteLater()
-
-
-def wait_candidates(qtbot, win, timeout=15000):
-    qtbot.waitUntil(lambda: win.generate.session is not None and bool(win.generate.session.candidates)
-                    and not win.generate.busy, timeout=timeout)
+    close_window(w)
 
 
 def keys(win, key, mods=Qt.NoModifier):
@@ -139,7 +128,7 @@ def test_a_new_request_cancels_the_running_one(gwin, qtbot):
     ctrl.set_options(bars=1, variations=2)
     ctrl.continue_phrase()
     wait_candidates(qtbot, gwin)
-    qtbot.waitUntil(lambda: slow in cancelled, timeout=5000)
+    qtbot.waitUntil(lambda: slow in cancelled and bool(finished), timeout=5000)  # one queued event per receiver
     assert slow not in finished and finished[-1] == ctrl._rid
     assert len(ctrl.session.candidates) == 2
 
@@ -197,16 +186,16 @@ def test_vary_replaces_the_selection_in_one_undo_step(gwin, qtbot):
     assert doc.song.tracks[0].notes == tuple(PHRASE_A)
 
 
-def test_interpolate_two_selected_phrases_places_candidates_after_the_second(gwin, qtbot):
+def test_interpolate_lays_the_steps_out_after_the_second_phrase_as_one_morph(gwin, qtbot):
     ctrl, doc = gwin.generate, gwin.document
     doc.reset(lead(PHRASE_A + PHRASE_B))
     doc.select_all()
     gwin.generate_panel.mode.setCurrentText("Interpolate")
     gwin.generate_panel.go.click()
     wait_candidates(qtbot, gwin)
-    end_b = max(n.end for n in PHRASE_B)
-    assert len(ctrl.session.candidates) == ctrl.options.variations
-    assert all(n.start >= end_b for c in ctrl.session.candidates for n in c)
+    end_b, step = 20 * Q, 8 * Q  # B ends at bar 5; each step is as long as A (2 bars)
+    (morph,) = ctrl.session.candidates  # no room for 4 steps in the one bar between A and B
+    assert all(end_b <= n.start < end_b + ctrl.options.variations * step for n in morph)
 
 
 def test_interpolate_with_one_phrase_says_what_to_select(gwin):
@@ -231,9 +220,10 @@ def test_panel_shows_the_detected_key_and_an_override_is_used(gwin, qtbot):
     from musicapp.core.song import Key
 
     panel = gwin.generate_panel
-    gwin.roll.set_cursor_tick(0)  # nothing before the cursor: the seed is empty, not the song
+    gwin.document.reset(lead([]))  # nothing to read: the seed is empty
     qtbot.waitUntil(lambda: panel.key.itemText(0) == "Auto (empty seed)", timeout=3000)
-    gwin.roll.set_cursor_tick(8 * Q)
+    gwin.document.reset(lead(PHRASE_A))
+    gwin.roll.set_cursor_tick(0)  # at bar 1 of a tune: the seed is the phrase before its end
     detected = str(detect_key(PHRASE_A))
     qtbot.waitUntil(lambda: panel.key.itemText(0) == f"Auto ({detected})", timeout=3000)
     panel.key.setCurrentText("E major")

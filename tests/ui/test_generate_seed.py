@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from musicapp.core.song import Note
-from musicapp.ui.generate.seed import SeedError, follow_edit, pick_seed, seed_from_notes, split_phrases
+from musicapp.core.song import Note, Song, Track
+from musicapp.ui.generate.seed import (
+    SeedError, describe_seed, follow_edit, pick_seed, seed_from_notes, split_phrases,
+)
 from tests.ui.generate_helpers import PHRASE_A, PHRASE_B, Q, lead
 
 BAR = 4 * Q
@@ -17,10 +19,45 @@ def test_selection_is_the_seed_and_the_continuation_starts_at_its_end_on_the_gri
     assert seed.notes == tuple(PHRASE_A[:2]) and seed.start == 2 * Q
 
 
-def test_without_selection_the_notes_before_the_cursor_are_the_seed():
+def test_without_selection_the_notes_before_a_cursor_placed_after_the_phrase_are_the_seed():
+    song = lead(PHRASE_A)
+    seed = pick_seed(song, 0, (), cursor=3 * BAR)
+    assert seed.notes == tuple(PHRASE_A) and seed.start == 8 * Q
+
+
+def test_a_cursor_inside_the_tune_continues_after_its_last_note_never_over_it():
     song = lead(PHRASE_A + PHRASE_B)
-    seed = pick_seed(song, 0, (), cursor=5 * Q)
-    assert seed.notes == tuple(PHRASE_A[:5]) and seed.start == 5 * Q
+    for cursor in (0, 5 * Q):  # an opened tune (cursor at bar 1) or a click inside it
+        seed = pick_seed(song, 0, (), cursor=cursor)
+        assert seed.start == PHRASE_B[-1].end
+        assert seed.notes == tuple(PHRASE_A[4:] + PHRASE_B)  # bars 2-5: the last four bars
+        assert describe_seed(song, seed) == "Seed: bars 2-5 of Lead (12 notes)"
+
+
+def test_the_seed_is_bounded_to_the_last_four_bars():
+    tune = [Note(i * Q, 60 + i % 7, Q, 90) for i in range(32)]  # 8 bars of quarters
+    song = lead(tune)
+    seed = pick_seed(song, 0, (), cursor=0)
+    assert seed.notes == tuple(tune[16:]) and seed.start == 8 * BAR
+    assert describe_seed(song, seed) == "Seed: bars 5-8 of Lead (16 notes)"
+
+
+def test_a_lone_selected_note_anchors_the_phrase_at_its_end():
+    song = lead(PHRASE_A)
+    last = len(PHRASE_A) - 1
+    seed = pick_seed(song, 0, {(0, last)}, cursor=0)  # the note just drawn
+    assert seed.notes == tuple(PHRASE_A) and seed.start == PHRASE_A[-1].end
+    inner = pick_seed(song, 0, {(0, 2)}, cursor=0)  # a note inside: never over the later notes
+    assert inner.start == PHRASE_A[-1].end
+
+
+def test_an_empty_active_track_reads_its_seed_from_the_track_with_notes():
+    song = Song(tracks=(Track(name="Lead", notes=tuple(PHRASE_A)), Track(name="Bass", channel=1)))
+    seed = pick_seed(song, 1, (), cursor=0)
+    assert seed.track == 0 and seed.dest == 1 and seed.notes == tuple(PHRASE_A)
+    assert describe_seed(song, seed) == "Seed from: Lead, bars 1-2 (8 notes), into Bass"
+    chosen = pick_seed(song, 1, (), cursor=0, source=1)
+    assert chosen.notes == () and chosen.dest == 1
 
 
 def test_an_empty_seed_continues_from_the_cursor():

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 from musicapp.ui.generate.controller import GenerateController
 from musicapp.ui.generate.panel import GeneratePanel
+from musicapp.ui.generate.seedview import SeedLayer, reveal_ghosts
 from musicapp.ui.generate.services import GenerateServices
 
 if TYPE_CHECKING:
@@ -60,6 +61,11 @@ def install_generate(win: "MainWindow", services: GenerateServices) -> GenerateC
     win.roll.cursor_changed.connect(panel.seed_moved)
     canvas = win.roll.canvas
     canvas.painted.connect(lambda: ctrl.follow_preview(canvas.preview))  # drags follow live
+    dock = win.generate_dock
+    win.roll.add_layer(SeedLayer(ctrl, lambda: dock.isVisible()))
+    ctrl.ghosts_shown.connect(lambda _rid: reveal_ghosts(win.roll))  # follow the candidates
+    win.document.replaced.connect(ctrl.reset_for_document)  # key lock, seed source: per song
+    ctrl.changed.connect(win.roll.canvas.update)
     return ctrl
 
 

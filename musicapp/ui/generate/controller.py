@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from musicapp.core import edits
-from musicapp.core.scales import detect_key
+from musicapp.core.scales import ScaleError, detect_key
 from musicapp.core.song import Key, Note, Song
 from musicapp.ui.document import Document
 from musicapp.ui.generate.audition import Audition
@@ -33,7 +33,10 @@ DEBOUNCE_MS = 15
 
 @dataclass
 class GenerateOptions:
-    """What the panel sets. ``key`` None = auto-detect from the seed; ticks/semitones as named."""
+    """What the panel sets. ``key`` None = Auto (the song's key, else detected from the seed);
+    ``seed_track`` None = Auto (the active track, or another one when it is empty); ticks and
+    MIDI pitches as named. ``key``, ``key_lock`` and ``seed_track`` belong to the document
+    (``reset_for_document``)."""
 
     mode: str = CONTINUE
     bars: int = 2
@@ -42,8 +45,9 @@ class GenerateOptions:
     top_p: float = 0.95
     key_lock: bool = True
     key: Key | None = None
-    pitch_low: int = 36
-    pitch_high: int = 96
+    pitch_low: int = 21  # A0..C8, the piano: a seed's own register is continued inside it
+    pitch_high: int = 108
+    seed_track: int | None = None
     amount: float = 0.5
     live: bool = False
     device: str = "cpu"
@@ -124,7 +128,29 @@ class GenerateController(QObject):
         return self._start(CONTINUE, self._continue_seed)
 
     def _continue_seed(self, d: Document) -> seeds.Seed:
-        return seeds.pick_seed(d.song, d.active_track, d.selection, self.cursor())
+        source = self.options.seed_track
+        if source is not None and not 0 <= source < len(d.song.tracks):
+            source = None
+        return seeds.pick_seed(d.song, d.active_track, d.selection, self.cursor(), source)
+
+    def seed_for_mode(self) -> seeds.Seed | None:
+        """The seed the current mode reads now (shown before generating), None if there is none."""
+        d = self.document
+        try:
+            if self.options.mode == CONTINUE:
+                return self._continue_seed(d)
+            seed = seeds.selected_phrase(d.song, d.selection, d.active_track)
+            if self.options.mode == INTERPOLATE:
+                seeds.split_phrases(seed.notes)
+            return seed
+        except (seeds.SeedError, IndexError):
+            return None
+
+    def reset_for_document(self) -> None:
+        """Another song was opened: drop candidates; key lock and seed source go back to Auto."""
+        self.dismiss()
+        self.set_options(key=None, key_lock=True, seed_track=None)
+        self.changed.emit()
 
     def vary_selection(self) -> bool:
         """Variations of the selected phrase with the VAE (shown over it; accept replaces it)."""
@@ -152,7 +178,7 @@ class GenerateController(QObject):
         s = self.session
         if s is None or not s.current:
             return False
-        notes, track = s.current, s.seed.track
+        notes, track = s.current, s.seed.dest
         replaced = s.seed.notes if s.mode == VARY else ()
         self._end_session()
 
@@ -191,16 +217,23 @@ class GenerateController(QObject):
             return song
         if s.mode == VARY:
             song = edits.remove_notes(song, refs_of(song, s.seed.track, s.seed.notes))
-        return edits.add_notes(song, s.seed.track, s.current).song
+        return edits.add_notes(song, s.seed.dest, s.current).song
 
-    def detected_key(self) -> Key | None:
-        """Key the Continue seed would get with 'auto' (the song's key when the seed is empty)."""
+    def detected_key(self, seed: seeds.Seed | None = None) -> Key | None:
+        """Key 'Auto' stands for: the song's key when it has one, else the key detected from
+        ``seed`` (default: the Continue seed now), None for an empty seed."""
         d = self.document
-        try:
-            seed = seeds.pick_seed(d.song, d.active_track, d.selection, self.cursor())
-        except seeds.SeedError:
+        if d.song.key is not None:
             return d.song.key
-        return detect_key(seed.notes, d.song.key) if seed.notes else d.song.key
+        if seed is None:
+            try:
+                seed = self._continue_seed(d)
+            except seeds.SeedError:
+                return None
+        try:
+            return detect_key(seed.notes) if seed.notes else None
+        except ScaleError:  # drums only: no key
+            return None
 
     def set_options(self, **changes) -> None:
         """Change options; model or device changes drop loaded models (reloaded lazily)."""
@@ -235,6 +268,8 @@ class GenerateController(QObject):
             return False
         song = self.document.song
         rs = random.randrange(1 << 30) if random_seed is None else random_seed
+        if self.options.mode != mode:  # the Mode box shows what runs (menu keys pick a mode too)
+            self.set_options(mode=mode)
         self.session = Session(mode, seed, rs, song.tracks[seed.track].notes)
         self._request()
         return True
@@ -252,9 +287,7 @@ class GenerateController(QObject):
         self.changed.emit()
 
     def _key_for(self, seed: seeds.Seed) -> Key | None:
-        if self.options.key is not None:
-            return self.options.key
-        return detect_key(seed.notes, self.document.song.key) if seed.notes else self.document.song.key
+        return self.options.key if self.options.key is not None else self.detected_key(seed)
 
     def _on_finished(self, rid: int, candidates, seconds: float) -> None:
         s = self.session
@@ -265,10 +298,10 @@ class GenerateController(QObject):
             self.changed.emit()
             return
         song = self.document.song
-        if s.seed.track >= len(song.tracks):
+        if max(s.seed.track, s.seed.dest) >= len(song.tracks):
             self._end_session()
             return
-        channel = song.tracks[s.seed.track].channel
+        channel = song.tracks[s.seed.dest].channel
         vel = seeds.seed_velocity(s.seed.notes)
         s.candidates = [seeds.fit_candidate(c, channel, vel, s.offset) for c in candidates]
         s.index = min(s.index, max(0, len(s.candidates) - 1))
@@ -301,7 +334,7 @@ class GenerateController(QObject):
         s = self.session
         assert s is not None
         self._shown = tuple(sorted(s.current))
-        self.document.set_ghost_notes(self._shown, s.seed.track)
+        self.document.set_ghost_notes(self._shown, s.seed.dest)
         self.changed.emit()
 
     def _end_session(self) -> None:
@@ -331,7 +364,7 @@ class GenerateController(QObject):
             if self.options.live and not self.busy:  # one random seed while live: stable ghosts
                 self._start(CONTINUE, self._continue_seed, self._live_random)
             return
-        if s.seed.track >= len(song.tracks):
+        if max(s.seed.track, s.seed.dest) >= len(song.tracks):
             self.dismiss()
             return
         after = song.tracks[s.seed.track].notes

@@ -1,14 +1,18 @@
 """The jobs the Generate controller hands to the worker, and where their notes go.
 
 Owns the translation from a session (mode, seed, options) to a closure over immutable
-copies that calls the Qt-free service on the worker thread: Continue (LSTM), Vary and
-Interpolate (VAE). Also finds notes by value in a track (for Vary's replace-on-accept).
-Ticks throughout.
+copies that calls the Qt-free service on the worker thread: Continue (LSTM; a seed far from
+the model's register is moved by whole octaves to ``MODEL_CENTER`` and the result moved back,
+so it continues in the seed's own register), Vary and Interpolate (VAE; the steps laid out one
+after another as a single morph, between phrases A and B when they fit there, else after B).
+Also finds notes by value in a track (for Vary's replace-on-accept). Ticks throughout.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from dataclasses import replace
 
 from musicapp.core.song import Key, Note, Song
 from musicapp.ui.generate import seed as seeds
@@ -18,6 +22,37 @@ if TYPE_CHECKING:
     from musicapp.ui.generate.controller import GenerateOptions, Session
 
 CONTINUE, VARY, INTERPOLATE = "Continue", "Vary", "Interpolate"
+#: MIDI pitch around which the melody models were trained (corpus melodies sit near G4).
+MODEL_CENTER = 67
+
+
+def register_shift(notes) -> int:
+    """Semitones (whole octaves) that bring the mean pitch of ``notes`` within an octave of
+    ``MODEL_CENTER``; 0 when it already is (or there are no notes)."""
+    if not notes:
+        return 0
+    mean = sum(n.pitch for n in notes) / len(notes)
+    if abs(mean - MODEL_CENTER) <= 12:
+        return 0
+    return 12 * round((MODEL_CENTER - mean) / 12)
+
+
+def transposed(notes, semitones: int) -> list[Note]:
+    """``notes`` moved by ``semitones``; notes that would leave 0..127 are dropped."""
+    return [replace(n, pitch=n.pitch + semitones) for n in notes if 0 <= n.pitch + semitones <= 127]
+
+
+def morph(steps, start: int, span: int) -> list[Note]:
+    """Interpolation ``steps`` (each on phrase A's ticks from ``start``, ``span`` ticks long)
+    one after another as one phrase: step i moved ``i * span`` later; notes outside their slot
+    are dropped and notes running past its end are cut there."""
+    out = []
+    for i, step in enumerate(steps):
+        for n in step:
+            if start <= n.start < start + span:
+                length = min(n.length, start + span - n.start)
+                out.append(replace(n, start=n.start + i * span, length=max(1, length)))
+    return out
 
 
 def refs_of(song: Song, track: int, notes) -> list[tuple[int, int]]:
@@ -33,18 +68,34 @@ def refs_of(song: Song, track: int, notes) -> list[tuple[int, int]]:
     return refs
 
 
+def morph_layout(song: Song, notes, steps: int) -> tuple[list[Note], list[Note], int, int]:
+    """Interpolate's plan for ``notes``: (phrase A, phrase B, tick where the morph starts, ticks
+    per step). The ``steps`` go between A and B when the whole bars between them hold them all,
+    else from the bar after B. Raises SeedError unless ``notes`` are two phrases."""
+    a, b = seeds.split_phrases(notes)
+    start_a, start_b = seeds.bar_floor(song, a[0].start), seeds.bar_floor(song, b[0].start)
+    end_a, end_b = seeds.bar_ceil(song, max(n.end for n in a)), seeds.bar_ceil(song, max(n.end for n in b))
+    span = max(1, min(end_a - start_a, end_b - start_b))
+    place = end_a if start_b - end_a >= steps * span else end_b
+    return a, b, place, span
+
+
 def make_job(s: "Session", song: Song, o: "GenerateOptions", key: Key | None):
     """(job, model kind, tick offset of results) for session ``s`` over a snapshot of ``song``."""
     seed, meters, ppq, rs = s.seed, song.meters, song.ppq, s.random_seed
     notes = list(seed.notes)
     if s.mode == CONTINUE:
         lo, hi = sorted((o.pitch_low, o.pitch_high))
+        shift = register_shift(notes)
+        moved = transposed(notes, shift)
+        rng = (max(0, lo + shift), min(127, hi + shift))
 
         def job(svc, cancel, progress):
-            return svc.continue_melody(notes, bars=o.bars, variations=o.variations, temperature=o.temperature,
-                                       top_p=o.top_p, key=key, pitch_range=(lo, hi), random_seed=rs,
-                                       scale_mask=o.key_lock, meters=meters, start_tick=seed.start,
-                                       cancel=cancel, progress=progress, ppq=ppq)
+            found = svc.continue_melody(moved, bars=o.bars, variations=o.variations, temperature=o.temperature,
+                                        top_p=o.top_p, key=key, pitch_range=rng, random_seed=rs,
+                                        scale_mask=o.key_lock, meters=meters, start_tick=seed.start,
+                                        cancel=cancel, progress=progress, ppq=ppq)
+            return [transposed(c, -shift) for c in found] if shift else found
         return job, LSTM, 0
     if s.mode == VARY:
         start = seeds.bar_floor(song, notes[0].start)
@@ -53,11 +104,11 @@ def make_job(s: "Session", song: Song, o: "GenerateOptions", key: Key | None):
             return svc.vary(notes, amount=o.amount, variations=o.variations, meters=meters, start_tick=start,
                             seed=rs, temperature=o.temperature, cancel=cancel)
         return job, VAE, 0
-    a, b = seeds.split_phrases(notes)
-    start_a, start_b = seeds.bar_floor(song, a[0].start), seeds.bar_floor(song, b[0].start)
-    offset = seeds.bar_ceil(song, max(n.end for n in b)) - start_a
+    a, b, place, span = morph_layout(song, notes, o.variations)
+    start_a, start_b, steps = seeds.bar_floor(song, a[0].start), seeds.bar_floor(song, b[0].start), o.variations
 
     def job(svc, cancel, progress):
-        return svc.interpolate(a, b, steps=o.variations + 2, meters=meters, start_a=start_a, start_b=start_b,
-                               cancel=cancel)[1:-1]
-    return job, VAE, offset
+        found = svc.interpolate(a, b, steps=steps + 2, meters=meters, start_a=start_a, start_b=start_b,
+                                cancel=cancel)[1:-1]
+        return [morph(found, start_a, span)]
+    return job, VAE, place - start_a

@@ -1,9 +1,11 @@
-"""The Generate panel (a dock): mode, length, variations, temperature, key lock, pitch range,
+"""The Generate panel (a dock): mode, seed source and what the seed is ("Seed: bars 1-4 of
+Lead (30 notes)"), length, variations (Interpolate: steps), temperature, key lock, pitch range,
 model and device with status, the main button, candidate navigation, progress and messages.
 
 Owns only widgets: every control writes ``GenerateController.options`` and every button calls a
 controller verb, so the keyboard (menu actions) and the panel do the same thing. Refreshes
-from the controller's signals.
+from the controller's signals, and shows the options back (the mode a menu key ran, the key
+and seed source going back to Auto when another song opens).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from PySide6.QtWidgets import (
 )
 
 from musicapp.core.song import NOTE_NAMES, Key
+from musicapp.ui.generate import seed as seeds
+from musicapp.ui.generate.jobs import morph_layout
 from musicapp.ui.generate.controller import CONTINUE, INTERPOLATE, MODES, VARY, GenerateController
 from musicapp.ui.generate.services import DEVICES, LSTM, VAE
 
@@ -72,6 +76,11 @@ class GeneratePanel(QWidget):
         for k in KEYS:
             self.key.addItem(str(k), k)
         self.low, self.high = PitchSpin(o.pitch_low), PitchSpin(o.pitch_high)
+        self.seed_from = QComboBox()
+        self.seed_from.setToolTip("Track the seed is read from; the candidates go into the active track")
+        self.seed_info = QLabel("")
+        self.seed_info.setObjectName("seedInfo")
+        self.seed_info.setWordWrap(True)
         self.live = QCheckBox("Live re-seed")
         self.live.setToolTip("Regenerate whenever the seed is edited, even with no candidates shown")
         self.go = QPushButton(BUTTON_TEXT[o.mode])
@@ -109,11 +118,14 @@ class GeneratePanel(QWidget):
     def _layout(self) -> None:
         form = QFormLayout()
         form.addRow("Mode", self.mode)
+        form.addRow("Seed from", self.seed_from)
+        form.addRow("", self.seed_info)
         form.addRow("Model", self.model)
         form.addRow("Device", self.device)
         form.addRow("", self.status)
         form.addRow("Length", self.bars)
         form.addRow("Variations", self.variations)
+        self._form = form
         form.addRow("Temperature", self.temperature)
         form.addRow("Amount", self.amount)
         key_row = QHBoxLayout()
@@ -157,6 +169,8 @@ class GeneratePanel(QWidget):
         self.low.valueChanged.connect(lambda v: c.set_options(pitch_low=v))
         self.high.valueChanged.connect(lambda v: c.set_options(pitch_high=v))
         self.live.toggled.connect(lambda on: c.set_options(live=on))
+        self.seed_from.activated.connect(lambda i: (c.set_options(seed_track=self.seed_from.itemData(i)),
+                                                    self.seed_moved()))
         self.go.clicked.connect(c.generate)
         self.prev_btn.clicked.connect(c.previous_candidate)
         self.next_btn.clicked.connect(lambda: c.next_candidate())
@@ -194,6 +208,11 @@ class GeneratePanel(QWidget):
         self.bars.setEnabled(mode == CONTINUE)
         self.amount.setEnabled(mode == VARY)
         self.key_lock.setEnabled(mode == CONTINUE)
+        self.seed_from.setEnabled(mode == CONTINUE)
+        label = self._form.labelForField(self.variations)
+        if label is not None:
+            label.setText("Steps" if mode == INTERPOLATE else "Variations")
+        self.seed_moved()
         self.low.setEnabled(mode == CONTINUE)
         self.high.setEnabled(mode == CONTINUE)
         self._fill_models()
@@ -233,8 +252,58 @@ class GeneratePanel(QWidget):
         self._key_timer.start()
 
     def _update_auto_key(self) -> None:
-        key = self.ctrl.detected_key()
+        """Refresh what depends on the seed: the Auto key, the seed line and the track list."""
+        c = self.ctrl
+        song = c.document.song
+        names = [t.name or f"Track {i + 1}" for i, t in enumerate(song.tracks)]
+        if [self.seed_from.itemText(i) for i in range(1, self.seed_from.count())] != names:
+            self.seed_from.blockSignals(True)
+            self.seed_from.clear()
+            self.seed_from.addItem("Auto", None)
+            for i, name in enumerate(names):
+                self.seed_from.addItem(name, i)
+            self.seed_from.blockSignals(False)
+        self._sync_options()
+        seed = c.session.seed if c.session is not None else c.seed_for_mode()
+        key = c.detected_key(seed) if seed is not None or song.key is not None else None
         self.key.setItemText(0, f"Auto ({key})" if key is not None else "Auto (empty seed)")
+        auto = seeds.seed_source(song, c.document.active_track) if song.tracks else 0
+        self.seed_from.setItemText(0, f"Auto ({names[auto]})" if names else "Auto")
+        self.seed_info.setText(self._seed_text(seed))
+
+    def _seed_text(self, seed: seeds.Seed | None) -> str:
+        c, song = self.ctrl, self.ctrl.document.song
+        mode = c.session.mode if c.session is not None else c.options.mode
+        if seed is None:
+            return "Seed: select two phrases (A and B)" if mode == INTERPOLATE else (
+                "Seed: select the notes to vary" if mode == VARY else "Seed: none")
+        if mode == INTERPOLATE:
+            try:
+                a, b, place, _span = morph_layout(song, seed.notes, c.options.variations)
+            except seeds.SeedError as err:
+                return str(err)
+            bar = song.tick_to_bar_beat(place)[0] + 1
+            return (f"A: {seeds.bars_text(song, a)}, B: {seeds.bars_text(song, b)}; "
+                    f"{c.options.variations} steps from bar {bar}")
+        return seeds.describe_seed(song, seed)
+
+    def _sync_options(self) -> None:
+        """Show the controller's options (changed by menu keys or a new document)."""
+        o = self.ctrl.options
+        widgets = (self.mode, self.key, self.key_lock, self.seed_from)
+        for w in widgets:
+            w.blockSignals(True)
+        try:
+            mode_changed = self.mode.currentText() != o.mode
+            self.mode.setCurrentText(o.mode)
+            self.key.setCurrentIndex(0 if o.key is None else max(0, self.key.findData(o.key)))
+            self.key_lock.setChecked(o.key_lock)
+            self.seed_from.setCurrentIndex(0 if o.seed_track is None else max(0, self.seed_from.findData(o.seed_track)))
+        finally:
+            for w in widgets:
+                w.blockSignals(False)
+        if mode_changed:
+            self._update_mode()
 
     def show_message(self, text: str, error: bool = False) -> None:
         self.message.setText(text)
@@ -243,6 +312,7 @@ class GeneratePanel(QWidget):
     def refresh(self) -> None:
         c = self.ctrl
         s = c.session
+        self._sync_options()
         n = len(s.candidates) if s is not None else 0
         self.counter.setText(f"{s.index + 1} / {n}" if n else ("generating…" if c.busy else "no candidates"))
         for b in (self.prev_btn, self.next_btn):

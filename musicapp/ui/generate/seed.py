@@ -1,8 +1,11 @@
 """Which notes a generation reads (the seed) and how that seed follows the user's edits.
 
-Owns the pure, Qt-free rules of the Generate panel: picking the seed (the selection, or the
-notes before the edit cursor in the active track), splitting a selection into two phrases for
-interpolation, following a seed through an edit (live re-seed: a diff of the track's notes
+Owns the pure, Qt-free rules of the Generate panel: picking the seed (a selection of two or
+more notes, or else the last ``SEED_BARS`` bars of the active track's phrase before the anchor:
+the edit cursor, the end of a lone selected / just-drawn note, or -- when that would put
+candidates over existing notes -- the end of the track's last note; an empty track takes its
+seed from another track), describing it ("Seed: bars 1-4 of Lead (30 notes)"), splitting a
+selection into two phrases for interpolation, following a seed through an edit (live re-seed: a diff of the track's notes
 before and after, so moving, adding or deleting a seed note changes the seed and nothing
 else does), and placing generated notes. All positions are in ticks.
 """
@@ -10,13 +13,13 @@ else does), and placing generated notes. All positions are in ticks.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 from musicapp.core.song import Note, Song
 
-#: bars before the cursor that a cursor seed reads (the LSTM keeps at most 16 bars anyway).
-CURSOR_SEED_BARS = 8
+#: whole bars (ending with the anchor's bar) that a seed without a selection reads.
+SEED_BARS = 4
 
 
 class SeedError(ValueError):
@@ -29,13 +32,21 @@ class Seed:
 
     ``start`` is where the continuation begins (ticks); ``region`` is the tick range
     ``(lo, hi)`` in which added notes join the seed on a live re-seed (from the seed's first
-    bar to one bar past its end, so drawing just after the phrase extends it).
+    bar to one bar past its end, so drawing just after the phrase extends it). ``target`` is
+    the track the candidates go into when it is not ``track`` (a seed read from another
+    track); see ``dest``.
     """
 
     track: int
     notes: tuple[Note, ...]
     start: int
     region: tuple[int, int]
+    target: int | None = None
+
+    @property
+    def dest(self) -> int:
+        """Track the candidates go into (accept, ghost notes, channel)."""
+        return self.track if self.target is None else self.target
 
     @property
     def first_tick(self) -> int:
@@ -78,29 +89,92 @@ def seed_from_notes(song: Song, track: int, notes: Iterable[Note], cursor: int |
     return Seed(track, notes, start, (lo, start + song.meter_at(start).bar_ticks(song.ppq)))
 
 
-def pick_seed(song: Song, active_track: int, selection: Iterable[tuple[int, int]], cursor: int) -> Seed:
-    """The seed for Continue: the selected notes (of the track holding most of them), or else
-    the active track's notes that start before ``cursor`` in the last ``CURSOR_SEED_BARS`` bars."""
+def pick_seed(song: Song, active_track: int, selection: Iterable[tuple[int, int]], cursor: int,
+              source: int | None = None) -> Seed:
+    """The seed for Continue; candidates go into ``active_track``.
+
+    Two or more selected notes are the seed (those of the track holding most of them). Else
+    the seed is the last ``SEED_BARS`` bars of the source track before the anchor (see
+    ``anchor_tick``; a lone selected note -- e.g. the one just drawn -- anchors at its end).
+    The source is ``source`` if given, else the active track, or -- when the active track is
+    empty -- the track with the most notes ("Seed from").
+    """
     if not song.tracks:
         raise SeedError("the song has no tracks")
     sel = list(selection)
-    if sel:
+    if len(sel) > 1:
         counts = Counter(t for t, _ in sel)
         track = max(counts, key=lambda t: (counts[t], t == active_track))
         notes = [song.tracks[track].notes[i] for t, i in sel if t == track]
         return seed_from_notes(song, track, notes)
-    track = min(max(active_track, 0), len(song.tracks) - 1)
-    bar = song.meter_at(cursor).bar_ticks(song.ppq)
-    lo = max(0, cursor - CURSOR_SEED_BARS * bar)
-    notes = [n for n in song.tracks[track].notes if lo <= n.start < cursor]
-    return seed_from_notes(song, track, notes, cursor)
+    active = min(max(active_track, 0), len(song.tracks) - 1)
+    track = seed_source(song, active) if source is None else source
+    if not 0 <= track < len(song.tracks):
+        raise SeedError(f"no track {track + 1} to read the seed from")
+    if sel:
+        t, i = sel[0]
+        cursor = song.tracks[t].notes[i].end
+    anchor = anchor_tick(song.tracks[track].notes, cursor)
+    lo = max(0, bar_floor(song, max(0, anchor - 1)) - (SEED_BARS - 1) * song.meter_at(anchor).bar_ticks(song.ppq))
+    notes = [n for n in song.tracks[track].notes if lo <= n.start < anchor]
+    seed = seed_from_notes(song, track, notes, anchor)
+    return seed if track == active else replace(seed, target=active)
+
+
+def anchor_tick(notes: Sequence[Note], cursor: int) -> int:
+    """Where the seed ends: ``cursor`` when no note of ``notes`` starts at or after it (the user
+    placed it after the phrase), else the end of the last note, so candidates never land on
+    existing notes (ticks)."""
+    if not notes or cursor > max(n.start for n in notes):
+        return max(0, cursor)
+    return max(n.end for n in notes)
+
+
+def seed_source(song: Song, active: int) -> int:
+    """The track a seed is read from when none is chosen: the active one, or when it has no
+    notes, the track with the most notes (the active one if all are empty)."""
+    if song.tracks[active].notes:
+        return active
+    best = max(range(len(song.tracks)), key=lambda i: (len(song.tracks[i].notes), -i))
+    return best if song.tracks[best].notes else active
+
+
+def bar_span(song: Song, notes: Sequence[Note]) -> tuple[int, int]:
+    """First and last bar (1-based) that ``notes`` sound in."""
+    first = song.tick_to_bar_beat(min(n.start for n in notes))[0] + 1
+    last = song.tick_to_bar_beat(max(max(n.end for n in notes) - 1, 0))[0] + 1
+    return first, max(first, last)
+
+
+def bars_text(song: Song, notes: Sequence[Note]) -> str:
+    """``"bars 1-4"`` or ``"bar 3"``."""
+    a, b = bar_span(song, notes)
+    return f"bar {a}" if a == b else f"bars {a}-{b}"
+
+
+def describe_seed(song: Song, seed: Seed) -> str:
+    """What the panel says about a seed: ``"Seed: bars 1-4 of Lead (30 notes)"``."""
+    def name(t: int) -> str:
+        return song.tracks[t].name or f"Track {t + 1}" if 0 <= t < len(song.tracks) else f"Track {t + 1}"
+
+    if not seed.notes:
+        bar = song.tick_to_bar_beat(seed.start)[0] + 1
+        return f"Seed: none (starts bar {bar} of {name(seed.dest)} unseeded)"
+    n = len(seed.notes)
+    count = f"({n} note{'s' * (n != 1)})"
+    if seed.dest != seed.track:
+        return f"Seed from: {name(seed.track)}, {bars_text(song, seed.notes)} {count}, into {name(seed.dest)}"
+    return f"Seed: {bars_text(song, seed.notes)} of {name(seed.track)} {count}"
 
 
 def selected_phrase(song: Song, selection: Iterable[tuple[int, int]], active_track: int) -> Seed:
     """The selection as one phrase to vary (refuses an empty selection)."""
-    if not any(True for _ in selection):
+    sel = list(selection)
+    if not sel:
         raise SeedError("select the notes to vary")
-    return pick_seed(song, active_track, selection, 0)
+    counts = Counter(t for t, _ in sel)
+    track = max(counts, key=lambda t: (counts[t], t == active_track))
+    return seed_from_notes(song, track, [song.tracks[track].notes[i] for t, i in sel if t == track])
 
 
 def split_phrases(notes: Sequence[Note]) -> tuple[list[Note], list[Note]]:
@@ -148,9 +222,9 @@ def follow_edit(seed: Seed, before: Sequence[Note], after: Sequence[Note], ppq: 
         return None
     notes = tuple(sorted(list(seed_left.elements()) + joined))
     if not notes:
-        return Seed(seed.track, (), seed.start, seed.region)
+        return replace(seed, notes=())
     start = step_ceil(max(n.end for n in notes), ppq)
-    return Seed(seed.track, notes, start, (min(lo, notes[0].start), max(hi, start + bar_ticks)))
+    return replace(seed, notes=notes, start=start, region=(min(lo, notes[0].start), max(hi, start + bar_ticks)))
 
 
 def fit_candidate(notes: Iterable[Note], channel: int, velocity: int, offset: int = 0) -> tuple[Note, ...]:

@@ -226,15 +226,17 @@ class PianoRoll(QWidget):
         self.view.scroll_to(top_pitch=self.view.top_pitch, view_height=self.canvas.height())
 
     def zoom_to_fit(self) -> None:
-        """Show the whole song (or 8 bars of an empty one): time fits the width, and the pitch
-        range fits the height as far as the minimum row height allows; centred."""
+        """Show the whole song and its ghost notes (or 8 bars of an empty one): time fits the
+        width, and the pitch range fits the height as far as the minimum row height allows;
+        centred."""
         song = self.document.song
+        ghosts = self.document.ghost_notes
         view = self.view
-        end = max(song.end, 8 * song.meters[0].bar_ticks(song.ppq))
+        end = max(song.end, max((n.end for n in ghosts), default=0), 8 * song.meters[0].bar_ticks(song.ppq))
         width = max(100, self.canvas.width())
         view.px_per_tick = max(view.MIN_PX_PER_TICK, min(view.MAX_PX_PER_TICK, width / (end * 1.02)))
-        lo = min((n.pitch for t in song.tracks for n in t.notes), default=60)
-        hi = max((n.pitch for t in song.tracks for n in t.notes), default=72)
+        pitches = [n.pitch for t in song.tracks for n in t.notes] + [n.pitch for n in ghosts]
+        lo, hi = min(pitches, default=60), max(pitches, default=72)
         rows = hi - lo + 3
         view.row_height = max(view.MIN_ROW, min(14.0, self.canvas.height() / rows))
         view.scroll_to(left_tick=0)
