@@ -72,7 +72,7 @@ def test_ctrl_return_on_an_opened_tune_continues_after_its_last_note(gwin, qtbot
     assert gwin.document.ghost_notes and all(n.start >= end for n in gwin.document.ghost_notes)
 
 
-def test_the_seed_is_tinted_and_the_place_of_the_candidates_marked(gwin, qtbot):
+def test_the_seed_is_outlined_and_the_place_of_the_candidates_marked(gwin, qtbot):
     gwin.document.reset(lead(PHRASE_A))
     gwin.roll.view.scroll_to(left_tick=0, top_pitch=84)
     x = int(gwin.roll.view.tick_to_x(PHRASE_A[-1].end)) + 1  # the marker line
@@ -83,8 +83,9 @@ def test_the_seed_is_tinted_and_the_place_of_the_candidates_marked(gwin, qtbot):
     hidden = gwin.roll.canvas.grab().toImage()
     assert shown.pixelColor(x, row) != hidden.pixelColor(x, row)
     mid = PHRASE_A[3]
-    nx, ny = int(gwin.roll.view.tick_to_x(mid.start) + 1), int(gwin.roll.view.pitch_to_y(mid.pitch) + 1)
-    assert shown.pixelColor(nx, ny) != hidden.pixelColor(nx, ny)  # the seed note's outline
+    nx = int(gwin.roll.view.tick_to_x(mid.start + mid.length // 2))
+    ny = int(gwin.roll.view.pitch_to_y(mid.pitch))
+    assert any(shown.pixelColor(nx, y) != hidden.pixelColor(nx, y) for y in range(ny - 1, ny + 2))  # outline
 
 
 def test_an_empty_track_takes_its_seed_from_another_track_and_gets_the_candidates(qtbot, tmp_path, monkeypatch):
@@ -162,5 +163,92 @@ def test_candidates_are_followed_on_screen_and_ctrl_0_fits_them(qtbot, tmp_path,
         t0, t1 = w.roll.view.visible_ticks(w.roll.canvas.width())
         p_lo, p_hi = w.roll.view.visible_pitches(w.roll.canvas.height())
         assert all(t0 <= n.start and n.end <= t1 and p_lo <= n.pitch <= p_hi for n in ghosts)
+    finally:
+        close(w)
+
+
+def focused(win):
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.focusWidget()
+
+
+def test_shortcuts_work_after_touching_the_panel_and_a_field_keeps_only_its_keys(qtbot, tmp_path, monkeypatch):
+    w = open_window(qtbot, tmp_path, monkeypatch, lead(PHRASE_A))
+    try:
+        a, panel, doc = w.actions_, w.generate_panel, w.document
+        key(w, Qt.Key_Return, Qt.ControlModifier)
+        wait_candidates(qtbot, w)
+        w.roll.add_notes([Note(40 * Q, 50, Q)])  # something to undo, far from the seed
+        # a click on a check box or a combo box leaves the keyboard with the editor
+        box = panel.live
+        QTest.mouseClick(box, Qt.LeftButton, Qt.NoModifier, QPoint(4, box.height() // 2))
+        QTest.mouseClick(box, Qt.LeftButton, Qt.NoModifier, QPoint(4, box.height() // 2))
+        assert not panel.live.isChecked() and focused(w) is w.roll.canvas
+        before = a.follow.isChecked()  # (K and L need the engine; F is a toggle as well)
+        QTest.keyClick(focused(w), Qt.Key_F)
+        assert a.follow.isChecked() != before
+        QTest.keyClick(focused(w), Qt.Key_3)
+        assert w.roll.current_tool().name == "erase"
+        # inside the Variations field: digits are typed, Tab moves on, F and Ctrl+Z reach the window
+        spin = panel.variations
+        QTest.mouseClick(spin.lineEdit(), Qt.LeftButton, Qt.NoModifier, QPoint(4, spin.height() // 2))
+        assert focused(w) is spin
+        spin.selectAll()
+        QTest.keyClick(spin, Qt.Key_2)
+        assert spin.text() == "2" and w.roll.current_tool().name == "erase"
+        before = a.follow.isChecked()
+        QTest.keyClick(spin, Qt.Key_F)
+        assert a.follow.isChecked() != before and spin.text() == "2"
+        index = w.generate.session.index
+        QTest.keyClick(spin, Qt.Key_Tab)
+        assert w.generate.session.index == index and focused(w) is not spin  # Tab left the field
+        QTest.mouseClick(spin.lineEdit(), Qt.LeftButton, Qt.NoModifier, QPoint(4, spin.height() // 2))
+        steps = doc.undo_stack.index()
+        QTest.keyClick(spin, Qt.Key_Z, Qt.ControlModifier)
+        assert doc.undo_stack.index() == steps - 1  # the document's undo, from inside the field
+        ghosts = doc.ghost_notes
+        QTest.keyClick(spin, Qt.Key_Return)  # commits the field, does not accept a candidate
+        assert w.generate.options.variations == 2 and doc.ghost_notes == ghosts
+        assert focused(w) is w.roll.canvas
+        QTest.keyClick(focused(w), Qt.Key_0, Qt.ControlModifier)  # and now the editor's keys again
+        QTest.keyClick(focused(w), Qt.Key_Return)
+        assert not doc.ghost_notes and set(ghosts) <= set(doc.song.tracks[0].notes)
+    finally:
+        close(w)
+
+
+def test_interpolate_between_two_selected_phrases_labelled_a_and_b_as_one_morph(qtbot, tmp_path, monkeypatch):
+    far_b = [n.moved(dt=40 * Q) for n in PHRASE_A[::-1]]  # B in bars 11-12: room for 4 steps between
+    w = open_window(qtbot, tmp_path, monkeypatch, lead(PHRASE_A + far_b))
+    try:
+        w.roll.set_tool("select")
+        w.roll.view.px_per_tick = 0.03
+        canvas, view = w.roll.canvas, w.roll.view
+        start = QPoint(int(view.tick_to_x(0)) + 1, int(view.pitch_to_y(75)))
+        end = QPoint(int(view.tick_to_x(48 * Q)), int(view.pitch_to_y(55)))
+        from tests.ui.conftest import drag
+        drag(canvas, start, end)  # marquee around both phrases
+        assert len(w.document.selection) == 16
+        panel = w.generate_panel
+        seed_line(qtbot, w, "Seed: bars 1-12 of Lead (16 notes)")  # still Continue: the selection
+        key(w, Qt.Key_Return, Qt.ControlModifier | Qt.AltModifier)  # Interpolate Selection
+        assert panel.mode.currentText() == "Interpolate"  # the Mode box shows what runs
+        seed_line(qtbot, w, "A: bars 1-2, B: bars 11-12 of Lead; 4 steps from bar 3")
+        wait_candidates(qtbot, w)
+        (morph,) = w.generate.session.candidates
+        bar = 4 * Q
+        assert all(2 * bar <= n.start < 10 * bar for n in morph)  # the steps fill bars 3-10 in order
+        view.scroll_to(left_tick=0)
+        shown = canvas.grab().toImage()
+        w.generate_dock.hide()
+        hidden = canvas.grab().toImage()
+        label_y = int(view.pitch_to_y(max(n.pitch for n in PHRASE_A))) - 8  # the "A" above phrase A
+        row = [shown.pixelColor(x, label_y) != hidden.pixelColor(x, label_y)
+               for x in range(int(view.tick_to_x(0)), int(view.tick_to_x(0)) + 12)]
+        assert any(row)
+        w.generate_dock.show()
+        QTest.mouseClick(panel.swap_ab, Qt.LeftButton, Qt.NoModifier, QPoint(4, panel.swap_ab.height() // 2))
+        seed_line(qtbot, w, "A: bars 11-12, B: bars 1-2 of Lead; 4 steps from bar 3")
     finally:
         close(w)

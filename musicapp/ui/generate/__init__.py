@@ -14,6 +14,7 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication
 
+from musicapp.ui.focus import tame_focus
 from musicapp.ui.generate.controller import GenerateController
 from musicapp.ui.generate.panel import GeneratePanel
 from musicapp.ui.generate.seedview import SeedLayer, reveal_ghosts
@@ -50,6 +51,7 @@ def install_generate(win: "MainWindow", services: GenerateServices) -> GenerateC
     win.generate = ctrl
     win.generate_panel = panel
     win.generate_dock = win.add_panel("Generate", panel)
+    tame_focus(panel, lambda: win.roll.canvas, (panel.low, panel.high))  # shortcuts after a click here
     _wire_actions(win, ctrl, panel)
     win.installEventFilter(_CloseWatcher(win, ctrl))
     worker = ctrl.worker

@@ -48,6 +48,7 @@ class GenerateOptions:
     pitch_low: int = 21  # A0..C8, the piano: a seed's own register is continued inside it
     pitch_high: int = 108
     seed_track: int | None = None
+    swap_ab: bool = False  # Interpolate from the later phrase to the earlier one
     amount: float = 0.5
     live: bool = False
     device: str = "cpu"
@@ -243,6 +244,7 @@ class GenerateController(QObject):
             self.worker.forget_models()
         if self.options.live and not old.live:
             self._live_random = random.randrange(1 << 30)
+        self.changed.emit()  # the panel and the seed shown on the roll follow
 
     def preload(self) -> None:
         """Load the Continue model on the worker now (imports torch there), so the first

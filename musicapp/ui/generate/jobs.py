@@ -68,16 +68,17 @@ def refs_of(song: Song, track: int, notes) -> list[tuple[int, int]]:
     return refs
 
 
-def morph_layout(song: Song, notes, steps: int) -> tuple[list[Note], list[Note], int, int]:
+def morph_layout(song: Song, notes, steps: int, swap: bool = False) -> tuple[list[Note], list[Note], int, int]:
     """Interpolate's plan for ``notes``: (phrase A, phrase B, tick where the morph starts, ticks
-    per step). The ``steps`` go between A and B when the whole bars between them hold them all,
-    else from the bar after B. Raises SeedError unless ``notes`` are two phrases."""
-    a, b = seeds.split_phrases(notes)
-    start_a, start_b = seeds.bar_floor(song, a[0].start), seeds.bar_floor(song, b[0].start)
-    end_a, end_b = seeds.bar_ceil(song, max(n.end for n in a)), seeds.bar_ceil(song, max(n.end for n in b))
-    span = max(1, min(end_a - start_a, end_b - start_b))
-    place = end_a if start_b - end_a >= steps * span else end_b
-    return a, b, place, span
+    per step). A is the earlier phrase (the later one with ``swap``). The ``steps`` go between
+    the phrases when the whole bars between them hold them all, else from the bar after the
+    later one. Raises SeedError unless ``notes`` are two phrases."""
+    first, second = seeds.split_phrases(notes)
+    start_1, start_2 = seeds.bar_floor(song, first[0].start), seeds.bar_floor(song, second[0].start)
+    end_1, end_2 = seeds.bar_ceil(song, max(n.end for n in first)), seeds.bar_ceil(song, max(n.end for n in second))
+    span = max(1, min(end_1 - start_1, end_2 - start_2))
+    place = end_1 if start_2 - end_1 >= steps * span else end_2
+    return (second, first, place, span) if swap else (first, second, place, span)
 
 
 def make_job(s: "Session", song: Song, o: "GenerateOptions", key: Key | None):
@@ -104,7 +105,7 @@ def make_job(s: "Session", song: Song, o: "GenerateOptions", key: Key | None):
             return svc.vary(notes, amount=o.amount, variations=o.variations, meters=meters, start_tick=start,
                             seed=rs, temperature=o.temperature, cancel=cancel)
         return job, VAE, 0
-    a, b, place, span = morph_layout(song, notes, o.variations)
+    a, b, place, span = morph_layout(song, notes, o.variations, o.swap_ab)
     start_a, start_b, steps = seeds.bar_floor(song, a[0].start), seeds.bar_floor(song, b[0].start), o.variations
 
     def job(svc, cancel, progress):

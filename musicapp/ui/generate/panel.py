@@ -81,6 +81,8 @@ class GeneratePanel(QWidget):
         self.seed_info = QLabel("")
         self.seed_info.setObjectName("seedInfo")
         self.seed_info.setWordWrap(True)
+        self.swap_ab = QCheckBox("Swap A and B")
+        self.swap_ab.setToolTip("Interpolate from the later phrase (B) back to the earlier one (A)")
         self.live = QCheckBox("Live re-seed")
         self.live.setToolTip("Regenerate whenever the seed is edited, even with no candidates shown")
         self.go = QPushButton(BUTTON_TEXT[o.mode])
@@ -137,6 +139,7 @@ class GeneratePanel(QWidget):
         rng.addWidget(QLabel("to"))
         rng.addWidget(self.high)
         form.addRow("Pitch range", rng)
+        form.addRow("", self.swap_ab)
         form.addRow("", self.live)
         nav = QHBoxLayout()
         nav.addWidget(self.prev_btn)
@@ -169,6 +172,7 @@ class GeneratePanel(QWidget):
         self.low.valueChanged.connect(lambda v: c.set_options(pitch_low=v))
         self.high.valueChanged.connect(lambda v: c.set_options(pitch_high=v))
         self.live.toggled.connect(lambda on: c.set_options(live=on))
+        self.swap_ab.toggled.connect(lambda on: (c.set_options(swap_ab=on), self.seed_moved()))
         self.seed_from.activated.connect(lambda i: (c.set_options(seed_track=self.seed_from.itemData(i)),
                                                     self.seed_moved()))
         self.go.clicked.connect(c.generate)
@@ -209,6 +213,7 @@ class GeneratePanel(QWidget):
         self.amount.setEnabled(mode == VARY)
         self.key_lock.setEnabled(mode == CONTINUE)
         self.seed_from.setEnabled(mode == CONTINUE)
+        self.swap_ab.setEnabled(mode == INTERPOLATE)
         label = self._form.labelForField(self.variations)
         if label is not None:
             label.setText("Steps" if mode == INTERPOLATE else "Variations")
@@ -279,11 +284,11 @@ class GeneratePanel(QWidget):
                 "Seed: select the notes to vary" if mode == VARY else "Seed: none")
         if mode == INTERPOLATE:
             try:
-                a, b, place, _span = morph_layout(song, seed.notes, c.options.variations)
+                a, b, place, _span = morph_layout(song, seed.notes, c.options.variations, c.options.swap_ab)
             except seeds.SeedError as err:
                 return str(err)
             bar = song.tick_to_bar_beat(place)[0] + 1
-            return (f"A: {seeds.bars_text(song, a)}, B: {seeds.bars_text(song, b)}; "
+            return (f"A: {seeds.bars_text(song, a)}, B: {seeds.bars_text(song, b)} of {song.tracks[seed.track].name}; "
                     f"{c.options.variations} steps from bar {bar}")
         return seeds.describe_seed(song, seed)
 

@@ -1,8 +1,8 @@
 """Showing the seed on the piano roll: which notes a request reads and where its notes will go.
 
-Owns ``SeedLayer`` (a non-static paint layer of the note canvas: seed notes outlined and
-tinted, phrases A and B labelled for Interpolate, a marker line and band where candidates
-will land) and ``reveal_ghosts`` (scroll the roll so freshly shown candidates are in view).
+Owns ``SeedLayer`` (a non-static paint layer of the note canvas: seed notes outlined in the
+ghost colour, phrases A and B labelled for Interpolate, a marker line and band where
+candidates will land) and ``reveal_ghosts`` (scroll the roll so freshly shown candidates are in view).
 The layer asks the controller for the seed it would use now (``seed_for_mode``, cached per
 song / selection / cursor / options) or, while a session runs, the session's seed. Ticks and
 MIDI pitches; pixels only through the roll's view.
@@ -44,7 +44,7 @@ def plan_for(ctrl: "GenerateController") -> SeedPlan | None:
     song = ctrl.document.song
     if mode == INTERPOLATE:
         try:
-            a, b, place, span = morph_layout(song, seed.notes, ctrl.options.variations)
+            a, b, place, span = morph_layout(song, seed.notes, ctrl.options.variations, ctrl.options.swap_ab)
         except seeds.SeedError:
             return None
         return SeedPlan(seed, (a, b), (place, place + span * ctrl.options.variations))
@@ -68,7 +68,7 @@ class SeedLayer:
     def plan(self, cursor: int) -> SeedPlan | None:
         c, d = self.ctrl, self.ctrl.document
         o = c.options
-        key = (id(d.song), d.selection, d.active_track, cursor, o.mode, o.seed_track, o.bars, o.variations,
+        key = (id(d.song), d.selection, d.active_track, cursor, o.mode, o.seed_track, o.bars, o.variations, o.swap_ab,
                id(c.session), c.session.seed if c.session is not None else None)
         if key != self._key:
             self._key, self._plan = key, plan_for(c)
@@ -91,10 +91,8 @@ class SeedLayer:
             p.fillRect(QRectF(x0, 0, x1 - x0, ctx.height), band)
             p.setPen(thin_pen(color, 2.0))
             p.drawLine(x0, 0, x0, ctx.height)
-        fill = theme.color("ghost")
-        fill.setAlpha(60)
-        p.setPen(thin_pen(color, 2.0))
-        p.setBrush(fill)
+        p.setPen(thin_pen(color, 2.0))  # an outline: the notes keep their own (selection) colour
+        p.setBrush(Qt.NoBrush)
         groups = plan.phrases if plan.phrases is not None else (list(plan.seed.notes),)
         rects = [self._rect(roll, n) for g in groups for n in g
                  if n.start <= ctx.t1 and n.end >= ctx.t0 and ctx.p_lo <= n.pitch <= ctx.p_hi]
