@@ -17,6 +17,7 @@ from typing import Callable, Iterable, Mapping
 
 from musicapp.core.errors import MusicappError
 from musicapp.core.quantize import quantize
+from musicapp.core.scales import snap_to_scale
 from musicapp.core.song import Control, Key, Note, Song, SongError, TempoChange, TimeSignature, Track
 
 NoteRef = tuple[int, int]
@@ -112,6 +113,15 @@ def move_notes(song: Song, refs: Iterable[NoteRef], dt: int, dp: int) -> EditRes
     refs = list(refs)
     dt, dp = clamp_move(notes_at(song, refs), int(dt), int(dp))
     return _map_notes(song, refs, lambda n: n.moved(dt, dp))
+
+
+def move_notes_in_scale(song: Song, refs: Iterable[NoteRef], dt: int, dp: int, key: Key) -> EditResult:
+    """``move_notes``, each moved pitch then put on ``key``'s scale (the nearest scale tone,
+    ties in the direction of ``dp``): dragging with snap to scale."""
+    refs = list(refs)
+    dt, dp = clamp_move(notes_at(song, refs), int(dt), int(dp))
+    prefer = "up" if dp > 0 else "down"
+    return _map_notes(song, refs, lambda n: replace(n.moved(dt, dp), pitch=snap_to_scale(n.pitch + dp, key, prefer)))
 
 
 def transpose_notes(song: Song, refs: Iterable[NoteRef], semitones: int) -> EditResult:

@@ -111,7 +111,8 @@ class Actions:
         self.other_tracks = act("Show &Other Tracks", w.set_show_other_tracks, None, checkable=True)
         self.grid_group = QActionGroup(win)
         self.grids: dict[str, QAction] = {}
-        for spec in [GridSpec(d) for d in DIVISIONS] + [GridSpec(d, True) for d in DIVISIONS[1:]] + [GridSpec(None)]:
+        for spec in ([GridSpec(d) for d in DIVISIONS] + [GridSpec(d, True) for d in DIVISIONS[1:]]
+                     + [GridSpec(d, dotted=True) for d in DIVISIONS[1:-1]] + [GridSpec(None)]):
             a = act(spec.label(), lambda _=False, s=spec: w.set_grid(s), checkable=True)
             self.grid_group.addAction(a)
             self.grids[spec.to_text()] = a

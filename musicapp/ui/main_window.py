@@ -25,6 +25,7 @@ from musicapp.core import edits
 from musicapp.ui.actions import Actions, fill_history_menu, icon
 from musicapp.ui.autosave import AutosaveConfig, Autosaver, load_recovery, orphaned_recovery_files
 from musicapp.ui.dialogs import Dialogs
+from musicapp.ui.draw_controls import DrawControls
 from musicapp.ui.document import Document
 from musicapp.ui.editing import EditVerbs
 from musicapp.ui.files import DragHandle, FileController, is_midi_path, new_song
@@ -93,6 +94,7 @@ class MainWindow(QMainWindow):
             self.grid_box.addItem(action.text(), text)
         self.grid_box.activated.connect(lambda i: self.set_grid(GridSpec.from_text(self.grid_box.itemData(i))))
         tb.addWidget(self.grid_box)
+        self.draw_controls = DrawControls(self, tb)  # swing, length of drawn notes, snap to scale
         tb.addSeparator()
         tb.addActions([a.zoom_out, a.zoom_in])
         tb.addSeparator()
@@ -247,11 +249,12 @@ class MainWindow(QMainWindow):
 
     # ----- view verbs -------------------------------------------------------------------------
     def set_grid(self, grid: GridSpec) -> None:
+        grid = self.draw_controls.with_swing(grid)
         self.roll.set_grid(grid)
-        text = grid.to_text()
-        if text in self.actions_.grids:
-            self.actions_.grids[text].setChecked(True)
-            self.grid_box.setCurrentIndex(self.grid_box.findData(text))
+        text, base = grid.to_text(), grid.straight().to_text()
+        if base in self.actions_.grids:
+            self.actions_.grids[base].setChecked(True)
+            self.grid_box.setCurrentIndex(self.grid_box.findData(base))
         self.grid_label.setText(f"Grid {grid.label()}")
         self.settings.grid = text
 

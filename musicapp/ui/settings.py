@@ -53,6 +53,9 @@ class AppSettings:
     count_in_recording = _Value("engine/count_in_recording", False, bool,
                                 doc="A bar of clicks before a take that starts the transport.")
     follow = _Value("editor/follow", True, bool)
+    draw_length = _Value("editor/draw_length", "auto", doc="Length of drawn notes: 'auto' or e.g. '1/8.'.")
+    snap_scale = _Value("editor/snap_scale", False, bool, doc="Draw and drag notes onto the song key's scale.")
+    midi_clock = _Value("engine/midi_clock", False, bool, doc="Send MIDI clock and song position on play.")
     metronome = _Value("engine/metronome", False, bool)
 
     def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:

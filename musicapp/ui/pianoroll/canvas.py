@@ -17,7 +17,8 @@ from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
 
 from musicapp.core.edits import NoteRef
-from musicapp.core.song import Note
+from musicapp.core.scales import snap_to_scale
+from musicapp.core.song import Key, Note
 from musicapp.ui.pianoroll.noteindex import SongIndex
 
 if TYPE_CHECKING:
@@ -45,10 +46,14 @@ class Preview:
     new: tuple[Note, ...] = ()
     velocities: dict[NoteRef, int] = field(default_factory=dict)
     marquee: QRectF | None = None
+    key: Key | None = None  # snap to scale: moved pitches land on this key's scale
 
     def apply(self, n: Note) -> tuple[int, int, int]:
         """(start, pitch, length) of a moved note under this preview."""
-        return n.start + self.dt, n.pitch + self.dp, max(self.min_len, n.length + self.dlen)
+        pitch = n.pitch + self.dp
+        if self.key is not None and self.dp and 0 <= pitch <= 127:
+            pitch = snap_to_scale(pitch, self.key, "up" if self.dp > 0 else "down")
+        return n.start + self.dt, pitch, max(self.min_len, n.length + self.dlen)
 
 
 @dataclass(frozen=True)

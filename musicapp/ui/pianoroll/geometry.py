@@ -20,43 +20,95 @@ from musicapp.core.song import PPQ
 DIVISIONS: tuple[int, ...] = NOTE_VALUES
 
 
+#: swing amounts offered (percent of a pair of grid steps the first step takes; 50 = straight).
+SWING_RANGE = (50, 75)
+
+
 @dataclass(frozen=True, slots=True)
 class GridSpec:
-    """A snap grid: ``division`` of a whole note (1..32), ``triplet`` for 2/3 of it; None = off."""
+    """A snap grid: ``division`` of a whole note (1..32), ``triplet`` for 2/3 of it, ``dotted``
+    for 3/2 of it; None = off. ``swing`` (50..75 %, straight grids only) delays every second
+    line: a pair of steps is split ``swing`` : ``100 - swing``. Lines count from tick 0."""
 
     division: int | None = 16
     triplet: bool = False
+    dotted: bool = False
+    swing: int = 50
 
     def __post_init__(self) -> None:
         if self.division is not None and self.division not in DIVISIONS:
             raise ValueError(f"grid 1/{self.division} not one of {DIVISIONS}")
+        if self.triplet and self.dotted:
+            raise ValueError("a grid is triplet or dotted, not both")
+        if not SWING_RANGE[0] <= self.swing <= SWING_RANGE[1]:
+            raise ValueError(f"swing {self.swing}% outside {SWING_RANGE[0]}..{SWING_RANGE[1]}%")
+        if self.swing != 50 and (self.triplet or self.dotted):
+            raise ValueError("swing needs a straight grid")
 
     @property
     def enabled(self) -> bool:
         return self.division is not None
 
+    @property
+    def swung(self) -> bool:
+        return self.enabled and self.swing != 50
+
     def ticks(self, ppq: int = PPQ) -> int:
-        """Grid step in ticks (1 when snapping is off)."""
+        """Grid step in ticks (1 when snapping is off; the straight step of a swung grid)."""
         if self.division is None:
             return 1
-        return max(1, Grid(self.division, self.triplet).ticks(ppq))
+        step = max(1, Grid(self.division, self.triplet).ticks(ppq))
+        return step * 3 // 2 if self.dotted else step
+
+    def _pair(self, ppq: int) -> tuple[int, int]:
+        """(ticks of a pair of steps, offset of the swung second line in the pair)."""
+        pair = 2 * self.ticks(ppq)
+        return pair, round(pair * self.swing / 100)
 
     def snap(self, tick: float, ppq: int = PPQ) -> int:
-        """Nearest grid line to ``tick`` (never negative)."""
-        return max(0, snap_tick(int(round(tick)), self.ticks(ppq)))
+        """Nearest grid line to ``tick`` (never negative; halfway goes later)."""
+        if not self.swung:
+            return max(0, snap_tick(int(round(tick)), self.ticks(ppq)))
+        pair, off = self._pair(ppq)
+        tick = int(round(tick))
+        base = tick // pair * pair
+        return max(0, min((base, base + off, base + pair), key=lambda t: (abs(t - tick), -t)))
 
     def floor(self, tick: float, ppq: int = PPQ) -> int:
         """Grid line at or before ``tick`` (never negative)."""
-        return max(0, floor_tick(int(math.floor(tick)), self.ticks(ppq)))
+        if not self.swung:
+            return max(0, floor_tick(int(math.floor(tick)), self.ticks(ppq)))
+        pair, off = self._pair(ppq)
+        tick = int(math.floor(tick))
+        base = tick // pair * pair
+        return max(0, base + off if tick - base >= off else base)
+
+    def lines(self, start: int, end: int, ppq: int = PPQ) -> list[int]:
+        """Ticks of the grid lines in ``[start, end)`` (empty when snapping is off)."""
+        if not self.enabled or end <= start:
+            return []
+        if not self.swung:
+            step = self.ticks(ppq)
+            return list(range(-(-start // step) * step, end, step))
+        pair, off = self._pair(ppq)
+        return [t for base in range(start // pair * pair, end, pair) for t in (base, base + off) if start <= t < end]
 
     def label(self) -> str:
-        return "Off" if self.division is None else Grid(self.division, self.triplet).label
+        if self.division is None:
+            return "Off"
+        text = Grid(self.division, self.triplet).label + ("." if self.dotted else "")
+        return f"{text} swing {self.swing}%" if self.swung else text
 
     def to_text(self) -> str:
-        """Settings form: ``"16"``, ``"8t"`` or ``"off"``."""
+        """Settings form: ``"16"``, ``"8t"``, ``"8."``, ``"16s60"`` or ``"off"``."""
         if self.division is None:
             return "off"
-        return f"{self.division}{'t' if self.triplet else ''}"
+        kind = "t" if self.triplet else "." if self.dotted else ""
+        return f"{self.division}{kind}" + (f"s{self.swing}" if self.swung else "")
+
+    def straight(self) -> "GridSpec":
+        """This grid without swing."""
+        return GridSpec(self.division, self.triplet, self.dotted)
 
     @staticmethod
     def from_text(text: str) -> "GridSpec":
@@ -64,9 +116,13 @@ class GridSpec:
         text = (text or "").strip().lower()
         if text == "off":
             return GridSpec(None)
-        triplet = text.endswith("t")
+        swing = 50
+        if "s" in text:
+            text, _, amount = text.partition("s")
+            swing = int(amount) if amount.isdigit() else 50
+        triplet, dotted = text.endswith("t"), text.endswith(".")
         try:
-            return GridSpec(int(text.rstrip("t")), triplet)
+            return GridSpec(int(text.rstrip("t.")), triplet, dotted, swing)
         except ValueError:
             return GridSpec()
 

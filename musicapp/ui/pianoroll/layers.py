@@ -73,7 +73,7 @@ class BackgroundLayer:
         song = roll.document.song
         ppt = view.px_per_tick
         bar_lines, beat_lines, grid_lines = [], [], []
-        grid = roll.grid.ticks(song.ppq) if roll.grid.enabled else 0
+        grid = roll.grid.ticks(song.ppq) if roll.grid.enabled else 0  # swung lines are no closer than 1/2 step
         starts = song.bar_starts(int(ctx.t1) + 1)
         bar_px = song.meters[0].bar_ticks(song.ppq) * ppt
         bar_every = 1 if bar_px >= 8 else int(8 // max(bar_px, 0.01)) + 1
@@ -90,7 +90,7 @@ class BackgroundLayer:
                                   for t in range(bar + beat, nxt, beat))
             if grid and grid * ppt >= 6:
                 grid_lines.extend(QLineF(view.tick_to_x(t), 0, view.tick_to_x(t), ctx.height)
-                                  for t in range(bar + grid, nxt, grid) if (t - bar) % beat)
+                                  for t in roll.grid.lines(bar + 1, nxt, song.ppq) if (t - bar) % beat)
         theme = roll.theme
         for lines, key in ((grid_lines, "line_grid"), (beat_lines, "line_beat"), (bar_lines, "line_bar")):
             if lines:

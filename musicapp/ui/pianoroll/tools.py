@@ -137,7 +137,7 @@ class EditTool(Tool):
             min_start, lo, hi = g.bounds
             dt = max(dt, -min_start)
             dp = max(min(dp, 127 - hi), -lo)
-            roll.canvas.set_preview(Preview(moved=g.refs, dt=dt, dp=dp))
+            roll.canvas.set_preview(Preview(moved=g.refs, dt=dt, dp=dp, key=roll.snap_key()))
             roll.status(f"move {dt:+d} ticks, {dp:+d} semitones")
         elif g.kind == "resize":
             a = g.anchor
@@ -166,7 +166,10 @@ class EditTool(Tool):
         pv = roll.canvas.preview
         roll.canvas.set_preview(None)
         if g.kind == "move" and g.dragged and (pv.dt or pv.dp):
-            doc.apply("Move notes", lambda s: edits.move_notes(s, g.refs, pv.dt, pv.dp))
+            if pv.key is not None and pv.dp:
+                doc.apply("Move notes", lambda s: edits.move_notes_in_scale(s, g.refs, pv.dt, pv.dp, pv.key))
+            else:
+                doc.apply("Move notes", lambda s: edits.move_notes(s, g.refs, pv.dt, pv.dp))
         elif g.kind == "resize" and g.dragged and pv.dlen:
             doc.apply("Resize notes", lambda s: edits.resize_notes(s, g.refs, pv.dlen, pv.min_len))
             roll.last_length = max(1, g.anchor.length + pv.dlen)

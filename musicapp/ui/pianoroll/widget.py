@@ -18,8 +18,8 @@ from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QScrollBar, QWidget
 
 from musicapp.core import edits
-from musicapp.core.scales import scale_pitch_classes
-from musicapp.core.song import Note
+from musicapp.core.scales import scale_pitch_classes, snap_to_scale
+from musicapp.core.song import Key, Note
 from musicapp.ui.document import Document
 from musicapp.ui.pianoroll.canvas import Layer, NoteCanvas
 from musicapp.ui.pianoroll.controls import ControlLane
@@ -59,6 +59,8 @@ class PianoRoll(QWidget):
         self.follow = True
         self.show_other_tracks = True
         self.last_length = 0  # ticks of the last drawn/resized note (0: one grid step)
+        self.draw_quarters: float | None = None  # chosen length of drawn notes (None: last / grid)
+        self.snap_scale = False  # draw and drag onto the song key's scale (when it has a key)
         self.audition_hook: Callable[[int, int], None] | None = None
         self.external_drag_hook: Callable[[], None] | None = None
         self._syncing = False
@@ -178,8 +180,16 @@ class PianoRoll(QWidget):
 
     # ----- editing verbs ----------------------------------------------------------------------
     def default_length(self) -> int:
+        """Ticks of a drawn note: the chosen length, else the last drawn one, else a grid step."""
         ppq = self.document.song.ppq
+        if self.draw_quarters:
+            return max(1, round(self.draw_quarters * ppq))
         return self.last_length or (self.grid.ticks(ppq) if self.grid.enabled else ppq // 4)
+
+    def snap_key(self) -> Key | None:
+        """The key notes are kept in while drawing and dragging (None: snap to scale is off or
+        the song has no key)."""
+        return self.document.song.key if self.snap_scale else None
 
     def new_note_at(self, pos: QPointF) -> Note | None:
         """The note a click at ``pos`` would draw in the active track (None without tracks)."""
@@ -189,7 +199,11 @@ class PianoRoll(QWidget):
         tick = self.view.x_to_tick(pos.x())
         start = self.grid.floor(tick, song.ppq) if self.grid.enabled else max(0, int(tick))
         channel = song.tracks[self.document.active_track].channel
-        return Note(start, self.view.y_to_pitch(pos.y()), self.default_length(), 100, channel)
+        pitch = self.view.y_to_pitch(pos.y())
+        key = self.snap_key()
+        if key is not None and 0 <= pitch <= 127:
+            pitch = snap_to_scale(pitch, key)
+        return Note(start, pitch, self.default_length(), 100, channel)
 
     def draw_note_at(self, pos: QPointF) -> None:
         note = self.new_note_at(pos)
