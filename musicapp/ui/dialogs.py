@@ -9,11 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from PySide6.QtWidgets import (
-    QDialog, QDialogButtonBox, QFileDialog, QInputDialog, QLabel, QListWidget, QListWidgetItem,
-    QMessageBox, QVBoxLayout, QWidget,
-)
-from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox, QWidget
 
 PROJECT_FILTER = "musicapp projects (*.musicapp)"
 MIDI_FILTER = "MIDI files (*.mid *.midi)"
@@ -43,26 +39,12 @@ class Dialogs:
         answer = box.exec()
         return {QMessageBox.Save: "save", QMessageBox.Discard: "discard"}.get(answer, "cancel")
 
-    def choose_tracks(self, file_name: str, names: Sequence[str]) -> list[int] | None:
-        """Indices of the tracks to import (None = cancelled)."""
-        dlg = QDialog(self.parent)
-        dlg.setWindowTitle(f"Import {file_name}")
-        lay = QVBoxLayout(dlg)
-        lay.addWidget(QLabel("Tracks to import:"))
-        lst = QListWidget()
-        for name in names:
-            item = QListWidgetItem(name)
-            item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
-            item.setCheckState(Qt.Checked)
-            lst.addItem(item)
-        lay.addWidget(lst)
-        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
-        buttons.accepted.connect(dlg.accept)
-        buttons.rejected.connect(dlg.reject)
-        lay.addWidget(buttons)
-        if dlg.exec() != QDialog.Accepted:
-            return None
-        return [i for i in range(lst.count()) if lst.item(i).checkState() == Qt.Checked]
+    def choose_tracks(self, file_name: str, names: Sequence[str], tracks: Sequence = ()) -> list[int] | None:
+        """Indices of the tracks to import (None = cancelled); ``tracks`` give mini previews."""
+        from musicapp.ui.import_chooser import ImportChooser
+
+        dlg = ImportChooser(file_name, names, tracks, self.parent)
+        return dlg.chosen() if dlg.exec() == QDialog.Accepted else None
 
     def offer_recovery(self, description: str) -> bool:
         answer = QMessageBox.question(
@@ -119,7 +101,7 @@ class ScriptedDialogs:
         self.asked.append(f"unsaved: {name}")
         return self._next(self.unsaved_answers, "cancel")
 
-    def choose_tracks(self, file_name: str, names: Sequence[str]) -> list[int] | None:
+    def choose_tracks(self, file_name: str, names: Sequence[str], tracks: Sequence = ()) -> list[int] | None:
         self.asked.append(f"tracks: {file_name}: {list(names)}")
         return self._next(self.track_answers, list(range(len(names))))
 

@@ -180,14 +180,16 @@ class FileController(QObject):
         if not imported.tracks:
             self._fail(MusicappError(f"{path.name} has no notes to import"))
             return False
-        names = [f"{t.name} (ch {t.channel + 1}, {len(t.notes)} notes"
-                 + (f", {len(t.controls)} controller events)" if t.controls else ")") for t in imported.tracks]
-        chosen = self.dialogs.choose_tracks(path.name, names)
+        from musicapp.ui.import_chooser import describe_track, spread_channels
+
+        names = [describe_track(t, i) for i, t in enumerate(imported.tracks)]
+        chosen = self.dialogs.choose_tracks(path.name, names, imported.tracks)
         if not chosen:
             return False
-        tracks = [imported.tracks[i] for i in chosen if 0 <= i < len(imported.tracks)]
         song = self.document.song
         empty = song.note_count == 0
+        tracks = spread_channels(() if empty else song.tracks,
+                                 [imported.tracks[i] for i in chosen if 0 <= i < len(imported.tracks)])
         first_new = 0 if empty else len(song.tracks)
 
         def do_import(s: Song) -> Song:

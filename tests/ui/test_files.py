@@ -79,8 +79,8 @@ def test_import_offers_tracks_with_their_notes_and_controller_events(win, dialog
     path = tmp_path / "two.mid"
     write_midi(song.replace(tracks=(lead, song.tracks[1])), path)
     assert win.files.import_midi(path)
-    assert dialogs.asked[-1] == ("tracks: two.mid: ['Melody (ch 1, 2 notes, 2 controller events)', "
-                                 "'Bass (ch 2, 1 notes)']")
+    assert dialogs.asked[-1] == ("tracks: two.mid: ['Melody — ch 1, Flute, C5–D5, 2 notes, 2 controller events', "
+                                 "'Bass — ch 2, Electric Bass (finger), C2, 1 note']")
     assert win.document.song.tracks[-2].controls == lead.controls
 
 
