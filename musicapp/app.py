@@ -9,6 +9,7 @@ audio synth, models) load on demand, so the window appears fast.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 
@@ -19,6 +20,16 @@ VIRTUAL_PORT = "Virtual port (musicapp)"
 NO_OUTPUT = "No output (silent)"
 NO_INPUT = "No MIDI input"
 VIRTUAL_INPUT = "Virtual input (musicapp)"
+
+
+_OWN_PORT = re.compile(r"^musicapp(-\d+)?:musicapp(\s+\d+:\d+)?$")
+
+
+def own_port(name: str) -> bool:
+    """True for this app's own virtual ports as a MIDI backend lists them ("musicapp:musicapp",
+    JACK's "musicapp-01:musicapp", ALSA's "musicapp:musicapp 128:0"): our output is never
+    offered as an input, nor our input as an output (a feedback loop)."""
+    return bool(_OWN_PORT.match(name))
 
 
 class EngineOutputs:
@@ -34,7 +45,7 @@ class EngineOutputs:
             ports = list_output_ports()
         except MusicappError:
             ports = []
-        return [NO_OUTPUT, BUILTIN_SYNTH, VIRTUAL_PORT, *ports]
+        return [NO_OUTPUT, BUILTIN_SYNTH, VIRTUAL_PORT, *(p for p in ports if not own_port(p))]
 
     def select(self, name: str) -> None:
         """Switch the transport to ``name``; raises MusicappError with a one-line reason."""
@@ -80,7 +91,7 @@ class EngineInputs:
             ports = list_input_ports()
         except MusicappError:
             ports = []
-        return [NO_INPUT, VIRTUAL_INPUT, *ports]
+        return [NO_INPUT, VIRTUAL_INPUT, *(p for p in ports if not own_port(p))]
 
     def select(self, name: str) -> None:
         """Listen to ``name`` from now on; raises MusicappError with a one-line reason."""

@@ -184,6 +184,7 @@ class Actions:
         sub.addActions(list(self.themes.values()))
         win.panels_menu = m.addMenu("&Panels")
         m = bar.addMenu("&Transport")
+        win.transport_menu = m
         m.addActions([self.play, self.stop, self.rewind])
         m.addSeparator()
         m.addActions([self.loop, self.loop_selection, self.metronome])

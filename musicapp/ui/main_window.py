@@ -36,6 +36,7 @@ from musicapp.ui.settings import AppSettings
 from musicapp.ui.themes import apply_theme, theme_named
 from musicapp.ui.recording import InputChooser, Recording
 from musicapp.ui.transport_bar import OutputChooser, TransportBar, apply_output_choice
+from musicapp.ui.window_habits import apply_first_geometry, install_window_habits
 
 
 class MainWindow(QMainWindow):
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self._build_status()
         self._connect()
         self._restore_settings()
+        install_window_habits(self)  # port watching, MIDI clock out, time display per song
         self.setAcceptDrops(True)
         self.setWindowIcon(icon("musicapp"))
         self._update_title()
@@ -167,7 +169,7 @@ class MainWindow(QMainWindow):
         if geo is not None:
             self.restoreGeometry(geo)
         else:
-            self.resize(1280, 800)
+            apply_first_geometry(self)
         if state is not None:
             self.restoreState(state)
         self.set_theme(s.theme)

@@ -115,6 +115,11 @@ class Playback(QObject):
         if self.transport is not None:
             self._guard(self.transport.set_metronome, bool(on))
 
+    def set_clock_out(self, on: bool) -> None:
+        """Send MIDI clock, start/stop/continue and song position while playing."""
+        if self.transport is not None:
+            self._guard(self.transport.set_clock_out, bool(on))
+
     def set_output(self, output) -> None:
         if self.transport is not None:
             self._guard(self.transport.set_output, output)

@@ -1,0 +1,54 @@
+"""The window as a new user first meets it: its size on a first start, remembered after; the
+time display starting over with each song."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRect, QSettings
+from PySide6.QtWidgets import QApplication
+
+from musicapp.app import build_window
+from musicapp.core.midifile import write_midi
+from musicapp.core.song import Note, Song, Track
+from musicapp.ui.autosave import AutosaveConfig
+from musicapp.ui.dialogs import ScriptedDialogs
+from musicapp.ui.settings import AppSettings
+from musicapp.ui.window_habits import first_geometry
+
+
+def test_first_start_takes_most_of_the_screen_centred():
+    assert first_geometry(QRect(0, 0, 1600, 1000)) == QRect(120, 75, 1360, 850)
+    assert first_geometry(QRect(0, 0, 800, 600)) == QRect(0, 0, 800, 600)  # small screen: all of it
+
+
+def test_the_window_opens_sensibly_the_first_time_and_as_left_after(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("MUSICAPP_DATA", str(tmp_path / "data"))
+
+    def window():
+        settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.IniFormat))
+        w = build_window(settings=settings, dialogs=ScriptedDialogs(),
+                         autosave=AutosaveConfig(folder=tmp_path / "recovery"), with_engine=False)
+        w.show()
+        qtbot.waitExposed(w)
+        return w
+
+    w = window()
+    screen = w.screen().availableGeometry()
+    assert w.width() >= min(screen.width(), 1024) * 0.99 and w.height() >= min(screen.height(), 680) * 0.99
+    w.resize(780, 700)
+    w.close()
+    w.generate.worker.close(5.0)
+    again = window()
+    assert (again.width(), again.height()) == (780, 700)
+    again.close()
+    again.generate.worker.close(5.0)
+    QApplication.processEvents()
+
+
+def test_the_time_display_starts_over_when_another_song_opens(win, tmp_path):
+    win.transport_bar.set_position(6 * 1920)  # where the last song was stopped: bar 7
+    win.roll.set_playhead(6 * 1920)
+    assert win.transport_bar.position_label.text() == "7.1.000"
+    path = tmp_path / "other.mid"
+    write_midi(Song(tracks=(Track("Lead", notes=(Note(0, 60, 480),)),)), path)
+    assert win.files.open_path(path, ask=False)
+    assert win.transport_bar.position_label.text() == "1.1.000" and win.roll.playhead_tick == 0
