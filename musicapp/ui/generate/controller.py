@@ -395,19 +395,7 @@ class GenerateController(QObject):
         if s is None or s.mode != CONTINUE or preview is self._last_preview:
             return
         self._last_preview = preview
-        moved = [i for t, i in preview.moved if t == s.seed.track] if preview.moved else []
-        notes = s.track_notes
-        if not moved or not (preview.dt or preview.dp or preview.dlen) or self.document.song.tracks[
-                s.seed.track].notes != notes:
-            return
-        after = list(notes)
-        for i in moved:
-            if i < len(after):
-                start, pitch, length = preview.apply(after[i])
-                after[i] = replace(after[i], start=max(0, start), pitch=min(127, max(0, pitch)), length=length)
-        song = self.document.song
-        new = seeds.follow_edit(s.seed, notes, tuple(sorted(after)), song.ppq,
-                                song.meter_at(s.seed.start).bar_ticks(song.ppq))
+        new = seeds.follow_drag(s.seed, s.track_notes, self.document.song, preview)
         if new is not None and new.notes:
             self._preview_seed = new
             self._preview_timer.setInterval(0 if not self.busy else DEBOUNCE_MS)

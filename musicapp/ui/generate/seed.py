@@ -227,6 +227,21 @@ def follow_edit(seed: Seed, before: Sequence[Note], after: Sequence[Note], ppq: 
     return replace(seed, notes=notes, start=start, region=(min(lo, notes[0].start), max(hi, start + bar_ticks)))
 
 
+def follow_drag(seed: Seed, notes: Sequence[Note], song: Song, preview) -> Seed | None:
+    """The seed while a tool drags or resizes notes (``preview``: moved refs and their dt / dp /
+    dlen, not yet an edit) of the seed track, whose notes were ``notes``; None when the drag
+    does not touch the seed or the track changed meanwhile."""
+    moved = [i for t, i in preview.moved if t == seed.track] if preview.moved else []
+    if not moved or not (preview.dt or preview.dp or preview.dlen) or song.tracks[seed.track].notes != notes:
+        return None
+    after = list(notes)
+    for i in moved:
+        if i < len(after):
+            start, pitch, length = preview.apply(after[i])
+            after[i] = replace(after[i], start=max(0, start), pitch=min(127, max(0, pitch)), length=length)
+    return follow_edit(seed, notes, tuple(sorted(after)), song.ppq, song.meter_at(seed.start).bar_ticks(song.ppq))
+
+
 def fit_candidate(notes: Iterable[Note], channel: int, velocity: int, offset: int = 0) -> tuple[Note, ...]:
     """Generated notes on the track's ``channel`` with ``velocity``, shifted ``offset`` ticks."""
     return tuple(sorted(Note(n.start + offset, n.pitch, max(1, n.length), velocity, channel)
