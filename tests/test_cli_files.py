@@ -75,7 +75,7 @@ def test_info_on_a_broken_project_prints_one_line(tmp_path, capsys) -> None:
     save_project(path, _song(), {})
     path.write_text(path.read_text().replace('"ppq":480', '"ppq":-1'))
     assert main(["info", str(path)]) == 1
-    assert capsys.readouterr().err == "musicapp: bad.musicapp: song: ppq must be positive\n"
+    assert capsys.readouterr().err == "musicapp: bad.musicapp: song: ppq -1 outside 1..32767\n"
 
 
 def test_help_lists_the_file_commands(capsys) -> None:

@@ -1,7 +1,8 @@
 """File reading and atomic writing shared by MIDI files and project files.
 
-Owns the size-limited read (``read_limited``: the size is checked before anything is
-read) and the one safe way to put bytes on disk: write a temporary file in the target's folder,
+Owns the bounded read (``read_limited``: only regular files, opened without blocking, and
+never more than the limit read whatever stat says: a FIFO, /dev/zero or a /proc file cannot
+hang or exhaust memory) and the one safe way to put bytes on disk: write a temporary file in the target's folder,
 flush and fsync it, optionally keep a ``.bak`` copy of the file being replaced, then rename
 over the target. Any ``OSError`` (disk full, permission, missing folder) removes the
 temporary file, leaves the old file untouched and becomes the caller's one-line
@@ -13,6 +14,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import stat
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -22,16 +24,45 @@ T = TypeVar("T")
 
 
 def read_limited(path: str | os.PathLike, limit: int, error_cls: type[MusicappError]) -> bytes:
-    """The bytes of ``path`` if it holds at most ``limit`` bytes; else ``error_cls``."""
+    """The bytes of ``path`` if it is a regular file holding at most ``limit`` bytes; else
+    ``error_cls`` with one line.
+
+    The file is opened non-blocking (a FIFO without a writer would block ``open``) and
+    refused unless it is a regular file; then at most ``limit + 1`` bytes are read, so a file
+    whose size stat gets wrong (/proc, a growing file) is bounded too.
+    """
     p = Path(path)
     try:
-        size = p.stat().st_size
-        if size > limit:
-            raise error_cls(f"{p.name}: file is too large ({size / 1e6:.1f} MB, "
-                            f"limit {limit / 1e6:.1f} MB)")
-        return p.read_bytes()
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
     except OSError as err:
         raise error_cls(f"cannot read {p}: {_reason(err)}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            what = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise error_cls(f"cannot read {p}: {what}")
+        if info.st_size > limit:
+            raise error_cls(_too_large(p, info.st_size, limit))
+        chunks: list[bytes] = []
+        got = 0
+        while got <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - got))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        if got > limit:
+            raise error_cls(_too_large(p, got, limit, more=True))
+        return b"".join(chunks)
+    except OSError as err:
+        raise error_cls(f"cannot read {p}: {_reason(err)}") from None
+    finally:
+        os.close(fd)
+
+
+def _too_large(p: Path, size: int, limit: int, more: bool = False) -> str:
+    return (f"{p.name}: file is too large ({'over ' if more else ''}{size / 1e6:.1f} MB, "
+            f"limit {limit / 1e6:.1f} MB)")
 
 
 def parse_file(path: str | os.PathLike, limit: int, error_cls: type[MusicappError],

@@ -47,7 +47,8 @@ import mido
 from musicapp.core.atomic import atomic_write_bytes, parse_file
 from musicapp.core.chords import chord_markers, chords_from_markers
 from musicapp.core.errors import MidiFileError, MusicappError
-from musicapp.core.midi_check import MAX_BEATS, MAX_FILE_BYTES, SMPTE_RATES, MidiHeader, check_midi_bytes
+from musicapp.core.midi_check import (
+    MAX_BEATS, MAX_EVENTS, MAX_FILE_BYTES, MAX_TRACKS, SMPTE_RATES, MidiHeader, check_midi_bytes)
 from musicapp.core.scales import key_from_signature, key_signature_of
 from musicapp.core.song import DEFAULT_US_PER_BEAT, DRUM_CHANNEL, PPQ, Control, Key, Note, Song, TempoChange, TimeSignature, Track
 
@@ -88,19 +89,50 @@ def write_midi(song: Song, path: str | os.PathLike) -> None:
 
 
 def midi_bytes(song: Song) -> bytes:
-    """The type 1 .mid file for ``song`` as bytes (what ``write_midi`` writes)."""
+    """The type 1 .mid file for ``song`` as bytes (what ``write_midi`` writes).
+
+    Refuses (``MidiFileError``) a song that import would refuse to read back: more tracks
+    than ``MAX_TRACKS`` with the conductor, an event later than ``MAX_BEATS`` quarter notes,
+    more than ``MAX_EVENTS`` events or more bytes than ``MAX_FILE_BYTES``.
+    """
     if not isinstance(song, Song):
         raise MidiFileError(f"cannot export {type(song).__name__} as MIDI")
+    if len(song.tracks) + 1 > MAX_TRACKS:
+        raise MidiFileError(f"cannot export {len(song.tracks)} tracks as MIDI "
+                            f"(a .mid musicapp reads holds at most {MAX_TRACKS - 1} besides its tempo track)")
+    _check_exportable_times(song)
     mf = mido.MidiFile(type=1, ticks_per_beat=song.ppq, charset="utf-8")
     mf.tracks.append(_to_track(_conductor_events(song)))
     for track in midi_normal_form(song).tracks:
         mf.tracks.append(_to_track(_track_events(track)))
+    events = sum(len(t) for t in mf.tracks)
+    if events > MAX_EVENTS:
+        raise MidiFileError(f"cannot export {events} MIDI events (a .mid musicapp reads holds at most {MAX_EVENTS})")
     out = io.BytesIO()
     try:
         mf.save(file=out)
     except (ValueError, TypeError, UnicodeError) as err:
         raise MidiFileError(f"cannot encode the song as MIDI: {err}") from None
+    if out.tell() > MAX_FILE_BYTES:
+        raise MidiFileError(f"cannot export {out.tell() / 1e6:.1f} MB of MIDI "
+                            f"(a .mid musicapp reads holds at most {MAX_FILE_BYTES / 1e6:.1f} MB)")
     return out.getvalue()
+
+
+#: largest delta time a Standard MIDI File can store (4 bytes of 7 bits).
+_MAX_DELTA = 0x0FFFFFFF
+
+
+def _check_exportable_times(song: Song) -> None:
+    """No event may lie later than ``MAX_BEATS`` quarter notes (import's limit), nor need a
+    delta time longer than 4 bytes (only possible at a ppq above 2684)."""
+    last = MAX_BEATS * song.ppq
+    latest = max([song.end, song.tempos[-1].tick, song.meters[-1].tick,
+                  *(t.controls[-1].tick for t in song.tracks if t.controls)])
+    if latest > last:
+        beats = latest / song.ppq
+        raise MidiFileError(f"cannot export an event at quarter note {beats:,.0f}: "
+                            f"a .mid musicapp reads ends at {MAX_BEATS:,}")
 
 
 def midi_normal_form(song: Song) -> Song:
@@ -368,8 +400,12 @@ def _sharps(mido_key: str) -> int:
 
 
 def clean_name(name: str) -> str:
-    """A track name as import keeps it: trailing NULs and whitespace (padding) removed."""
-    return name.rstrip(_PADDING)
+    """A track name as import keeps it: trailing NULs and whitespace (padding) removed, and
+    lone surrogates (valid in JSON, not encodable as UTF-8) replaced by U+FFFD."""
+    name = name.rstrip(_PADDING)
+    if not name.isascii():
+        name = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in name)
+    return name
 
 
 def _fix_text(text: str) -> str:
@@ -449,6 +485,8 @@ def _to_track(events: list[_Event]) -> mido.MidiTrack:
     track = mido.MidiTrack()
     now = 0
     for tick, _, is_meta, kind, fields in sorted(events, key=lambda e: (e[0], e[1])):
+        if tick - now > _MAX_DELTA:
+            raise MidiFileError(f"cannot export a gap of {tick - now} ticks (a .mid stores at most {_MAX_DELTA})")
         if is_meta:
             track.append(mido.MetaMessage(kind, time=tick - now, **fields))
         else:

@@ -29,18 +29,26 @@ import json
 import os
 from typing import Any
 
+from itertools import chain
+
 from musicapp.core.atomic import atomic_write_bytes, parse_file
 from musicapp.core.chords import Chord
 from musicapp.core.errors import MusicappError, ProjectError
+from musicapp.core.midi_check import MAX_BEATS, MAX_TRACKS as MAX_MIDI_TRACKS
 from musicapp.core.scales import mode_intervals
-from musicapp.core.song import Control, Key, Note, Song, TempoChange, TimeSignature, Track
+from musicapp.core.song import MAX_PPQ, Control, Key, Note, Song, TempoChange, TimeSignature, Track
 
 PROJECT_SUFFIX = ".musicapp"
 FORMAT_NAME = "musicapp-project"
 SCHEMA_VERSION = 3
-MAX_PROJECT_BYTES = 64 * 1024 * 1024
+MAX_PROJECT_BYTES = 32 * 1024 * 1024  # MAX_ITEMS rows take ~13 MB
 #: largest integer accepted in a note, tempo or meter row (ticks fit in 31 bits).
 MAX_INT = 2**31 - 1
+#: most tracks in a project: what a .mid holds besides its conductor track.
+MAX_TRACKS = MAX_MIDI_TRACKS - 1
+#: most notes, controls, tempo and meter changes of a project together (import makes at most
+#: 400,000 events; this bounds load time and memory).
+MAX_ITEMS = 500_000
 
 
 def save_project(path: str | os.PathLike, song: Song, editor_state: dict | None = None) -> None:
@@ -59,7 +67,11 @@ def save_project(path: str | os.PathLike, song: Song, editor_state: dict | None 
         text = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError) as err:
         raise ProjectError(f"editor state cannot be saved as JSON: {err}") from None
-    atomic_write_bytes(path, text.encode("utf-8"), ProjectError, keep_backup=True)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (valid JSON "\ud800"): keep it as an escape
+        data = json.dumps(doc, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+    atomic_write_bytes(path, data, ProjectError, keep_backup=True)
 
 
 def load_project(path: str | os.PathLike) -> tuple[Song, dict]:
@@ -112,14 +124,26 @@ def song_to_dict(song: Song) -> dict[str, Any]:
 
 
 def song_from_dict(d: dict) -> Song:
-    """Inverse of ``song_to_dict``, validating every field (``ProjectError``)."""
+    """Inverse of ``song_to_dict``, validating every field (``ProjectError``).
+
+    Besides the model's own checks: ppq 1..32767, at most ``MAX_TRACKS`` tracks and
+    ``MAX_ITEMS`` notes, controls, tempo and meter changes, and nothing later than
+    ``MAX_BEATS`` quarter notes (what a .mid can hold and import reads back). The counts are
+    checked before anything is built, and the work is linear in the file.
+    """
     where = "song"
     try:
         ppq = _get(d, "ppq", int, where)
-        tempos = [TempoChange(*_ints(row, 2, f"song tempo {i + 1}"))
-                  for i, row in enumerate(_get(d, "tempos", list, where))]
-        meters = [TimeSignature(*_ints(row, 3, f"song meter {i + 1}"))
-                  for i, row in enumerate(_get(d, "meters", list, where))]
+        if not 1 <= ppq <= MAX_PPQ:
+            raise ProjectError(f"song: ppq {ppq} outside 1..{MAX_PPQ}")
+        last = MAX_BEATS * ppq
+        raw_tempos, raw_meters = _get(d, "tempos", list, where), _get(d, "meters", list, where)
+        raw_tracks = _get(d, "tracks", list, where)
+        _check_counts(raw_tempos, raw_meters, raw_tracks, d.get("chords"))
+        tempos = [TempoChange(*_ints(row, 2, f"song tempo {i + 1}", last))
+                  for i, row in enumerate(raw_tempos)]
+        meters = [TimeSignature(*_ints(row, 3, f"song meter {i + 1}", last))
+                  for i, row in enumerate(raw_meters)]
         key = None
         raw_key = d.get("key")
         if raw_key is not None:
@@ -128,8 +152,8 @@ def song_from_dict(d: dict) -> Song:
                 raise ProjectError("song key must be an object or null")
             key = Key(_get(raw_key, "tonic", int, where), _get(raw_key, "mode", str, where))
             mode_intervals(key.mode)
-        tracks = [_track_from_dict(t, i + 1) for i, t in enumerate(_get(d, "tracks", list, "song"))]
-        chords = [_chord_from_row(row, i + 1)
+        tracks = [_track_from_dict(t, i + 1, last) for i, t in enumerate(raw_tracks)]
+        chords = [_chord_from_row(row, i + 1, last)
                   for i, row in enumerate(_get(d, "chords", list, "song") if "chords" in d else [])]
         where = "song"
         return Song(tuple(tracks), tuple(tempos), tuple(meters), key, ppq, tuple(chords))
@@ -139,19 +163,24 @@ def song_from_dict(d: dict) -> Song:
         raise ProjectError(f"{where}: {err}") from None
 
 
-def _track_from_dict(d: Any, number: int) -> Track:
+def _check_counts(tempos: list, meters: list, tracks: list, chords: Any) -> None:
+    """Refuse too many tracks or items before building any of them."""
+    if len(tracks) > MAX_TRACKS:
+        raise ProjectError(f"song has {len(tracks)} tracks (limit {MAX_TRACKS})")
+    items = len(tempos) + len(meters) + (len(chords) if isinstance(chords, list) else 0)
+    for t in tracks:
+        if isinstance(t, dict):
+            items += sum(len(t[k]) for k in ("notes", "controls") if isinstance(t.get(k), list))
+    if items > MAX_ITEMS:
+        raise ProjectError(f"song has {items} notes, controls, chords, tempo and meter changes "
+                           f"(limit {MAX_ITEMS})")
+
+
+def _track_from_dict(d: Any, number: int, last: int) -> Track:
     where = f"track {number}"
     if not isinstance(d, dict):
         raise ProjectError(f"{where} must be an object")
-    notes = []
-    for i, row in enumerate(_get(d, "notes", list, where)):
-        spot = f"{where} note {i + 1}"
-        try:
-            notes.append(Note(*_ints(row, 5, spot)))
-        except ProjectError:
-            raise
-        except MusicappError as err:
-            raise ProjectError(f"{spot}: {err}") from None
+    notes = _notes(_get(d, "notes", list, where), where, last)
     controls = []
     for i, row in enumerate(_get(d, "controls", list, where) if "controls" in d else []):
         spot = f"{where} control {i + 1}"
@@ -159,6 +188,8 @@ def _track_from_dict(d: Any, number: int) -> Track:
             raise ProjectError(f"{spot} must be [tick, kind, number, value]")
         try:
             tick, number, value = _ints([row[0], row[2], row[3]], 3, spot)
+            if tick > last:
+                raise ProjectError(f"{spot} lies beyond {MAX_BEATS} quarter notes")
             controls.append(Control(tick, row[1], number, value))
         except ProjectError:
             raise
@@ -174,15 +205,43 @@ def _track_from_dict(d: Any, number: int) -> Track:
         raise ProjectError(f"{where}: {err}") from None
 
 
-def _chord_from_row(row: Any, number: int) -> Chord:
+def _chord_from_row(row: Any, number: int, last: int) -> Chord:
     spot = f"song chord {number}"
     if not isinstance(row, list) or len(row) != 3 or type(row[2]) is not str:
         raise ProjectError(f"{spot} must be [start, length, name]")
-    start, length = _ints(row[:2], 2, spot)
+    start, length = _ints(row[:2], 2, spot, last)
     try:
         return Chord.parse(row[2], start, length)
     except MusicappError as err:
         raise ProjectError(f"{spot}: {err}") from None
+
+
+def _notes(rows: list, where: str, last: int) -> list[Note]:
+    """Notes from ``[start, pitch, length, velocity, channel]`` rows, all ending by ``last``.
+
+    Checks the whole list at once (rows, types, bounds) and builds the notes in one pass;
+    only a failing list is walked again row by row to name the bad one.
+    """
+    try:
+        if all(type(r) is list and len(r) == 5 for r in rows):
+            flat = list(chain.from_iterable(rows))
+            if all(type(v) is int for v in flat) and (not flat or -MAX_INT <= min(flat) and max(flat) <= MAX_INT):
+                notes = [Note(*r) for r in rows]
+                if all(n.end <= last for n in notes):
+                    return notes
+    except MusicappError:
+        pass
+    for i, row in enumerate(rows):  # name the first bad row
+        spot = f"{where} note {i + 1}"
+        try:
+            note = Note(*_ints(row, 5, spot))
+        except ProjectError:
+            raise
+        except MusicappError as err:
+            raise ProjectError(f"{spot}: {err}") from None
+        if note.end > last:
+            raise ProjectError(f"{spot} ends beyond {MAX_BEATS} quarter notes")
+    raise AssertionError("unreachable: a list that failed has a bad row")
 
 
 def _get(d: dict, name: str, kind: type, where: str) -> Any:
@@ -194,11 +253,14 @@ def _get(d: dict, name: str, kind: type, where: str) -> Any:
     return value
 
 
-def _ints(row: Any, count: int, where: str) -> list[int]:
+def _ints(row: Any, count: int, where: str, last: int | None = None) -> list[int]:
+    """``row`` if it is ``count`` integers within +-MAX_INT (its first, a tick, at most ``last``)."""
     if not isinstance(row, list) or len(row) != count or any(type(v) is not int for v in row):
         raise ProjectError(f"{where} must be a list of {count} integers")
     if any(abs(v) > MAX_INT for v in row):
         raise ProjectError(f"{where} holds a number beyond {MAX_INT}")
+    if last is not None and row[0] > last:
+        raise ProjectError(f"{where} lies beyond {MAX_BEATS} quarter notes")
     return row
 
 

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 PPQ = 480
 DEFAULT_US_PER_BEAT = 500_000  # 120 BPM
 DRUM_CHANNEL = 9  # MIDI channel 10, zero-based
+#: largest ticks-per-quarter a Song may have (a Standard MIDI File's division is 15 bits).
+MAX_PPQ = 0x7FFF
 
 
 class SongError(MusicappError, ValueError):
@@ -216,6 +218,10 @@ class TimeSignature:
         if self.denominator not in (1, 2, 4, 8, 16, 32, 64):
             raise SongError(f"time signature denominator {self.denominator} is not a power of two")
 
+    def ppq_too_coarse(self, ppq: int) -> bool:
+        """True when one beat of this meter would be shorter than a tick at ``ppq``."""
+        return ppq * 4 < self.denominator
+
     def bar_ticks(self, ppq: int = PPQ) -> int:
         """Length of one bar in ticks."""
         return self.numerator * ppq * 4 // self.denominator
@@ -259,12 +265,17 @@ class Song:
     ppq: int = PPQ
     chords: tuple["Chord", ...] = ()
     _tempo_cache: list = field(default_factory=list, init=False, repr=False, compare=False, hash=False)
+    _bar_cache: list = field(default_factory=list, init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
-        if self.ppq <= 0:
-            raise SongError("ppq must be positive")
+        if type(self.ppq) is not int or not 1 <= self.ppq <= MAX_PPQ:
+            raise SongError(f"ppq {self.ppq} outside 1..{MAX_PPQ}")
         tempos = _normalize_changes(tuple(self.tempos), TempoChange(0))
         meters = _normalize_changes(tuple(self.meters), TimeSignature(0))
+        for m in meters:
+            if m.ppq_too_coarse(self.ppq):
+                raise SongError(f"meter {m.numerator}/{m.denominator} needs a beat of at least one tick "
+                                f"(ppq {self.ppq} is too coarse for it)")
         object.__setattr__(self, "tracks", tuple(self.tracks))
         object.__setattr__(self, "tempos", tempos)
         object.__setattr__(self, "meters", meters)
@@ -344,49 +355,60 @@ class Song:
     def beats_to_ticks(beats: float, ppq: int = PPQ) -> int:
         return round(beats * ppq)
 
-    def bar_starts(self, until: int) -> list[int]:
-        """Ticks where bars start, from 0 up to and including the bar holding ``until``."""
+    def bar_starts(self, until: int, since: int = 0) -> list[int]:
+        """Ticks where bars start, from the bar holding ``since`` (default: the first bar) up
+        to and including the bar holding ``until``. Work is O(log meters + bars listed)."""
+        table = self._bar_table()
+        first = max(bisect.bisect_right(table, since, key=lambda r: r[0]) - 1, 0)
         out: list[int] = []
-        meters = self.meters
-        for i, m in enumerate(meters):
-            stop = meters[i + 1].tick if i + 1 < len(meters) else until + 1
-            t = m.tick
-            bar = m.bar_ticks(self.ppq)
+        for j in range(first, len(table)):
+            m_tick, _, bar = table[j]
+            if m_tick > until:
+                break
+            stop = table[j + 1][0] if j + 1 < len(table) else until + 1
+            t = m_tick + max(0, since - m_tick) // bar * bar if j == first else m_tick
             while t < stop and t <= until:
                 out.append(t)
                 t += bar
         return out
 
+    def _bar_table(self) -> list[tuple[int, int, int]]:
+        """(tick, bar number, bar length in ticks) per meter change, computed once.
+
+        A meter change is taken to start a new bar, so bar numbers count whole bars from the
+        previous change with any partial bar rounded up. Thread-safe as ``_tempo_table``.
+        """
+        if self._bar_cache:
+            return self._bar_cache
+        table: list[tuple[int, int, int]] = []
+        bar = 0
+        for i, m in enumerate(self.meters):
+            bt = m.bar_ticks(self.ppq)
+            table.append((m.tick, bar, bt))
+            if i + 1 < len(self.meters):
+                bar += -(-(self.meters[i + 1].tick - m.tick) // bt)
+        self._bar_cache[:] = table
+        return table
+
     def tick_to_bar_beat(self, tick: int) -> tuple[int, int, int]:
         """(bar, beat, tick-in-beat), all zero-based, at ``tick`` under the meter map.
 
-        A meter change is taken to start a new bar.
+        A meter change is taken to start a new bar. O(log meters).
         """
-        bar = 0
-        for i, m in enumerate(self.meters):
-            nxt = self.meters[i + 1].tick if i + 1 < len(self.meters) else None
-            bt = m.bar_ticks(self.ppq)
-            if nxt is not None and tick >= nxt:
-                bar += -(-(nxt - m.tick) // bt)
-                continue
-            into = tick - m.tick
-            bar += into // bt
-            in_bar = into % bt
-            beat_t = m.beat_ticks(self.ppq)
-            return bar, in_bar // beat_t, in_bar % beat_t
-        raise AssertionError("unreachable: meters always start at 0")
+        table = self._bar_table()
+        i = max(bisect.bisect_right(table, tick, key=lambda r: r[0]) - 1, 0)
+        m_tick, bar, bt = table[i]
+        into = tick - m_tick
+        in_bar = into % bt
+        beat_t = self.meters[i].beat_ticks(self.ppq)
+        return bar + into // bt, in_bar // beat_t, in_bar % beat_t
 
     def bar_beat_to_tick(self, bar: int, beat: int = 0, ticks: int = 0) -> int:
-        """Inverse of ``tick_to_bar_beat``."""
-        remaining = bar
-        for i, m in enumerate(self.meters):
-            bt = m.bar_ticks(self.ppq)
-            nxt = self.meters[i + 1].tick if i + 1 < len(self.meters) else None
-            bars_here = -(-(nxt - m.tick) // bt) if nxt is not None else None
-            if bars_here is None or remaining < bars_here:
-                return m.tick + remaining * bt + beat * m.beat_ticks(self.ppq) + ticks
-            remaining -= bars_here
-        raise AssertionError("unreachable")
+        """Inverse of ``tick_to_bar_beat``. O(log meters)."""
+        table = self._bar_table()
+        i = max(bisect.bisect_right(table, bar, key=lambda r: r[1]) - 1, 0)
+        m_tick, first_bar, bt = table[i]
+        return m_tick + (bar - first_bar) * bt + beat * self.meters[i].beat_ticks(self.ppq) + ticks
 
 
 def _normalize_changes(items: tuple, default):

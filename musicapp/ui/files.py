@@ -43,7 +43,8 @@ class FileController(QObject):
 
     message = Signal(str)
     recent_changed = Signal()
-    opened = Signal(dict)  # editor state of the opened project ({} for .mid)
+    opened = Signal(object)  # editor state dict of the opened project ({} for .mid); object: a
+    # dict signal converts to a QVariantMap, which overflows on a hostile 10**30
 
     def __init__(self, document: Document, dialogs, settings: AppSettings,
                  editor_state: Callable[[], dict], parent: QObject | None = None):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication, QComboBox, QDockWidget, QLabel, QMainWindow, QToolBar, QWidget,
@@ -28,6 +28,7 @@ from musicapp.ui.dialogs import Dialogs
 from musicapp.ui.draw_controls import DrawControls
 from musicapp.ui.document import Document
 from musicapp.ui.editing import EditVerbs
+from musicapp.ui.editor_state import clean_editor_state
 from musicapp.ui.files import DragHandle, FileController, is_midi_path, new_song
 from musicapp.ui.pianoroll.geometry import GridSpec
 from musicapp.ui.pianoroll.widget import PianoRoll
@@ -227,27 +228,31 @@ class MainWindow(QMainWindow):
                 "loop": list(roll.loop) if roll.loop else None}
 
     def apply_editor_state(self, state: dict) -> None:
-        """Restore what ``editor_state`` stored; anything missing or invalid is skipped."""
+        """Restore what ``editor_state`` stored; anything missing or invalid is skipped (and
+        said), positions are clamped (``ui.editor_state``): it never stops a song opening."""
         roll = self.roll
         roll.set_loop(None)
         roll.set_cursor_tick(0)
         if not state:
             roll.zoom_to_fit()
             return
-        if isinstance(state.get("view"), dict):
+        state, dropped = clean_editor_state(state, self.document.song, roll.tools)
+        if "view" in state:
             roll.view.load_dict(state["view"])
-        if isinstance(state.get("grid"), str):
+        if "grid" in state:
             self.set_grid(GridSpec.from_text(state["grid"]))
-        if state.get("tool") in roll.tools:
+        if "tool" in state:
             roll.set_tool(state["tool"])
-        at = state.get("active_track")
-        if isinstance(at, int) and 0 <= at < len(self.document.song.tracks):
-            self.document.set_active_track(at)
-        if isinstance(state.get("cursor"), int):
+        if "active_track" in state:
+            self.document.set_active_track(state["active_track"])
+        if "cursor" in state:
             roll.set_cursor_tick(state["cursor"])
-        loop = state.get("loop")
-        if isinstance(loop, list) and len(loop) == 2 and all(isinstance(x, int) for x in loop) and 0 <= loop[0] < loop[1]:
-            roll.set_loop((loop[0], loop[1]))
+        if state.get("loop"):
+            roll.set_loop(state["loop"])
+        self.ignored_editor_state = dropped
+        if dropped:  # after the file controller's "Opened ..." line
+            text = f"Editor settings ignored (invalid): {', '.join(dropped)}"
+            QTimer.singleShot(0, lambda: self.show_message(text))
 
     # ----- view verbs -------------------------------------------------------------------------
     def set_grid(self, grid: GridSpec) -> None:

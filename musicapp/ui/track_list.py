@@ -7,6 +7,7 @@ table is rebuilt only when track metadata changes, not on every note edit.
 
 from __future__ import annotations
 
+from PySide6.QtCore import QStringListModel
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QPushButton, QSpinBox, QTableWidget,
     QTableWidgetItem, QToolButton, QVBoxLayout, QWidget,
@@ -18,6 +19,8 @@ from musicapp.ui.document import Document
 from musicapp.ui.gm import GM_PROGRAMS
 
 COLUMNS = ("Name", "Ch", "Program", "M", "S")
+#: up to this many tracks every row gets its widgets at once; beyond, rows in view only.
+EAGER_ROWS = 64
 
 
 class TrackList(QWidget):
@@ -51,6 +54,9 @@ class TrackList(QWidget):
         lay.addLayout(buttons)
         self._shown: tuple = ()
         self._building = False
+        self._made: set[int] = set()  # rows that have their cell widgets
+        self.table.verticalScrollBar().valueChanged.connect(self._on_scrolled)
+        self._programs = QStringListModel([f"{i + 1}. {name}" for i, name in enumerate(GM_PROGRAMS)], self)
         self.add_button.clicked.connect(self.add_track)
         self.remove_button.clicked.connect(self.remove_active_track)
         self.table.itemChanged.connect(self._on_item_changed)
@@ -85,17 +91,50 @@ class TrackList(QWidget):
         self._shown = shown
         self._building = True
         try:
+            self.table.setRowCount(0)  # drops the old rows' widgets
             self.table.setRowCount(len(tracks))
             for row, t in enumerate(tracks):
                 self.table.setItem(row, 0, QTableWidgetItem(t.name))
-                self.table.setCellWidget(row, 1, self._channel_box(row, t.channel))
-                self.table.setCellWidget(row, 2, self._program_box(row, t.program, t.channel == DRUM_CHANNEL))
-                self.table.setCellWidget(row, 3, self._toggle(row, "M", t.mute, edits.set_track_mute, "Mute"))
-                self.table.setCellWidget(row, 4, self._toggle(row, "S", t.solo, edits.set_track_solo, "Solo"))
+            self._made = set()
+            self._make_widgets(range(len(tracks)) if len(tracks) <= EAGER_ROWS else self._visible_rows())
             self._select_active(self.document.active_track)
         finally:
             self._building = False
         self.remove_button.setEnabled(len(tracks) > 0)
+
+    def _visible_rows(self) -> range:
+        """Rows on screen now, with a screenful of margin either side."""
+        n = self.table.rowCount()
+        top = max(self.table.rowAt(0), 0)
+        bottom = self.table.rowAt(self.table.viewport().height() - 1)
+        bottom = n - 1 if bottom < 0 else bottom
+        margin = max(bottom - top, EAGER_ROWS // 2)
+        return range(max(0, top - margin), min(n, bottom + margin + 1))
+
+    def _make_widgets(self, rows) -> None:
+        """Channel, program, mute and solo widgets for ``rows`` that have none yet.
+
+        Cell widgets cost about a millisecond each, so a song with thousands of tracks gets
+        them only for the rows scrolled into view (see ``EAGER_ROWS``).
+        """
+        tracks = self.document.song.tracks
+        was, self._building = self._building, True
+        try:
+            for row in rows:
+                if row in self._made or row >= len(tracks):
+                    continue
+                self._made.add(row)
+                t = tracks[row]
+                self.table.setCellWidget(row, 1, self._channel_box(row, t.channel))
+                self.table.setCellWidget(row, 2, self._program_box(row, t.program, t.channel == DRUM_CHANNEL))
+                self.table.setCellWidget(row, 3, self._toggle(row, "M", t.mute, edits.set_track_mute, "Mute"))
+                self.table.setCellWidget(row, 4, self._toggle(row, "S", t.solo, edits.set_track_solo, "Solo"))
+        finally:
+            self._building = was
+
+    def _on_scrolled(self, *_args) -> None:
+        if len(self._made) < self.table.rowCount():
+            self._make_widgets(self._visible_rows())
 
     def _channel_box(self, row: int, channel: int) -> QSpinBox:
         box = QSpinBox()
@@ -108,7 +147,7 @@ class TrackList(QWidget):
 
     def _program_box(self, row: int, program: int, drums: bool) -> QComboBox:
         box = QComboBox()
-        box.addItems([f"{i + 1}. {name}" for i, name in enumerate(GM_PROGRAMS)])
+        box.setModel(self._programs)  # one shared list: 128 items per row made big songs slow
         box.setCurrentIndex(program)
         box.setEnabled(not drums)
         box.setToolTip("Drum kit (channel 10)" if drums else "General MIDI program")
@@ -131,6 +170,11 @@ class TrackList(QWidget):
             was, self._building = self._building, True
             self.table.setCurrentCell(index, 0)
             self._building = was
+            self._on_scrolled()
+
+    def resizeEvent(self, event) -> None:  # Qt override: more rows may come into view
+        super().resizeEvent(event)
+        self._on_scrolled()
 
     def _on_item_changed(self, item: QTableWidgetItem) -> None:
         if self._building or item.column() != 0:

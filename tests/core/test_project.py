@@ -96,7 +96,7 @@ def test_broken_project_bytes_give_one_line_projecterror(data: bytes, fragment: 
 
 
 @pytest.mark.parametrize("change, fragment", [
-    ({"ppq": 0}, "ppq must be positive"),
+    ({"ppq": 0}, "ppq 0 outside 1..32767"),
     ({"ppq": True}, "'ppq' must be an integer, not true/false"),
     ({"tempos": [[0, 0]]}, "tempo 0 us/beat"),
     ({"tempos": [[0]]}, "song tempo 1 must be a list of 2 integers"),

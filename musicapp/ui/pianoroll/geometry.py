@@ -136,6 +136,8 @@ class ViewState(QObject):
     MAX_PX_PER_TICK = 2.0
     MIN_ROW = 4.0
     MAX_ROW = 40.0
+    #: latest tick the left edge may scroll to (past any song: 100,000 beats at the largest ppq).
+    MAX_LEFT_TICK = float(2**32)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -170,7 +172,7 @@ class ViewState(QObject):
     def scroll_to(self, left_tick: float | None = None, top_pitch: float | None = None,
                   view_height: float | None = None) -> None:
         if left_tick is not None:
-            self.left_tick = max(0.0, float(left_tick))
+            self.left_tick = min(self.MAX_LEFT_TICK, max(0.0, float(left_tick)))
         if top_pitch is not None:
             lo = 0.0 if view_height is None else min(127.0, view_height / self.row_height - 1)
             self.top_pitch = max(lo, min(127.0, float(top_pitch)))
@@ -180,7 +182,7 @@ class ViewState(QObject):
         """Scale time by ``factor`` keeping the tick under ``anchor_x`` pixels still."""
         anchor = self.x_to_tick(anchor_x)
         self.px_per_tick = min(self.MAX_PX_PER_TICK, max(self.MIN_PX_PER_TICK, self.px_per_tick * factor))
-        self.left_tick = max(0.0, anchor - anchor_x / self.px_per_tick)
+        self.left_tick = min(self.MAX_LEFT_TICK, max(0.0, anchor - anchor_x / self.px_per_tick))
         self.changed.emit()
 
     def zoom_y(self, factor: float, anchor_y: float = 0.0) -> None:
@@ -199,8 +201,8 @@ class ViewState(QObject):
         try:
             self.px_per_tick = min(self.MAX_PX_PER_TICK, max(self.MIN_PX_PER_TICK, float(data.get("px_per_tick", self.px_per_tick))))
             self.row_height = min(self.MAX_ROW, max(self.MIN_ROW, float(data.get("row_height", self.row_height))))
-            self.left_tick = max(0.0, float(data.get("left_tick", self.left_tick)))
+            self.left_tick = min(self.MAX_LEFT_TICK, max(0.0, float(data.get("left_tick", self.left_tick))))
             self.top_pitch = max(0.0, min(127.0, float(data.get("top_pitch", self.top_pitch))))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             pass
         self.changed.emit()

@@ -74,14 +74,15 @@ class BackgroundLayer:
         ppt = view.px_per_tick
         bar_lines, beat_lines, grid_lines = [], [], []
         grid = roll.grid.ticks(song.ppq) if roll.grid.enabled else 0  # swung lines are no closer than 1/2 step
-        starts = song.bar_starts(int(ctx.t1) + 1)
+        starts = song.bar_starts(int(ctx.t1) + 1, max(0, int(ctx.t0)))
+        first = song.tick_to_bar_beat(starts[0])[0] if starts else 0  # bar number of starts[0]
         bar_px = song.meters[0].bar_ticks(song.ppq) * ppt
         bar_every = 1 if bar_px >= 8 else int(8 // max(bar_px, 0.01)) + 1
         for n, bar in enumerate(starts):
             nxt = starts[n + 1] if n + 1 < len(starts) else bar + song.meter_at(bar).bar_ticks(song.ppq)
             if nxt < ctx.t0:
                 continue
-            if n % bar_every == 0:
+            if (first + n) % bar_every == 0:
                 x = view.tick_to_x(bar)
                 bar_lines.append(QLineF(x, 0, x, ctx.height))
             beat = song.meter_at(bar).beat_ticks(song.ppq)

@@ -51,7 +51,8 @@ class Ruler(QWidget):
         font = QFont(p.font())
         font.setPixelSize(11)
         p.setFont(font)
-        starts = song.bar_starts(int(t1) + 1)
+        starts = song.bar_starts(int(t1) + 1, max(0, int(t0)))
+        first = song.tick_to_bar_beat(starts[0])[0] if starts else 0  # bar number of starts[0]
         bar_px = song.meters[0].bar_ticks(song.ppq) * view.px_per_tick
         every = 1
         while bar_px * every < 36:
@@ -62,11 +63,11 @@ class Ruler(QWidget):
             if bar + meter.bar_ticks(song.ppq) < t0:
                 continue
             x = view.tick_to_x(bar)
-            if n % every == 0:
+            if (first + n) % every == 0:
                 p.setPen(tick_pen)
                 p.drawLine(QPointF(x, 2), QPointF(x, h - LOOP_STRIP))
                 p.setPen(text_pen)
-                p.drawText(QRectF(x + 3, 1, 60, h - LOOP_STRIP - 2), Qt.AlignLeft | Qt.AlignVCenter, str(n + 1))
+                p.drawText(QRectF(x + 3, 1, 60, h - LOOP_STRIP - 2), Qt.AlignLeft | Qt.AlignVCenter, str(first + n + 1))
             beat = meter.beat_ticks(song.ppq)
             if beat * view.px_per_tick >= 10:
                 p.setPen(tick_pen)
