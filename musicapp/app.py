@@ -200,6 +200,10 @@ def build_window(settings=None, dialogs=None, autosave=None, with_engine: bool =
     from musicapp.ui.generate import install_generate
 
     install_generate(win, generate_services())  # the assistant; models load lazily on its worker
+    from musicapp.assist import model_services
+    from musicapp.ui.models_menu import install_models_menu
+
+    install_models_menu(win, model_services())  # Models > Learn From MIDI Files... (training in a child process)
     if chooser is not None:
         from PySide6.QtCore import QTimer
 

@@ -43,12 +43,27 @@ def list_models(config: AssistConfig, kind: str) -> list[str]:
     folder = _models_dir(config)
     found = sorted(p.stem for p in folder.glob(f"{kind}*.json")) if folder.is_dir() else []
     default = DEFAULT_MODELS[kind]
-    return [default] + [n for n in found if n != default]
+    return [default] + [n for n in found if n != default] + [n for n in user_model_names(kind) if n not in found]
+
+
+def user_model_names(kind: str) -> list[str]:
+    """Names of the user's fine-tuned models of ``kind`` (their JSON read, no weights)."""
+    from musicapp.ml.user_models import user_models_dir, _read
+
+    folder = user_models_dir(create=False)
+    infos = (_read(p, False) for p in sorted(folder.glob("*.json"))) if folder.is_dir() else ()
+    return [i.name for i in infos if i is not None and i.kind == kind]
 
 
 def open_service(config: AssistConfig, kind: str, name: str, device: str) -> Any:
     """An unloaded generation service for checkpoint ``name`` of ``kind`` on ``device``."""
     path = _models_dir(config) / name
+    if not path.with_suffix(".json").is_file():
+        from musicapp.ml.user_models import user_models_dir
+
+        mine = user_models_dir(create=False) / f"{name}.json"
+        if mine.is_file():
+            path = mine.with_suffix("")
     if kind == LSTM:
         from musicapp.ml.generate import MelodyGenerator
 
@@ -96,3 +111,28 @@ def generate_services(config: AssistConfig = AssistConfig()) -> GenerateServices
         warmup=lambda: warmup(config),
         describe=describe,
     )
+
+
+def model_services():
+    """The Models menu's services: the fine-tune worker process and the model library."""
+    import sys
+
+    from musicapp.ui.models_menu import ModelServices
+
+    def models() -> list[tuple[str, str, bool, list[str]]]:
+        from musicapp.ml.user_models import list_models as all_models
+
+        return [(m.name, m.kind, m.shipped, m.card()) for m in all_models()]
+
+    def rename(old: str, new: str) -> None:
+        from musicapp.ml.user_models import rename_model
+
+        rename_model(old, new)
+
+    def delete(name: str) -> None:
+        from musicapp.ml.user_models import delete_model
+
+        delete_model(name)
+
+    return ModelServices(worker_command=lambda: (sys.executable, ["-m", "musicapp.ml.finetune_worker"]),
+                         models=models, rename=rename, delete=delete)

@@ -69,6 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed-value", "--random-seed", dest="random_seed", type=int, default=0,
                    help="random seed (0); the same seed gives the same output")
     p.add_argument("--checkpoint", help="LSTM checkpoint (default: the shipped model)")
+    p.add_argument("--model", help="model NAME (see `musicapp models`) or a checkpoint path")
     p.add_argument("--device", default="cpu", help="cpu (default), auto, cuda or mps")
     p.set_defaults(handler=_continue)
 
@@ -77,6 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("files", nargs="+", help=".mid files")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--checkpoint", help="LSTM checkpoint (default: the shipped model)")
+    p.add_argument("--model", help="model NAME (see `musicapp models`) or a checkpoint path")
     p.add_argument("--device", default="cpu", help="cpu (default), auto, cuda or mps")
     p.set_defaults(handler=_score)
 
@@ -147,7 +149,12 @@ def _train(args: argparse.Namespace) -> int:
 def _generator(args: argparse.Namespace):
     from musicapp.ml.generate import MelodyGenerator
 
-    return MelodyGenerator(args.checkpoint, device=args.device)
+    checkpoint = args.checkpoint
+    if getattr(args, "model", None):
+        from musicapp.ml.user_models import resolve_model
+
+        checkpoint = resolve_model(args.model, "lstm")
+    return MelodyGenerator(checkpoint, device=args.device)
 
 
 def _parse_range(text: str | None) -> tuple[int, int] | None:

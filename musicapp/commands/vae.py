@@ -22,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-o", "--output", required=True, help="the .mid file to write")
     common.add_argument("--checkpoint", help="VAE checkpoint (NAME, NAME.json); default: the shipped model")
+    common.add_argument("--model", help="model NAME (see `musicapp models`) or a checkpoint path")
     common.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
     common.add_argument("--seed", type=int, default=None, help="random seed (same seed, same output)")
 
@@ -52,7 +53,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _service(args: argparse.Namespace):
     from musicapp.ml.vae_generate import VaeService
 
-    return VaeService(args.checkpoint, device=args.device)
+    checkpoint = args.checkpoint
+    if getattr(args, "model", None):
+        from musicapp.ml.user_models import resolve_model
+
+        checkpoint = resolve_model(args.model, "vae_2bar")
+    return VaeService(checkpoint, device=args.device)
 
 
 def _phrase(path: str, track: int | None):

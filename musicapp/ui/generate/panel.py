@@ -192,6 +192,15 @@ class GeneratePanel(QWidget):
     def _kind(self) -> str:
         return LSTM if self.ctrl.options.mode == CONTINUE else VAE
 
+    def refresh_models(self) -> None:
+        """Re-read the model list (a model was learned, renamed or deleted); a vanished choice
+        falls back to the first (shipped) model."""
+        self._fill_models()
+        kind = self._kind()
+        if self.model.findText(self.ctrl.options.models[kind]) < 0 and self.model.count():
+            self._on_model(self.model.itemText(0))
+            self.model.setCurrentIndex(0)
+
     def _fill_models(self) -> None:
         kind = self._kind()
         self.model.blockSignals(True)
