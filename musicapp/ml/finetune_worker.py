@@ -6,8 +6,9 @@ melodies, notes and minutes found and the skipped files with reasons) or ``... t
 (JOB: JSON with ``paths``, ``name``, ``base``, ``minutes``, ``track``), which prints one JSON
 event per line (see :mod:`musicapp.ml.finetune`) and ends with ``done`` or ``error``. A line
 ``cancel`` on stdin, or stdin closing (the editor went away), stops it with the best weights
-kept. The process lowers its own priority (nice 10), uses one torch thread and, on a machine
-with more than one core, keeps to the last core, so the editor keeps the others.
+kept. The process lowers its own priority (nice 10; ``$MUSICAPP_FINETUNE_NICE`` changes it),
+uses one torch thread and, on a machine with more than one core, keeps to the last core, so
+the editor keeps the others.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ def share_cpu() -> str:
     """Lower this process's priority and keep it off the first core; returns what was done."""
     done = []
     try:
-        os.nice(10)
-        done.append("nice 10")
-    except (AttributeError, OSError):
+        nice = int(os.environ.get("MUSICAPP_FINETUNE_NICE", "10"))
+        if nice:
+            os.nice(nice)
+            done.append(f"nice {nice}")
+    except (AttributeError, OSError, ValueError):
         pass
     try:
         cpus = sorted(os.sched_getaffinity(0))

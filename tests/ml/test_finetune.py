@@ -88,7 +88,7 @@ def test_killed_training_process_resumes_and_leaves_the_previous_model_intact(tm
     job = {"paths": [files], "name": "style", "base": str(tmp_path / "base.json"), "minutes": 30,
            "config": {"max_steps": 100000, "batch": 8, "seq_len": 64, "eval_every": 5, "corpus_share": 0.0,
                       "patience": 1000}}
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "MUSICAPP_FINETUNE_NICE": "0"}
     proc = subprocess.Popen([sys.executable, "-m", "musicapp.ml.finetune_worker", "train", json.dumps(job)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True)
     try:
