@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "and is chosen with --model NAME. Ctrl-C stops and keeps the best so far; the same "
                        "command again resumes a stopped or killed run.")
     p.add_argument("paths", nargs="+", metavar="FILES_OR_FOLDERS", help=".mid files or folders")
-    p.add_argument("--base", default="lstm", help="model to start from: a shipped or user model name (lstm)")
+    p.add_argument("--base", default="lstm",
+                   help="model to start from: lstm (default), vae_2bar, a user model name or a checkpoint path")
     p.add_argument("--minutes", type=float, default=5.0, help="training time budget in minutes (5)")
     p.add_argument("--name", required=True, help="name of the new model")
     p.add_argument("--track", type=int, default=None,
@@ -46,7 +47,6 @@ def print_data_summary(data, out=sys.stdout) -> None:
 
 def _finetune(args: argparse.Namespace) -> int:
     from musicapp.ml.finetune import FinetuneConfig, finetune
-    from musicapp.ml.lstm import KIND
     from musicapp.ml.training import Progress
     from musicapp.ml.user_melodies import read_user_melodies, split_user_melodies
     from musicapp.ml.user_models import ModelLibraryError, resolve_model, run_dir, user_model_path
@@ -55,12 +55,6 @@ def _finetune(args: argparse.Namespace) -> int:
         raise ModelLibraryError("--minutes must be more than 0")
     out = user_model_path(args.name)
     base = resolve_model(args.base, "lstm")
-    from musicapp.ml.user_models import list_models
-
-    kinds = {m.path.resolve(): m.kind for m in list_models()}
-    if kinds.get(base.resolve(), KIND) != KIND:
-        raise ModelLibraryError(f"{args.base!r} is a {kinds[base.resolve()]} model; fine-tuning supports "
-                                "melody LSTM models (--base lstm)")
     data = read_user_melodies(args.paths, track=args.track)
     print_data_summary(data)
     split_user_melodies(data.melodies)  # too little music: one clear line before anything starts

@@ -1,7 +1,7 @@
-"""Fine-tuning the melody LSTM on the user's own melodies ("learn my style").
+"""Fine-tuning the melody models on the user's own melodies ("learn my style").
 
 Owns :class:`FinetuneConfig` and :func:`finetune`: start from a base checkpoint (shipped or
-the user's), train on windows of the user's melodies with transposition augmentation (+-
+the user's; a melody LSTM or a melody VAE, see :mod:`musicapp.ml.finetune_tasks`), train on windows of the user's melodies with transposition augmentation (+-
 ``max_shift`` semitones), mixed with windows of the original corpus (when its cache exists) so
 the model keeps what it knew, measure the held-out user melodies every ``eval_every`` steps,
 keep the best weights, stop early after ``patience`` evaluations without improvement, on the
@@ -17,7 +17,7 @@ Progress goes to a ``report(event: dict)`` callback: ``data``, ``base``, ``step`
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -27,10 +27,9 @@ import torch
 from musicapp.core.errors import MusicappError
 from musicapp.ml import corpus
 from musicapp.ml.checkpoint import CheckpointMeta, save_checkpoint
-from musicapp.ml.dataset import Batch, EncodedTune, TuneBank, model_inputs
+from musicapp.ml.dataset import EncodedTune
 from musicapp.ml.encoding import EncodedMelody, EncodingInfo, encode_tune
-from musicapp.ml.lstm import KIND, MelodyLSTM
-from musicapp.ml.lstm_train import autocast, build_model, evaluate_bank, lr_at, masked_nll
+from musicapp.ml.lstm_train import lr_at
 from musicapp.ml.training import (LossLog, TrainState, load_training_checkpoint, model_tensors, numpy_rng,
                                   save_training_checkpoint)
 from musicapp.ml.user_melodies import UserData, split_user_melodies
@@ -65,7 +64,6 @@ class FinetuneConfig:
     threads: int = 1
     seed: int = 0
     resume: bool = True
-    bf16: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,26 +99,11 @@ def corpus_mix_tunes(count: int, seed: int) -> list[EncodedTune]:
     return out
 
 
-def _concat(a: Batch, b: Batch) -> Batch:
-    return Batch(**{f.name: None if getattr(a, f.name) is None else
-                    np.concatenate([getattr(a, f.name), getattr(b, f.name)]) for f in fields(Batch)})
-
-
-def nats_per_note(model: MelodyLSTM, tunes: list[EncodedTune]) -> float:
-    """Mean nats per note of ``model`` reading ``tunes`` whole."""
-    from musicapp.ml.evaluate import lstm_figures
-
-    was = model.training
-    model.eval()
-    value = lstm_figures(model, tunes)["nats_per_note"]
-    model.train(was)
-    return float(value)
-
-
 def _meta(base_meta: CheckpointMeta, info: dict, state: TrainState, metrics: dict) -> CheckpointMeta:
     training = {"finetune": {**info, "seconds": round(state.seconds, 1)}, "optimizer_steps": state.step,
-                "base_training": base_meta.training.get("corpora", base_meta.training.get("finetune"))}
-    return CheckpointMeta(kind=KIND, config=dict(base_meta.config), encoding=asdict(EncodingInfo()),
+                "base_training": base_meta.training.get("corpora", base_meta.training.get("data",
+                                                        base_meta.training.get("finetune")))}
+    return CheckpointMeta(kind=base_meta.kind, config=dict(base_meta.config), encoding=asdict(EncodingInfo()),
                           training=training, metrics=dict(metrics))
 
 
@@ -140,42 +123,43 @@ def finetune(data: UserData, base: Path, out: Path, run: Path, cfg: FinetuneConf
     ``run`` is the resume folder. Raises :class:`UserDataError` when there is too little data
     and :class:`FinetuneError` when the result cannot be written.
     """
+    from musicapp.ml.checkpoint import read_meta
+    from musicapp.ml.finetune_tasks import TASKS
     from musicapp.ml.training import limit_threads
 
     limit_threads(cfg.threads)
     train_m, valid_m = split_user_melodies(data.melodies)
     train_t = [m.tune for m in train_m]
     valid_t = [m.tune for m in valid_m]
-    base_meta, base_tensors = model_tensors(base, kind=KIND, encoding=asdict(EncodingInfo()))
+    kind = read_meta(base)[0].kind
+    if kind not in TASKS:
+        raise FinetuneError(f"{base.stem} is a {kind!r} model; fine-tuning supports {', '.join(TASKS)} models")
+    base_meta, base_tensors = model_tensors(base, kind=kind, encoding=asdict(EncodingInfo()))
     torch.manual_seed(cfg.seed)
-    model = build_model(base_meta, base_tensors, name=base.name).train()
-    lookback = model.config.lookback
-    user_bank = TuneBank(train_t, lookback)
-    valid_bank = TuneBank(valid_t, lookback)
     mix = corpus_mix_tunes(cfg.corpus_tunes, cfg.seed) if cfg.corpus_share > 0 else []
-    corpus_bank = TuneBank(mix, lookback) if mix else None
-    n_corpus = int(round(cfg.batch * cfg.corpus_share)) if corpus_bank is not None else 0
-    if corpus_bank is None and cfg.corpus_share > 0:
+    task = TASKS[kind](base_meta, base_tensors, train_t, valid_t, mix, cfg)
+    model = task.model
+    if not mix and cfg.corpus_share > 0:
         log("the melody corpus cache is not prepared (`musicapp prepare-data`): fine-tuning without the corpus "
             "mix, so the model may forget more of what it knew")
-    info = {"base": base.stem, "files": len(data.melodies) + len(data.skipped), "melodies": len(data.melodies),
-            "train_melodies": len(train_t), "valid_melodies": len(valid_t), "notes": data.notes,
-            "minutes": round(data.minutes, 1), "skipped": len(data.skipped), "corpus_mix": bool(corpus_bank),
-            "max_shift": cfg.max_shift, "config": asdict(cfg)}
+    info = {"base": base.stem, "kind": kind, "files": len(data.melodies) + len(data.skipped),
+            "melodies": len(data.melodies), "train_melodies": len(train_t), "valid_melodies": len(valid_t),
+            "notes": data.notes, "minutes": round(data.minutes, 1), "skipped": len(data.skipped),
+            "corpus_mix": bool(mix), "max_shift": cfg.max_shift, "config": asdict(cfg)}
     report({"event": "data", **{k: v for k, v in info.items() if k != "config"}})
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     state, extra = TrainState(), {}
     last = run / "last.json"
     if cfg.resume and last.exists():
         try:
-            meta, st = load_training_checkpoint(last, model, opt, kind=KIND, encoding=asdict(EncodingInfo()))
+            meta, st = load_training_checkpoint(last, model, opt, kind=kind, encoding=asdict(EncodingInfo()))
             extra = meta.extra.get("finetune", {})
             if extra.get("base") != base.stem or extra.get("finished"):
                 raise FinetuneError("another run")
             state = st
             log(f"resumed from {last} at step {state.step} ({state.seconds / 60:.1f} min)")
         except MusicappError:
-            model = build_model(base_meta, base_tensors, name=base.name).train()
+            model = task.new_model()
             opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
             state, extra = TrainState(), {}
     if not extra:
@@ -184,8 +168,8 @@ def finetune(data: UserData, base: Path, out: Path, run: Path, cfg: FinetuneConf
     losses = LossLog(run / "loss.csv", run / "loss.png")
     losses.truncate_after(state.step)
     if "base_nats_per_note" not in extra:
-        base_valid = evaluate_bank(model, valid_bank)
-        extra = {"base": base.stem, "base_nats_per_note": nats_per_note(model, valid_t), "base_valid": base_valid,
+        base_valid = task.valid_loss()
+        extra = {"base": base.stem, "base_nats_per_note": task.nats_per_note(), "base_valid": base_valid,
                  "since_best": 0}
         state.best_valid = base_valid
         losses.append(step=0, epoch=0, seconds=0.0, train_loss=base_valid, valid_loss=base_valid, lr=0.0)
@@ -198,7 +182,6 @@ def finetune(data: UserData, base: Path, out: Path, run: Path, cfg: FinetuneConf
     budget = cfg.minutes * 60.0
     running, t_last, t_report = None, time.monotonic(), 0.0
     stopped = "budget"
-    user_n = cfg.batch - n_corpus
 
     def save_last() -> None:
         state.numpy_rng = rng.bit_generator.state
@@ -207,7 +190,7 @@ def finetune(data: UserData, base: Path, out: Path, run: Path, cfg: FinetuneConf
         _save(save_training_checkpoint, run / "last", model, opt, meta, state)
 
     def evaluate(train_loss: float, lr: float) -> None:
-        valid = evaluate_bank(model, valid_bank)
+        valid = task.valid_loss()
         better = valid < state.best_valid
         extra["since_best"] = 0 if better else extra["since_best"] + 1
         losses.append(step=state.step, epoch=0, seconds=state.seconds, train_loss=train_loss, valid_loss=valid, lr=lr)
@@ -234,20 +217,12 @@ def finetune(data: UserData, base: Path, out: Path, run: Path, cfg: FinetuneConf
         lr = lr_at(cfg, state.step, state.seconds)
         for g in opt.param_groups:
             g["lr"] = lr
-        b = user_bank.sample(rng, user_n, cfg.seq_len, cfg.max_shift, cfg.key_dropout)
-        if n_corpus:
-            b = _concat(b, corpus_bank.sample(rng, n_corpus, cfg.seq_len, 2, cfg.key_dropout))
-        bt = b.to_torch()
-        with autocast(torch.device("cpu"), cfg.bf16):
-            logits, _ = model(**model_inputs(bt))
-        s, n = masked_nll(logits.float(), bt["target"], bt["mask"])
-        loss = s / n
+        loss, value = task.batch_loss(rng)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
         opt.step()
         state.step += 1
-        value = float(loss.detach())
         running = value if running is None else 0.9 * running + 0.1 * value
         now = time.monotonic()
         state.seconds += now - t_last
@@ -263,21 +238,21 @@ def finetune(data: UserData, base: Path, out: Path, run: Path, cfg: FinetuneConf
             t_last = now
     if running is not None and state.step % cfg.eval_every:
         evaluate(running, lr)  # the last steps since the previous evaluation count too
-    return _finish(data, base_meta, info, state, extra, run, out, valid_t, stopped, report, save_last)
+    return _finish(task, base_meta, info, state, extra, run, out, stopped, report, save_last)
 
 
-def _finish(data, base_meta, info, state, extra, run: Path, out: Path, valid_t, stopped: str,
+def _finish(task, base_meta, info, state, extra, run: Path, out: Path, stopped: str,
             report: Report, save_last) -> FinetuneResult:
     """Measure the best weights on the held-out melodies and install them as ``out``."""
-    from musicapp.ml.user_models import install_checkpoint
+    import musicapp.ml.user_models as user_models
 
-    best_meta, best_tensors = model_tensors(run / "best", kind=KIND, encoding=asdict(EncodingInfo()))
-    best = build_model(best_meta, best_tensors, name="best")
-    tuned = nats_per_note(best, valid_t)
+    best_meta, best_tensors = model_tensors(run / "best", kind=task.kind, encoding=asdict(EncodingInfo()))
+    best = task.build(best_meta, best_tensors)
+    tuned = task.nats_per_note(best)
     metrics = {"user_valid_base_nats_per_note": round(extra["base_nats_per_note"], 5),
                "user_valid_nats_per_note": round(tuned, 5), "user_valid_nats_per_step": round(state.best_valid, 5)}
     meta = _meta(base_meta, {**info, "stopped": stopped}, state, metrics)
-    _save(install_checkpoint, best.state_dict(), meta, out)
+    _save(user_models.install_checkpoint, best.state_dict(), meta, out)
     extra["finished"] = stopped != "cancelled"
     if extra["finished"]:
         save_last()

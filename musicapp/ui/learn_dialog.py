@@ -4,7 +4,8 @@ Owns :class:`LearnDialog` and :class:`LossPlot`. Scanning the files and training
 child process (``ModelServices.worker_command``, a ``QProcess``) that prints JSON lines; the
 dialog only parses them, so the editor's threads never read MIDI files or run torch. It shows
 the melodies, notes and minutes found and every skipped file with its reason, a name and a time
-budget; while training, a progress bar with the time left, a live plot of the train and
+budget and the model to start from (the melody LSTM, the VAE or one of the user's); while
+training, a progress bar with the time left, a live plot of the train and
 validation loss, Cancel (the child keeps the best weights so far and installs them) and, at the
 end, a card with the data, the training time and the held-out nats/note before and after.
 """
@@ -16,7 +17,7 @@ from typing import Callable
 
 from PySide6.QtCore import QPointF, QProcess, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
-from PySide6.QtWidgets import (QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+from PySide6.QtWidgets import (QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
                                QProgressBar, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 TRAIN_COLOR, VALID_COLOR = QColor("#4a90d9"), QColor("#e08a2c")
@@ -86,8 +87,10 @@ class LearnDialog(QDialog):
 
     model_ready = Signal(str)  # the new model's name, once installed
 
-    def __init__(self, command: Callable[[], tuple[str, list[str]]], parent: QWidget | None = None) -> None:
+    def __init__(self, command: Callable[[], tuple[str, list[str]]], parent: QWidget | None = None,
+                 bases: Callable[[], list[str]] = lambda: ["lstm"]) -> None:
         super().__init__(parent)
+        self._bases = bases
         self.setWindowTitle("Learn From MIDI Files")
         self._command = command
         self.paths: list[str] = []
@@ -121,6 +124,11 @@ class LearnDialog(QDialog):
         self.minutes.setRange(1, 240)
         self.minutes.setValue(5)
         self.minutes.setSuffix(" min")
+        self.base = QComboBox()
+        self.base.setToolTip("The model to start from: the melody LSTM (Continue) or the VAE (Vary), "
+                             "or one of your own")
+        self.refresh_bases()
+        form.addRow("Start from", self.base)
         form.addRow("Name", self.name)
         form.addRow("Time budget", self.minutes)
         lay.addLayout(form)
@@ -149,6 +157,14 @@ class LearnDialog(QDialog):
         self.close_btn.clicked.connect(self.hide)
         self.name.textChanged.connect(self._update_buttons)
         self._update_buttons()
+
+    def refresh_bases(self) -> None:
+        """Re-list the models a fine-tune can start from (keeps the current choice)."""
+        current = self.base.currentText()
+        self.base.clear()
+        self.base.addItems(self._bases())
+        if current:
+            self.base.setCurrentText(current)
 
     # ----- choosing files ------------------------------------------------------------------
     def _pick_files(self) -> None:
@@ -211,7 +227,7 @@ class LearnDialog(QDialog):
         ok = bool(self.scan and self.scan["melodies"] >= 2 and self.scan["notes"] >= 200)
         self.learn.setEnabled(ok and bool(self.name.text().strip()) and not self.running)
         self.cancel_btn.setEnabled(self.running)
-        for w in (self.add_files, self.add_folder, self.clear_btn, self.name, self.minutes):
+        for w in (self.add_files, self.add_folder, self.clear_btn, self.name, self.minutes, self.base):
             w.setEnabled(not self.running)
 
     # ----- training ------------------------------------------------------------------------
@@ -219,7 +235,7 @@ class LearnDialog(QDialog):
         """Start (or resume) the fine-tune in the worker process. ``config``: FinetuneConfig overrides."""
         if self.running or not self.paths:
             return
-        job = {"paths": self.paths, "name": self.name.text().strip(), "base": "lstm",
+        job = {"paths": self.paths, "name": self.name.text().strip(), "base": self.base.currentText() or "lstm",
                "minutes": float(self.minutes.value()), "config": dict(config or {})}
         self.result, self.events, self._buf = None, [], b""
         self.plot.clear()

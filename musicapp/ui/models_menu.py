@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from musicapp.ui.main_window import MainWindow
 
 
+FINETUNE_KINDS = ("lstm", "vae")  # model kinds a fine-tune can start from
+
+
 @dataclass
 class ModelServices:
     """``worker_command()``: program and leading arguments of the fine-tune process;
@@ -119,12 +122,14 @@ def install_models_menu(win: "MainWindow", services: ModelServices) -> None:
     menu = QMenu("&Models", win)
     bar.insertMenu(help_action, menu) if help_action is not None else bar.addMenu(menu)
     win.models_menu = menu
-    win.learn_dialog = LearnDialog(services.worker_command, win)
+    win.learn_dialog = LearnDialog(services.worker_command, win, bases=lambda: [
+        n for n, kind, _shipped, _card in services.models() if kind in FINETUNE_KINDS])
 
     def refresh() -> None:
         panel = getattr(win, "generate_panel", None)
         if panel is not None:
             panel.refresh_models()
+        win.learn_dialog.refresh_bases()
 
     win.learn_dialog.model_ready.connect(lambda name: (refresh(), win.show_message(f"model {name!r} is ready")))
     learn = menu.addAction("Learn From MIDI Files...")

@@ -131,3 +131,30 @@ def test_a_full_disk_keeps_the_previous_model(tmp_path, user_models, monkeypatch
         _run(tmp_path, name="style", cfg=FinetuneConfig(**{**FAST.__dict__, "resume": False, "max_steps": 5}))
     assert first.model.read_bytes() == before
     MelodyGenerator(first.model).load()
+
+
+def test_the_melody_vae_is_fine_tuned_too_and_varies_with_the_new_model(tmp_path, user_models, capsys):
+    from dataclasses import asdict
+
+    import torch
+
+    from musicapp.cli import main
+    from musicapp.core.midifile import write_midi
+    from musicapp.ml.checkpoint import CheckpointMeta, save_checkpoint
+    from musicapp.ml.encoding import EncodingInfo
+    from musicapp.ml.vae import MelodyVae, VaeConfig
+    from tests.ml.finetune_helpers import style_song
+
+    torch.manual_seed(0)
+    cfg = VaeConfig(token_dim=8, pos_dim=4, enc_hidden=16, latent=8, dec_hidden=24)
+    base = save_checkpoint(tmp_path / "vae", MelodyVae(cfg).state_dict(),
+                           CheckpointMeta("vae", cfg.to_dict(), asdict(EncodingInfo())))
+    data = read_user_melodies([write_style_files(tmp_path / "files")])
+    res = finetune(data, base, user_model_path("my vae"), run_dir("my vae"), FAST)
+    assert res.nats_per_note < 0.7 * res.base_nats_per_note
+    assert [m.name for m in list_models("vae") if not m.shipped] == ["my vae"]
+    write_midi(style_song(0, bars=2), tmp_path / "phrase.mid")
+    assert main(["vary", str(tmp_path / "phrase.mid"), "-o", str(tmp_path / "v.mid"), "--model", "my vae",
+                 "--variations", "2", "--device", "cpu"]) == 0
+    assert main(["continue", str(tmp_path / "phrase.mid"), "-o", str(tmp_path / "c.mid"), "--model", "my vae"]) == 1
+    assert "holds a 'vae' model, expected 'lstm'" in capsys.readouterr().err

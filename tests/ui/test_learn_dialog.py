@@ -35,6 +35,7 @@ def test_learning_runs_in_a_child_process_with_a_live_plot_and_the_model_joins_t
     assert dlg.found.text().startswith("Found 8 melodies, 864 notes") and "2 file(s) skipped" in dlg.found.text()
     skipped = [dlg.skipped.item(i).text() for i in range(dlg.skipped.count())]
     assert any(s.endswith("notes.txt: not a MIDI file") for s in skipped) and any("broken.mid" in s for s in skipped)
+    assert [dlg.base.itemText(i) for i in range(dlg.base.count())] == ["lstm", "vae_2bar"]
     dlg.name.setText("my style")
     assert dlg.learn.isEnabled()
     with qtbot.waitSignal(dlg.model_ready, timeout=120000) as sig:
@@ -46,6 +47,7 @@ def test_learning_runs_in_a_child_process_with_a_live_plot_and_the_model_joins_t
     assert len(dlg.plot.valid) >= 4 and len(dlg.plot.train) == len(dlg.plot.valid)
     assert dlg.result["nats_per_note"] < dlg.result["base_nats_per_note"]
     assert "nats/note before" in dlg.card.text() and "8 melodies" in dlg.card.text()
+    assert dlg.base.itemText(dlg.base.count() - 1) == "my style"  # a fine-tune can go on from it
     panel = win.generate_panel
     assert "my style" in [panel.model.itemText(i) for i in range(panel.model.count())]
     panel.model.setCurrentText("my style")
