@@ -35,8 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_models)
 
 
-def print_data_summary(data, out=sys.stdout) -> None:
-    """What was found and what was skipped, one line per skipped file."""
+def print_data_summary(data, out=None) -> None:
+    """What was found and what was skipped, one line per skipped file (on ``out``, default stdout)."""
+    out = out or sys.stdout
     print(f"found {len(data.melodies)} melodies ({data.notes} notes, {data.minutes:.1f} min of music)"
           + (f"; skipped {len(data.skipped)} file(s):" if data.skipped else ""), file=out)
     for s in data.skipped[:50]:
