@@ -132,7 +132,7 @@ def test_menus_show_daw_shortcuts(win):
                      "&Play / Stop": "Space", "&Save": "Ctrl+S", "&Open…": "Ctrl+O", "&New": "Ctrl+N",
                      "&Export MIDI…": "Ctrl+E"}
     titles = [act.text() for act in win.menuBar().actions()]
-    assert titles == ["&File", "&Edit", "&View", "&Transport", "&Generate", "&Help"]
+    assert titles == ["&File", "&Edit", "&View", "&Transport", "&Generate", "&Models", "&Help"]
 
 
 def test_ghost_notes_accept_as_one_step(win):
