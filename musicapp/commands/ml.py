@@ -27,11 +27,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=2, help="parallel parser processes (2)")
     p.set_defaults(handler=_prepare)
 
-    p = sub.add_parser("train", help="train a melody model (lstm or vae)",
+    p = sub.add_parser("train", help="train a melody model (lstm, vae or infill)",
                        description="Train on the prepared corpora (prepared automatically if missing). "
                        "Resumes from RUN_DIR/last unless --no-resume; writes loss.csv and loss.png there "
                        "and the final weights to --out.")
-    p.add_argument("--model", choices=("lstm", "vae"), default="lstm", help="which model (lstm)")
+    p.add_argument("--model", choices=("lstm", "vae", "infill"), default="lstm", help="which model (lstm)")
     p.add_argument("--run-dir", help="folder for resume checkpoints and loss curves (runs/MODEL)")
     p.add_argument("--out", help="shipped checkpoint to write, NAME or NAME.json (models/MODEL)")
     p.add_argument("--minutes", type=float, help="wall-time budget in minutes")
@@ -105,6 +105,10 @@ def _prepare(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    if args.model == "infill":
+        from musicapp.ml import infill_train
+
+        return infill_train.run(args)
     if args.model == "vae":
         try:
             from musicapp.ml import vae_train

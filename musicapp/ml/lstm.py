@@ -268,7 +268,7 @@ class FusedStepper:
             tables = [emb.weight @ w0[:, cols[i]:cols[i + 1]].T for i, emb in
                       enumerate((model.tok, model.rel, model.pos, model.bar, model.key, model.mode))]
             self.t_tok, self.t_rel, self.t_pos, self.t_bar, self.t_key, self.t_mode = [f32(t) for t in tables]
-            K = self.K = len(c.lookback)
+            K = self.K = len(model.lb)  # lookback slots (+ an infill model's lookahead slots)
             self.lookback = c.lookback
             # lookback: one table per distance indexed by lb + VOCAB_SIZE * match -> (K, 2 * 131, 4H)
             lbm = []
@@ -327,12 +327,13 @@ class FusedStepper:
                       None if match is None else match[t:t + 1])
 
     def step(self, ctx: StepContext, prev: np.ndarray, meter_gate: np.ndarray, lb: np.ndarray | None = None,
-             match: np.ndarray | None = None) -> np.ndarray:
+             match: np.ndarray | None = None, copy_scale: np.ndarray | None = None) -> np.ndarray:
         """One step for ``prev`` tokens ``(B,)``; ``meter_gate`` ``(4H,)``; returns logits ``(B, 130)``.
 
         The logits are a view of a buffer the next step overwrites: copy them to keep them.
 
-        A lookback model also needs this step's ``lb`` and ``match`` ``(B, K)`` (:func:`lookback_inputs`).
+        A lookback model also needs this step's ``lb`` and ``match`` ``(B, K)`` (:func:`lookback_inputs`);
+        ``copy_scale`` ``(K,)`` multiplies each slot's copy-gate bonus (steering; None = as trained).
         """
         H4 = 4 * self.hidden
         work = ctx.work
@@ -361,7 +362,10 @@ class FusedStepper:
                 logits += self.b_out
         if self.K:
             ext = logits[:, :NUM_CLASSES + 1]  # column 130 takes the gates of "no token"
-            np.add.at(ext, (np.arange(len(ext))[:, None], lb), logits[:, NUM_CLASSES + 1:])
+            gate = logits[:, NUM_CLASSES + 1:]
+            if copy_scale is not None:
+                gate *= copy_scale
+            np.add.at(ext, (np.arange(len(ext))[:, None], lb), gate)
             return ext[:, :NUM_CLASSES]
         return logits
 
