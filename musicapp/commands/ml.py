@@ -12,6 +12,7 @@ import math
 import sys
 from pathlib import Path
 
+from musicapp.commands.infill import add_steering_args, steering_from_args
 from musicapp.core.errors import MusicappError
 
 
@@ -71,6 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", help="LSTM checkpoint (default: the shipped model)")
     p.add_argument("--model", help="model NAME (see `musicapp models`) or a checkpoint path")
     p.add_argument("--device", default="cpu", help="cpu (default), auto, cuda or mps")
+    add_steering_args(p)
     p.set_defaults(handler=_continue)
 
     p = sub.add_parser("score", help="log-likelihood of melodies under the LSTM (nats per note)",
@@ -191,7 +193,8 @@ def _continue(args: argparse.Namespace) -> int:
     gen = _generator(args)
     cands = gen.continue_melody(seed, bars=args.bars, variations=args.variations, temperature=args.temperature,
                                 top_p=args.top_p, key=key, pitch_range=_parse_range(args.pitch_range),
-                                random_seed=args.random_seed, meters=song.meters, ppq=song.ppq)
+                                random_seed=args.random_seed, meters=song.meters, ppq=song.ppq,
+                                steering=steering_from_args(args))
     seed_track = next(t for t in song.tracks if not t.is_drums and t.notes)
     tracks = list(song.tracks)  # the seed, unchanged, comes first
     free = [c for c in range(16) if c != 9 and c not in {t.channel for t in tracks}] or [seed_track.channel]

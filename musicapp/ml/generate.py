@@ -31,6 +31,7 @@ from musicapp.ml.encoding import (BOS, HOLD, NUM_CLASSES, PITCH_OFFSET, REST, ST
                                   bar_start_step, decode_notes, encode_notes, positions_from_meters)
 from musicapp.ml.lstm import (KIND, FusedStepper, LookbackHistory, MelodyLSTM, melody_inputs, melody_logits,
                               single_thread)
+from musicapp.ml.steering import Steering, SteeringState, note_odds, octave_shift, shift_notes, shift_range
 
 Cancel = Callable[[], bool] | threading.Event | None
 Progress = Callable[[int, int], None] | None
@@ -132,7 +133,8 @@ class MelodyGenerator:
                         pitch_range: tuple[int, int] | None = None, random_seed: int = 0, scale_mask: bool = True,
                         meters: Sequence[TimeSignature] = (TimeSignature(0),), start_tick: int | None = None,
                         cancel: Cancel = None, progress: Progress = None, ppq: int = PPQ,
-                        chords: Sequence[Chord] = (), chord_strength: float = DEFAULT_STRENGTH) -> list[list[Note]]:
+                        chords: Sequence[Chord] = (), chord_strength: float = DEFAULT_STRENGTH,
+                        steering: Steering | None = None) -> list[list[Note]]:
         """``variations`` candidate continuations of ``seed_notes`` (ticks), each a list of Notes.
 
         The continuation starts at ``start_tick`` (default: where the seed's last note ends,
@@ -144,6 +146,8 @@ class MelodyGenerator:
         ``progress(done_steps, total_steps)`` is called between steps.
         ``chords`` (the song's chord track, ticks) switch the chord lock on: chord tones on the
         beats and scale tones between are favoured by ``chord_strength`` nats (0 = off).
+        ``steering`` (:class:`musicapp.ml.steering.Steering`: density, rhythm, repeat, register)
+        shapes the sampling; None keeps the model's own choices.
         """
         if not 1 <= int(bars) <= MAX_BARS:
             raise GenerationError(f"bars must be 1..{MAX_BARS}, not {bars}")
@@ -166,9 +170,14 @@ class MelodyGenerator:
             raise GenerationError(f"key must be 'auto', a Key or None, not {key!r}")
         if not 0.0 <= float(chord_strength) <= 10.0:
             raise GenerationError(f"chord strength must be 0..10, not {chord_strength}")
-        return self._continue(seed, int(bars), int(variations), float(temperature), float(top_p), key,
-                              bool(scale_mask), pitch_range, int(random_seed), tuple(meters) or (TimeSignature(0),),
-                              start_tick, cancel, progress, ppq, tuple(chords), float(chord_strength))
+        shift = octave_shift(n.pitch for n in seed) if steering is not None and steering.register else 0
+        if start_tick is None and seed:
+            start_tick = round(max(n.end for n in seed) / (ppq // STEPS_PER_QUARTER)) * (ppq // STEPS_PER_QUARTER)
+        out = self._continue(shift_notes(seed, shift), int(bars), int(variations), float(temperature), float(top_p),
+                             key, bool(scale_mask), shift_range(pitch_range, shift), int(random_seed),
+                             tuple(meters) or (TimeSignature(0),), start_tick, cancel, progress, ppq, tuple(chords),
+                             float(chord_strength), steering)
+        return [shift_notes(c, -shift) for c in out]
 
     @staticmethod
     def _allowed(key: Key | None, pitch_range: tuple[int, int] | None) -> np.ndarray:
@@ -181,7 +190,7 @@ class MelodyGenerator:
     def _continue(self, seed: list[Note], bars: int, variations: int, temperature: float, top_p: float,
                   key: Key | None, scale_mask: bool, pitch_range, random_seed: int, meters, start_tick: int | None,
                   cancel: Cancel, progress: Progress, ppq: int, chords: tuple = (),
-                  chord_strength: float = 0.0) -> list[list[Note]]:
+                  chord_strength: float = 0.0, steering: Steering | None = None) -> list[list[Note]]:
         model, stepper = self._ready()
         tps = ppq // STEPS_PER_QUARTER
         if start_tick is None:
@@ -212,9 +221,17 @@ class MelodyGenerator:
             key_feats = model_key_features(key)
             ctx = stepper.begin(*key_feats)
             meter = stepper.meter_gates(ctx, pos[n_seed:], bar_len[n_seed:])
+            odds = None
             if n_seed:
-                self._prime(model, stepper, ctx, tokens, pos[:n_seed], bar_len[:n_seed], *key_feats)
+                odds = self._prime(model, stepper, ctx, tokens, pos[:n_seed], bar_len[:n_seed], *key_feats,
+                                   odds_mask=mask if steering is not None and steering.density is not None else None)
             ctx = ctx.expand(variations)
+            steer = scale = None
+            if steering is not None:
+                K = len(stepper.lookback)
+                steer = SteeringState(steering, tokens, pos[:n_seed], pos[n_seed:], bar_len[n_seed:], variations,
+                                      temperature, K, context_odds=odds)
+                scale = steering.copy_scale(K, K)
             prev = np.full(variations, tokens[-1] if n_seed else BOS, dtype=np.int64)
             lb = match = None
             for t in range(n_gen):
@@ -222,11 +239,15 @@ class MelodyGenerator:
                     raise GenerationCancelled("generation cancelled")
                 if history is not None:
                     lb, match = history.next(prev)
-                logits = stepper.step(ctx, prev, meter[t], lb, match)
+                logits = stepper.step(ctx, prev, meter[t], lb, match, scale)
                 step_mask = first_mask if t == 0 else mask
                 if bias is not None:
                     step_mask = step_mask + bias[t]
+                if steer is not None:
+                    logits = steer.adjust(t, logits, step_mask, lb)
                 prev = sample_tokens(logits, step_mask, inv_t, top_p, rng)
+                if steer is not None:
+                    steer.observe(prev)
                 out[:, t] = prev
                 if progress is not None:
                     progress(t + 1, n_gen)
@@ -234,12 +255,20 @@ class MelodyGenerator:
 
     @staticmethod
     def _prime(model: MelodyLSTM, stepper: FusedStepper, ctx, tokens: np.ndarray, pos: np.ndarray, bar_len: np.ndarray,
-               key: int, mode: int) -> None:
-        """Read the seed ``tokens`` ``(T,)`` with ``nn.LSTM`` (one C++ call) into ``ctx``'s state."""
+               key: int, mode: int, odds_mask: np.ndarray | None = None) -> np.ndarray | None:
+        """Read the seed ``tokens`` ``(T,)`` with ``nn.LSTM`` (one C++ call) into ``ctx``'s state.
+
+        With ``odds_mask`` also returns the note-on log-odds of the seed's last 64 steps (density steering).
+        """
         with torch.inference_mode():
-            feats = model.features(**melody_inputs(model, tokens, pos, bar_len, key, mode))
-            _, (h, c) = model.rnn(feats)
+            inputs = melody_inputs(model, tokens, pos, bar_len, key, mode)
+            y, (h, c) = model.rnn(model.features(**inputs))
+            odds = None
+            if odds_mask is not None:
+                lb = inputs["lb"][0, -64:] if "lb" in inputs else None
+                odds = note_odds(model.logits(y[0, -64:], lb).float().cpu().numpy(), odds_mask)
         stepper.set_state(ctx, [x.float().cpu().numpy() for x in h], [x.float().cpu().numpy() for x in c])
+        return odds
 
     @staticmethod
     def _sounding(tokens: np.ndarray) -> bool:

@@ -33,7 +33,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from musicapp.ml.encoding import MAX_BAR_STEPS, VOCAB_SIZE
-from musicapp.ml.lstm import NO_TOKEN, LSTMConfig, MelodyLSTM, relative_pitch_class
+from musicapp.ml.lstm import NO_TOKEN, LSTMConfig, MelodyLSTM, melody_inputs, relative_pitch_class
 
 KIND = "infill"
 
@@ -120,6 +120,18 @@ def lookahead_inputs(tokens: np.ndarray, bar_len: np.ndarray, distances: tuple[i
         if b - a > 1:
             match[1:] = (la[:-1] != NO_TOKEN) & (la[:-1] == tokens[a:b - 1, None])
     return la, match
+
+
+def prefix_inputs(model: "InfillLSTM", tokens: np.ndarray, pos: np.ndarray, bar_len: np.ndarray, key: int,
+                  mode: int) -> dict:
+    """Keyword inputs (batch 1) for reading a prefix: :func:`melody_inputs` with the lookahead
+    slots empty (``NO_TOKEN``, match 0), as the model reads every step outside a region."""
+    inputs = melody_inputs(model, tokens, pos, bar_len, key, mode)
+    J = len(model.infill_config.lookahead)
+    lb, match = inputs["lb"], inputs["match"]
+    inputs["lb"] = torch.cat([lb, torch.full((*lb.shape[:2], J), NO_TOKEN, dtype=lb.dtype)], dim=-1)
+    inputs["match"] = torch.cat([match, torch.zeros((*match.shape[:2], J), dtype=match.dtype)], dim=-1)
+    return inputs
 
 
 class InfillLSTM(MelodyLSTM):

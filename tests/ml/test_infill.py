@@ -1,0 +1,186 @@
+"""The infill model and service: context notes never change, fused sampling equals the
+training forward pass, seeds repeat, key lock holds, bad regions are refused, training resumes."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from infill_helpers import BAR, TINY_INFILL, save_tiny_infill, tune
+from musicapp.core.scales import scale_pitch_classes
+from musicapp.core.song import Key, Note, TimeSignature
+from musicapp.ml.encoding import BOS, HOLD
+from musicapp.ml.infill import InfillError, MelodyInfiller, region_notes
+from musicapp.ml.infill_model import InfillLSTM, lookahead_inputs, remaining_index
+from musicapp.ml.lstm import NO_TOKEN, MelodyLSTM, lookback_inputs
+from musicapp.ml.steering import Steering
+
+
+@pytest.fixture
+def infiller(tmp_path):
+    return MelodyInfiller(save_tiny_infill(tmp_path / "tiny_infill"))
+
+
+def test_every_note_outside_the_region_is_the_inputs_own(infiller):
+    rnd = random.Random(4)
+    for trial in range(12):
+        notes = tune(10, offset=trial)
+        # a few chords and overlaps too: the service must keep them verbatim
+        notes += [Note(rnd.randrange(0, 10 * BAR, 120), rnd.randrange(40, 90), rnd.choice((120, 480, 2000)), 70, 1)
+                  for _ in range(6)]
+        a = rnd.randrange(1, 6) * BAR + rnd.choice((0, 120, 360))
+        b = a + rnd.randrange(1, 4) * BAR - rnd.choice((0, 240))
+        cands = infiller.infill(notes, a, b, variations=3, temperature=1.2, random_seed=trial, key="auto")
+        outside = sorted(n for n in notes if not a <= n.start < b)
+        assert len(cands) == 3
+        for cand in cands:
+            assert sorted(n for n in cand if not a <= n.start < b) == outside
+            new = [n for n in cand if a <= n.start < b]
+            assert all(n.end <= b for n in new)
+
+
+def test_fill_returns_only_new_notes_inside_the_region(infiller):
+    notes = tune(8)
+    for cand in infiller.fill(notes, 2 * BAR, 4 * BAR, variations=4, random_seed=1):
+        assert cand and all(2 * BAR <= n.start and n.end <= 4 * BAR for n in cand)
+
+
+def test_same_random_seed_same_candidates_other_seed_others(tmp_path):
+    path = save_tiny_infill(tmp_path / "m")
+    notes = tune(8)
+    a = MelodyInfiller(path).infill(notes, 2 * BAR, 5 * BAR, variations=4, random_seed=7)
+    b = MelodyInfiller(path).infill(notes, 2 * BAR, 5 * BAR, variations=4, random_seed=7)
+    c = MelodyInfiller(path).infill(notes, 2 * BAR, 5 * BAR, variations=4, random_seed=8)
+    assert a == b and a != c
+
+
+def test_key_lock_keeps_every_new_note_in_the_scale(infiller):
+    key = Key(2, "minor")
+    scale = scale_pitch_classes(key)
+    notes = tune(8)
+    cands = infiller.fill(notes, BAR, 6 * BAR, variations=8, temperature=2.0, key=key, random_seed=2)
+    pcs = [n.pitch % 12 for c in cands for n in c]
+    assert pcs and all(p in scale for p in pcs)
+    # without the lock the same random model leaves the scale
+    free = infiller.fill(notes, BAR, 6 * BAR, variations=8, temperature=2.0, key=None, random_seed=2)
+    assert any(n.pitch % 12 not in scale for c in free for n in c)
+
+
+def test_pitch_range_is_respected(infiller):
+    cands = infiller.fill(tune(8), BAR, 5 * BAR, variations=6, temperature=1.5, key=None, pitch_range=(60, 67),
+                          random_seed=3)
+    assert all(60 <= n.pitch <= 67 for c in cands for n in c)
+
+
+def test_greedy_sampling_equals_the_training_forward_pass(infiller):
+    """The fused stepper with lookahead slots, extra gates and suffix summary computes the same
+    distribution as ``InfillLSTM.forward`` on the same (teacher-forced) inputs."""
+    model, _ = infiller._ready()
+    c = TINY_INFILL
+    notes = tune(8)
+    a_t, b_t = 2 * BAR, 5 * BAR
+    infiller.fill(notes, a_t, b_t, variations=1, temperature=0, key=None, steering=Steering(register=False))
+    gen = infiller.last_tokens[0]
+    before, _, after = region_notes(notes, a_t, b_t)
+    toks, pos, bar_len, origin = infiller.context(before, after, a_t // 120, b_t // 120, (TimeSignature(0),))
+    a, b = a_t // 120 - origin, b_t // 120 - origin
+    toks = toks.copy()
+    toks[a:b] = gen
+    lb, match = lookback_inputs(toks, bar_len, c.lookback)
+    la, la_m = lookahead_inputs(toks, bar_len, c.lookahead, (a, b), len(toks))
+    K, J = len(c.lookback), len(c.lookahead)
+    LB = np.full((len(toks), K + J), NO_TOKEN)
+    M = np.zeros((len(toks), K + J), np.int64)
+    LB[:, :K], M[:, :K] = lb, match
+    LB[a:b, K:], M[a:b, K:] = la, la_m
+    rem = np.zeros(len(toks), np.int64)
+    rem[a:b] = remaining_index(b - np.arange(a, b), c.max_remaining)
+    t = lambda x: torch.from_numpy(np.ascontiguousarray(x))[None]  # noqa: E731
+    prev = np.concatenate([[BOS], toks[:-1]])
+    n_suf = min(c.gru_steps, len(toks) - b)
+    with torch.no_grad():
+        s = model.summarise_suffix(t(toks[b:b + n_suf][::-1]), t(pos[b:b + n_suf][::-1]), torch.tensor([12]),
+                                   torch.tensor([n_suf]))
+        logits, _ = model(t(prev), t(pos), t(bar_len), torch.full((1, len(toks)), 12), torch.full((1, len(toks)), 2),
+                          lb=t(LB), match=t(M), remain=t(rem), summary=s)
+    best = logits[0, a:b].argmax(-1).numpy()
+    assert (best[1:] == gen[1:]).all()
+    assert best[0] == gen[0] or best[0] == HOLD  # step 0 may not hold the prefix's last note
+
+
+def test_a_model_made_from_the_lstm_is_that_lstm(tmp_path):
+    """Zero-initialised new weights: before training, the infill model predicts exactly as the LSTM."""
+    torch.manual_seed(1)
+    lstm = MelodyLSTM(TINY_INFILL.lstm_config()).eval()
+    model = InfillLSTM.from_lstm(lstm, TINY_INFILL).eval()
+    rng = np.random.default_rng(0)
+    toks = rng.choice([0, 1, 1, 62, 64, 67], size=80)
+    pos, bl = np.arange(80) % 16, np.full(80, 16)
+    lb, m = lookback_inputs(toks, bl, TINY_INFILL.lookback)
+    la, lm = lookahead_inputs(toks, bl, TINY_INFILL.lookahead, (30, 50), 80)
+    LB = np.concatenate([lb, np.full((80, 2), NO_TOKEN)], 1)
+    M = np.concatenate([m, np.zeros((80, 2), np.int64)], 1)
+    LB[30:50, 2:], M[30:50, 2:] = la, lm
+    rem = np.zeros(80, np.int64)
+    rem[30:50] = remaining_index(50 - np.arange(30, 50), TINY_INFILL.max_remaining)
+    t = lambda x: torch.from_numpy(np.ascontiguousarray(x))[None]  # noqa: E731
+    prev = t(np.concatenate([[BOS], toks[:-1]]))
+    key, mode = torch.zeros_like(prev), torch.zeros_like(prev)
+    with torch.no_grad():
+        want, _ = lstm(prev, t(pos), t(bl), key, mode, lb=t(lb), match=t(m))
+        summary = model.summarise_suffix(t(toks[50:][::-1]), t(pos[50:][::-1]), torch.tensor([0]), torch.tensor([30]))
+        got, _ = model(prev, t(pos), t(bl), key, mode, lb=t(LB), match=t(M), remain=t(rem), summary=summary)
+    assert torch.allclose(want, got, atol=1e-5)
+
+
+@pytest.mark.parametrize("start,end,words", [
+    (2 * BAR, 2 * BAR, "empty"),
+    (3 * BAR, 2 * BAR, "empty"),
+    (20 * BAR, 22 * BAR, "outside"),
+    (0, 2 * BAR, "no notes before"),
+    (6 * BAR, 9 * BAR, "no notes after"),
+    (BAR, 70 * BAR, "longer than 64 bars"),
+])
+def test_bad_regions_are_refused_with_one_line(infiller, start, end, words):
+    notes = tune(8)
+    if words == "longer than 64 bars":
+        notes = notes + [Note(80 * BAR, 60, 480)]
+    with pytest.raises(InfillError) as err:
+        infiller.infill(notes, start, end)
+    assert words in str(err.value) and "\n" not in str(err.value)
+
+
+def test_infill_training_runs_and_resumes(tmp_path):
+    from dataclasses import asdict
+
+    from musicapp.ml.checkpoint import CheckpointMeta, save_checkpoint
+    from musicapp.ml.dataset import EncodedTune
+    from musicapp.ml.encoding import EncodedMelody, EncodingInfo
+    from musicapp.ml.infill_train import InfillTrainConfig, export, train
+    from musicapp.ml.lstm import KIND as LSTM_KIND
+
+    torch.manual_seed(0)
+    lstm_cfg = TINY_INFILL.lstm_config()
+    init = save_checkpoint(tmp_path / "lstm", MelodyLSTM(lstm_cfg).state_dict(),
+                           CheckpointMeta(LSTM_KIND, lstm_cfg.to_dict(), asdict(EncodingInfo())))
+    rng = np.random.default_rng(0)
+    tunes = []
+    for i in range(12):
+        n = int(rng.integers(64, 160))
+        tunes.append(EncodedTune(f"t{i}", EncodedMelody(rng.choice([0, 1, 1, 62, 64, 67], size=n), np.arange(n) % 16,
+                                                        np.full(n, 16)), 0, 0))
+    splits = {"train": tunes, "valid": tunes[:4], "test": tunes[:4]}
+    cfg = InfillTrainConfig(run_dir=str(tmp_path / "run"), init=str(init), max_steps=2, eval_every=2, batch=4,
+                            valid_windows=4, max_prefix=32, max_region=32, threads=1)
+    logs: list[str] = []
+    best = train(cfg, TINY_INFILL, splits=splits, log=logs.append, progress=False)
+    assert (tmp_path / "run" / "loss.csv").read_text().count("\n") == 2
+    from dataclasses import replace
+
+    train(replace(cfg, max_steps=4), TINY_INFILL, splits=splits, log=logs.append, progress=False)
+    assert any("resumed" in line and "step 2" in line for line in logs)
+    out = export(best, tmp_path / "infill")
+    assert MelodyInfiller(out).fill(tune(6), BAR, 3 * BAR, random_seed=0)
