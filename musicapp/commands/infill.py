@@ -1,4 +1,4 @@
-"""CLI for infilling, ``musicapp infill``, and the steering flags shared by the generators.
+"""CLI for infilling, ``musicapp infill`` and ``musicapp eval-infill``, and the steering flags shared by the generators.
 
 Owns ``musicapp infill IN.mid --bars A-B [--variations K] [--temperature T] [--key auto|NAME]
 [--seed N] -o OUT.mid``: bars A to B (1-based, inclusive) of the top line are regenerated
@@ -58,6 +58,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_steering_args(p)
     p.set_defaults(handler=_infill)
 
+    p = sub.add_parser("eval-infill", help="evaluate the infill model and the steering controls (test split)",
+                       description="Nats/note of masked bars 5-8 of 12 (infill vs forward LSTM), statistics of "
+                       "generated regions (infill, forward, re-ranked reference) and requested-vs-generated "
+                       "figures of each steering control, on the held-out test split.")
+    p.add_argument("--checkpoint", help="infill checkpoint (default: the shipped model)")
+    p.add_argument("--split", default="test", choices=("test", "valid"), help="split (test)")
+    p.add_argument("--tunes", type=int, default=120, help="tunes for the generated-region figures (120)")
+    p.add_argument("--control-tunes", type=int, default=40, help="tunes per steering control (40)")
+    p.add_argument("--card", help="write the table into this model card (between infill-eval markers)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.set_defaults(handler=_eval_infill)
+
 
 def parse_bars(text: str) -> tuple[int, int]:
     """``"A-B"`` (or ``"A"``) -> (A, B), 1-based; one-line error otherwise."""
@@ -108,4 +120,19 @@ def _infill(args: argparse.Namespace) -> int:
     write_midi(song.replace(tracks=tuple(tracks)), args.output)
     new = ", ".join(str(sum(1 for n in c if start <= n.start < end)) for c in cands)
     print(f"wrote {args.output}: input + {len(cands)} variation(s) with new bars {a}-{b} ({new} new notes)")
+    return 0
+
+
+def _eval_infill(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from musicapp.ml.infill_eval import InfillEvalConfig, run_infill_eval
+
+    log = (lambda text: print(text, file=sys.stderr)) if args.json else print
+    fig = run_infill_eval(InfillEvalConfig(checkpoint=args.checkpoint, split=args.split, generate_tunes=args.tunes,
+                                           control_tunes=args.control_tunes, card=args.card), log=log)
+    if args.json:
+        json.dump(fig, sys.stdout, indent=2)
+        sys.stdout.write("\n")
     return 0

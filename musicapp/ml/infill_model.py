@@ -255,3 +255,28 @@ def suffix_arrays(tokens: np.ndarray, pos: np.ndarray, steps: int) -> tuple[np.n
     p = np.asarray(pos, dtype=np.int64)[:steps][::-1].copy()
     return t, p
 
+
+
+def region_inputs(model: InfillLSTM, tokens: np.ndarray, pos: np.ndarray, bar_len: np.ndarray, key: int, mode: int,
+                  region: tuple[int, int]) -> dict:
+    """Teacher-forced keyword inputs (batch 1) of :meth:`InfillLSTM.forward` for a whole melody
+    whose steps ``region[0]..region[1]-1`` are the region: lookback over every step, lookahead
+    and steps-until-end inside the region, and the summary of up to ``gru_steps`` suffix steps
+    (every step after the region is known). Used by evaluation and tests; sampling builds the
+    same inputs step by step."""
+    c = model.infill_config
+    a, b = region
+    tokens = np.asarray(tokens, dtype=np.int64)
+    inputs = prefix_inputs(model, tokens, pos, bar_len, key, mode)
+    K = len(c.lookback)
+    la, la_m = lookahead_inputs(tokens, bar_len, c.lookahead, (a, b), len(tokens))
+    inputs["lb"][0, a:b, K:] = torch.from_numpy(la)
+    inputs["match"][0, a:b, K:] = torch.from_numpy(la_m)
+    remain = np.zeros(len(tokens), np.int64)
+    remain[a:b] = remaining_index(b - np.arange(a, b), c.max_remaining)
+    inputs["remain"] = torch.from_numpy(remain)[None]
+    n = max(1, min(c.gru_steps, len(tokens) - b))
+    s_tok = torch.from_numpy(tokens[b:b + n][::-1].copy())[None]
+    s_pos = torch.from_numpy(np.asarray(pos, dtype=np.int64)[b:b + n][::-1].copy())[None]
+    inputs["summary"] = model.summarise_suffix(s_tok, s_pos, torch.tensor([key]), torch.tensor([n]))
+    return inputs

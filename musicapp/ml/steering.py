@@ -9,13 +9,14 @@ per request and calls every 16th step:
   shifted by ``b``, average to the rate still needed to reach the target over the steps
   left (``mean_s sigmoid(u_s + b) = r``, ``u_s`` the unbiased note-on log-odds of the steps
   seen so far, the context's last steps included, so the bias keeps the model's metrical
-  shape and only moves its level). Newton iterations from the last step's ``b``.
+  shape and only moves its level). Solved by bisection (the mean is monotone in ``b``).
 - **rhythm** ``seed``: note-ons (and rests) only on the seed's onset grid (the gcd of its
   onset positions in the bar) and never sooner after the previous onset than the seed's
   shortest inter-onset interval; ``free`` adds nothing.
 - **repeat** (0..1, 0.5 = as trained): scales the LSTM's copy gate for the lookback slots by
   ``2 * repeat``; below 0.5 a note-on equal to a lookback token also loses
-  ``(0.5 - repeat) * 2 * REPEAT_PENALTY`` nats.
+  ``(0.5 - repeat) * 2 * REPEAT_PENALTY`` nats, above it every lookback token (note, hold or
+  rest) gains ``(repeat - 0.5) * 2 * REPEAT_BONUS`` nats per slot that holds it.
 - **register**: the models learnt the corpora's register (medians around G4-D5; only
   +-2 semitones of transposition in training), so a seed two octaves down is continued two
   octaves up. The samplers therefore move the context by whole octaves (:func:`octave_shift`,
@@ -37,10 +38,13 @@ from musicapp.ml.encoding import HOLD, NUM_CLASSES, PITCH_OFFSET, REST
 
 RHYTHMS = ("seed", "free")
 REPEAT_PENALTY = 3.0  # nats at repeat 0
+REPEAT_BONUS = 1.0  # nats per lookback slot at repeat 1
 REGISTER_SLACK = 4  # semitones beyond the context's span that are free
 REGISTER_SLOPE = 0.3  # nats per semitone beyond that
 REGISTER_CENTRE = 69  # MIDI pitch the context's median is moved near (by octaves)
 MIN_RATE, MAX_RATE = 0.005, 0.97
+BIAS_LIMIT = 12.0  # nats
+BISECTIONS = 16
 PRIOR_STEPS = 32  # context steps whose note-on odds start the density calibration
 
 
@@ -155,6 +159,8 @@ class SteeringState:
                 np.zeros(0)
             self.hist = np.zeros((batch, len(prior) + self.n))
             self.hist[:, :len(prior)] = prior
+            self.open = np.zeros((batch, len(prior) + self.n), dtype=bool)
+            self.open[:, :len(prior)] = True
             self.h = len(prior)
         # rhythm
         self.grid = self.min_ioi = 1
@@ -164,6 +170,8 @@ class SteeringState:
             on = np.flatnonzero((ctx >= PITCH_OFFSET) & (ctx < NUM_CLASSES))
             self.since = len(ctx) - int(on[-1]) if len(on) else 10 ** 6
         self.since_row = np.full(batch, self.since, dtype=np.int64)
+        on_grid = (self.pos % self.grid == 0).astype(np.float64)  # steps left where the grid lets a note start
+        self.left_open = np.maximum(np.cumsum(on_grid[::-1])[::-1], 1.0)
         # register: a penalty row over the 130 classes
         self.register_row = None
         reg = ctx if register_tokens is None else np.asarray(register_tokens, dtype=np.int64)
@@ -185,13 +193,16 @@ class SteeringState:
         z = logits.copy()
         if self.register_row is not None:
             z += self.register_row
-        if self.s.repeat is not None and self.s.repeat < 0.5 and lb is not None and self.lookback:
-            pen = (0.5 - float(self.s.repeat)) * 2.0 * REPEAT_PENALTY
+        if self.s.repeat is not None and self.s.repeat != 0.5 and lb is not None and self.lookback:
             src = lb[:, :self.lookback]
             rows = np.repeat(np.arange(len(z)), src.shape[1])
             cols = src.reshape(-1)
-            ok = (cols >= PITCH_OFFSET) & (cols < NUM_CLASSES)
-            np.subtract.at(z, (rows[ok], cols[ok]), pen)
+            if self.s.repeat < 0.5:  # a note-on that would repeat an earlier bar's note costs nats
+                ok = (cols >= PITCH_OFFSET) & (cols < NUM_CLASSES)
+                np.subtract.at(z, (rows[ok], cols[ok]), (0.5 - float(self.s.repeat)) * 2.0 * REPEAT_PENALTY)
+            else:  # every token an earlier bar had here (notes, holds, rests) gains nats
+                ok = cols < NUM_CLASSES
+                np.add.at(z, (rows[ok], cols[ok]), (float(self.s.repeat) - 0.5) * 2.0 * REPEAT_BONUS)
         if self.grid > 1 or self.min_ioi > 1:
             off_grid = int(self.pos[t]) % self.grid != 0
             block = np.full(len(z), off_grid) | (self.since_row < self.min_ioi)
@@ -213,18 +224,22 @@ class SteeringState:
         with np.errstate(invalid="ignore", divide="ignore"):
             l_on = m_on + np.log(np.exp(on - m_on[:, None]).sum(axis=1))
             l_off = m_off + np.log(np.exp(off - m_off[:, None]).sum(axis=1))
-        u = np.where(np.isfinite(l_on), l_on - l_off, -30.0)
         blocked = ~np.isfinite(l_on)
+        u = np.where(blocked, 0.0, l_on - l_off)
         self.hist[:, self.h + t] = np.clip(u, -30.0, 30.0)
-        left = self.n - t
-        need = np.clip((self.target - self.count) / left, MIN_RATE, MAX_RATE)
+        self.open[:, self.h + t] = ~blocked  # steps where a note could start count in the calibration
+        need = np.clip((self.target - self.count) / self.left_open[t], MIN_RATE, MAX_RATE)
         hs = self.hist[:, :self.h + t + 1]
-        b = self.b
-        for _ in range(4):  # Newton on mean(sigmoid(hs + b)) = need, per row
+        w = self.open[:, :self.h + t + 1]
+        n_open = np.maximum(w.sum(axis=1), 1)
+        lo, hi = np.full(len(need), -BIAS_LIMIT), np.full(len(need), BIAS_LIMIT)
+        for _ in range(BISECTIONS):  # the mean of sigmoid(hs + b) over open steps = need, per row (monotone in b)
+            b = 0.5 * (lo + hi)
             p = 1.0 / (1.0 + np.exp(-(hs + b[:, None])))
-            f = p.mean(axis=1) - need
-            d = np.maximum((p * (1 - p)).mean(axis=1), 1e-4)
-            b = np.clip(b - f / d, -12.0, 12.0)
+            over = (p * w).sum(axis=1) / n_open > need
+            hi = np.where(over, b, hi)
+            lo = np.where(over, lo, b)
+        b = 0.5 * (lo + hi)
         self.b = b
         z[:, PITCH_OFFSET:] += np.where(blocked, 0.0, b * self.t_scale)[:, None]
 

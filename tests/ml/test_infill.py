@@ -14,7 +14,7 @@ from musicapp.core.scales import scale_pitch_classes
 from musicapp.core.song import Key, Note, TimeSignature
 from musicapp.ml.encoding import BOS, HOLD
 from musicapp.ml.infill import InfillError, MelodyInfiller, region_notes
-from musicapp.ml.infill_model import InfillLSTM, lookahead_inputs, remaining_index
+from musicapp.ml.infill_model import InfillLSTM, lookahead_inputs, region_inputs, remaining_index
 from musicapp.ml.lstm import NO_TOKEN, MelodyLSTM, lookback_inputs
 from musicapp.ml.steering import Steering
 
@@ -89,23 +89,8 @@ def test_greedy_sampling_equals_the_training_forward_pass(infiller):
     a, b = a_t // 120 - origin, b_t // 120 - origin
     toks = toks.copy()
     toks[a:b] = gen
-    lb, match = lookback_inputs(toks, bar_len, c.lookback)
-    la, la_m = lookahead_inputs(toks, bar_len, c.lookahead, (a, b), len(toks))
-    K, J = len(c.lookback), len(c.lookahead)
-    LB = np.full((len(toks), K + J), NO_TOKEN)
-    M = np.zeros((len(toks), K + J), np.int64)
-    LB[:, :K], M[:, :K] = lb, match
-    LB[a:b, K:], M[a:b, K:] = la, la_m
-    rem = np.zeros(len(toks), np.int64)
-    rem[a:b] = remaining_index(b - np.arange(a, b), c.max_remaining)
-    t = lambda x: torch.from_numpy(np.ascontiguousarray(x))[None]  # noqa: E731
-    prev = np.concatenate([[BOS], toks[:-1]])
-    n_suf = min(c.gru_steps, len(toks) - b)
     with torch.no_grad():
-        s = model.summarise_suffix(t(toks[b:b + n_suf][::-1]), t(pos[b:b + n_suf][::-1]), torch.tensor([12]),
-                                   torch.tensor([n_suf]))
-        logits, _ = model(t(prev), t(pos), t(bar_len), torch.full((1, len(toks)), 12), torch.full((1, len(toks)), 2),
-                          lb=t(LB), match=t(M), remain=t(rem), summary=s)
+        logits, _ = model(**region_inputs(model, toks, pos, bar_len, 12, 2, (a, b)))
     best = logits[0, a:b].argmax(-1).numpy()
     assert (best[1:] == gen[1:]).all()
     assert best[0] == gen[0] or best[0] == HOLD  # step 0 may not hold the prefix's last note

@@ -1,0 +1,356 @@
+"""Evaluation of infilling and steering on the held-out split (``musicapp eval-infill``).
+
+Owns :func:`run_infill_eval`. Tunes: test-split tunes with at least 12 whole bars of one
+meter, cut to 12 bars; the region is bars 5-8, the context bars 1-4 and 9-12.
+
+1. **Likelihood**: nats per true note of the region's steps under the infill model (both
+   sides) and under the shipped forward LSTM (left side only), and their ratio.
+2. **Generated regions** (one per tune, T=1, top-p 0.95, the tune's key as mask) from the
+   infill model, from forward continuation of bars 1-4 (the LSTM), and from the reference
+   (8 forward samples re-ranked by the LSTM's likelihood of bars 9-12 after them): pitch-class
+   and note-length histogram overlap with the true regions, mean |interval| from the region's
+   last note to the first note after it, and the LSTM's nats/note of bars 9-12 after the
+   generated region (how well it leads into what follows).
+3. **Controls**, requested against generated: density (notes per bar) and in-key ratio,
+   rhythm seed/free (onsets off the context's grid, intervals shorter than its shortest),
+   repeat 0/0.5/1 (8-bar continuations: bars equal to one 1, 2 or 4 bars earlier), register
+   (context moved two octaves down: generated minus context mean pitch).
+
+The markdown table goes into the model card between ``<!-- infill-eval:start -->`` and
+``<!-- infill-eval:end -->``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from musicapp.core.scales import scale_pitch_classes
+from musicapp.core.song import Key, Note
+from musicapp.ml.encoding import NUM_CLASSES, PITCH_OFFSET, TICKS_PER_STEP, decode_notes, encode_notes
+from musicapp.ml.evaluate import MelodyStats, _meter_for, histogram_overlap, write_card
+from musicapp.ml.steering import Steering, onset_grid
+
+CARD_START, CARD_END = "<!-- infill-eval:start -->", "<!-- infill-eval:end -->"
+DENSITIES = (2, 3, 4, 6, 8)
+REPEATS = (0.0, 0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class InfillEvalConfig:
+    """What to evaluate; counts of tunes per part; ``card`` = model card to write the table into."""
+
+    checkpoint: str | None = None
+    split: str = "test"
+    generate_tunes: int = 120
+    control_tunes: int = 40
+    rerank_samples: int = 8
+    card: str | None = None
+    random_seed: int = 0
+    threads: int = 1
+
+
+@dataclass
+class EvalTune:
+    """A 12-bar test tune: tokens/pos/bar_len (steps), key, region steps ``a..b``, notes in ticks."""
+
+    tokens: np.ndarray
+    pos: np.ndarray
+    bar_len: np.ndarray
+    key: int
+    mode: int
+    a: int
+    b: int
+    meters: tuple
+
+    def notes(self, lo: int = 0, hi: int | None = None) -> list[Note]:
+        """Notes (ticks from the tune's step 0) starting in steps ``lo..hi-1``."""
+        out = decode_notes(self.tokens)
+        return [n for n in out if lo * TICKS_PER_STEP <= n.start < (hi or len(self.tokens)) * TICKS_PER_STEP]
+
+    @property
+    def key_obj(self) -> Key:
+        return Key(self.key if self.key < 12 else 0, "minor" if self.mode == 1 else "major")
+
+
+def twelve_bar_tunes(tunes) -> list[EvalTune]:
+    """Tunes with 12 whole bars of one meter from step 0, cut there; region bars 5-8."""
+    out = []
+    for t in tunes:
+        m = t.melody
+        lines = np.flatnonzero(m.pos == 0)
+        if len(lines) < 13 or lines[0] != 0 or len(set(m.bar_len[:lines[12]].tolist())) != 1:
+            continue
+        end = int(lines[12])
+        toks = m.tokens[:end]
+        notes = lambda lo, hi: int(((toks[lo:hi] >= PITCH_OFFSET) & (toks[lo:hi] < NUM_CLASSES)).sum())  # noqa: E731
+        a, b = int(lines[4]), int(lines[8])
+        if notes(0, a) == 0 or notes(a, b) == 0 or notes(b, end) == 0:
+            continue
+        out.append(EvalTune(toks, m.pos[:end], m.bar_len[:end], t.key, t.mode, a, b, _meter_for(int(m.bar_len[0]))))
+    return out
+
+
+def likelihood(infill_model, lstm, tunes: list[EvalTune]) -> dict:
+    """Region nats per note under both models (teacher forced)."""
+    from musicapp.ml.infill_model import region_inputs
+    from musicapp.ml.lstm import melody_logits
+
+    nats_i = nats_f = 0.0
+    notes = 0
+    with torch.inference_mode():
+        for t in tunes:
+            target = torch.from_numpy(t.tokens[t.a:t.b])
+            li, _ = infill_model(**region_inputs(infill_model, t.tokens, t.pos, t.bar_len, t.key, t.mode, (t.a, t.b)))
+            lf = melody_logits(lstm, t.tokens, t.pos, t.bar_len, t.key, t.mode)
+            nats_i += float(torch.nn.functional.cross_entropy(li[0, t.a:t.b].float(), target, reduction="sum"))
+            nats_f += float(torch.nn.functional.cross_entropy(lf[t.a:t.b].float(), target, reduction="sum"))
+            notes += int(((target >= PITCH_OFFSET) & (target < NUM_CLASSES)).sum())
+    return {"tunes": len(tunes), "notes": notes, "infill": nats_i / notes, "forward": nats_f / notes,
+            "ratio": nats_i / nats_f}
+
+
+def suffix_nats(lstm, t: EvalTune, region_notes: list[Note]) -> tuple[float, int]:
+    """LSTM nats over bars 9-12 of ``t`` after ``region_notes`` replaced bars 5-8 (and its note count)."""
+    from musicapp.ml.lstm import melody_logits
+
+    notes = t.notes(0, t.a) + list(region_notes) + t.notes(t.b)
+    enc, _ = encode_notes(notes, t.meters, 0, len(t.tokens) * TICKS_PER_STEP)
+    with torch.inference_mode():
+        lg = melody_logits(lstm, enc.tokens, t.pos, t.bar_len, t.key, t.mode)
+        tgt = torch.from_numpy(enc.tokens[t.b:])
+        nats = float(torch.nn.functional.cross_entropy(lg[t.b:].float(), tgt, reduction="sum"))
+    return nats, int(((tgt >= PITCH_OFFSET) & (tgt < NUM_CLASSES)).sum())
+
+
+class RegionStats(MelodyStats):
+    """:class:`MelodyStats` plus the interval into the next note and the suffix's likelihood."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.junction: list[int] = []
+        self.s_nats = 0.0
+        self.s_notes = 0
+
+    def add_region(self, notes: list[Note], scale, next_pitch: int, lstm=None, tune: EvalTune | None = None) -> None:
+        self.add(notes, scale)
+        if notes:
+            self.junction.append(abs(max(notes, key=lambda n: n.start).pitch - next_pitch))
+        if lstm is not None and tune is not None:
+            n, k = suffix_nats(lstm, tune, notes)
+            self.s_nats += n
+            self.s_notes += k
+
+    def figures(self, truth: "RegionStats") -> dict:
+        return {"pitch_class_overlap": histogram_overlap(self.pc, truth.pc),
+                "length_overlap": histogram_overlap(self.lengths, truth.lengths),
+                "junction_interval": float(np.mean(self.junction)) if self.junction else float("nan"),
+                "suffix_nats_per_note": self.s_nats / max(1, self.s_notes),
+                "notes_per_bar": self.notes / max(1, self.melodies * 4),
+                "in_key": self.in_key / max(1, self.notes)}
+
+
+def generated_regions(infiller, generator, tunes: list[EvalTune], cfg: InfillEvalConfig) -> dict:
+    """Figures of infill, forward and re-ranked regions against the true ones."""
+    lstm = generator._ready()[0]
+    stats = {k: RegionStats() for k in ("true", "infill", "forward", "rerank")}
+    for i, t in enumerate(tunes):
+        key = t.key_obj
+        scale = scale_pitch_classes(key)
+        context = t.notes(0, t.a) + t.notes(t.b)
+        nxt = t.notes(t.b)[0].pitch
+        a_t, b_t = t.a * TICKS_PER_STEP, t.b * TICKS_PER_STEP
+        stats["true"].add_region(t.notes(t.a, t.b), scale, nxt, lstm, t)
+        (fill,) = infiller.fill(context, a_t, b_t, key=key, meters=t.meters, random_seed=i)
+        stats["infill"].add_region(fill, scale, nxt, lstm, t)
+        samples = generator.continue_melody(t.notes(0, t.a), bars=4, variations=cfg.rerank_samples, key=key,
+                                            meters=t.meters, start_tick=a_t, random_seed=i)
+        samples = [[n for n in s if n.start < b_t] for s in samples]
+        stats["forward"].add_region(samples[0], scale, nxt, lstm, t)
+        best = min(samples, key=lambda s: suffix_nats(lstm, t, s)[0])
+        stats["rerank"].add_region(best, scale, nxt, lstm, t)
+    truth = stats["true"]
+    return {"tunes": len(tunes), **{k: v.figures(truth) for k, v in stats.items()}}
+
+
+def _notes_per_bar(cands: list[list[Note]], bars: float) -> float:
+    return float(np.mean([len(c) / bars for c in cands]))
+
+
+def _rhythm(cands: list[list[Note]], grid: int, min_ioi: int, bar_steps: int, first_step: int) -> tuple[float, float]:
+    """(fraction of onsets off ``grid``, fraction of inter-onset intervals shorter than ``min_ioi``)."""
+    off = short = onsets = gaps = 0
+    for c in cands:
+        steps = sorted(n.start // TICKS_PER_STEP for n in c)
+        off += sum(((s - first_step) % bar_steps) % grid != 0 for s in steps)
+        short += sum(int(d) < min_ioi for d in np.diff(steps))
+        onsets += len(steps)
+        gaps += max(0, len(steps) - 1)
+    return off / max(1, onsets), short / max(1, gaps)
+
+
+def repeated_bars(tokens: np.ndarray, lines: np.ndarray, first_bar: int) -> tuple[int, int]:
+    """Bars from ``first_bar`` on (indices into bar lines) whose tokens equal a bar 1, 2 or 4 bars earlier."""
+    rep = total = 0
+    for i in range(first_bar, len(lines) - 1):
+        cur = tokens[lines[i]:lines[i + 1]]
+        if not ((cur >= PITCH_OFFSET) & (cur < NUM_CLASSES)).any():
+            continue
+        total += 1
+        rep += any(i - d >= 0 and np.array_equal(cur, tokens[lines[i - d]:lines[i - d + 1]]) for d in (1, 2, 4))
+    return rep, total
+
+
+def controls(infiller, generator, tunes: list[EvalTune], cfg: InfillEvalConfig) -> dict:
+    """Requested against generated values of each steering control, for Infill and Continue."""
+    four = [t for t in tunes if int(t.bar_len[0]) == 16][:cfg.control_tunes]
+    out: dict = {"tunes": len(four), "density": {}, "rhythm": {}, "repeat": {}, "register": {}}
+    for d in DENSITIES:
+        row = {}
+        for name in ("infill", "continue"):
+            npb, ink = [], []
+            for i, t in enumerate(four):
+                cands = _run(infiller, generator, name, t, Steering(density=d), i, variations=4)
+                npb.append(_notes_per_bar(cands, 4))
+                sc = scale_pitch_classes(t.key_obj)
+                ink += [n.pitch % 12 in sc for c in cands for n in c]
+            row[name] = {"notes_per_bar": float(np.mean(npb)), "in_key": float(np.mean(ink)) if ink else 1.0}
+        out["density"][str(d)] = row
+    for r in ("seed", "free"):
+        row = {}
+        for name in ("infill", "continue"):
+            off, short = [], []
+            for i, t in enumerate(four):
+                grid, ioi = onset_grid(t.tokens[:t.a], t.pos[:t.a])
+                cands = _run(infiller, generator, name, t, Steering(rhythm=r), i, variations=4, temperature=1.3)
+                o, s = _rhythm(cands, grid, ioi, 16, 0)
+                off.append(o)
+                short.append(s)
+            row[name] = {"off_grid": float(np.mean(off)), "shorter": float(np.mean(short))}
+        out["rhythm"][r] = row
+    for rep in REPEATS:
+        hits = total = 0
+        for i, t in enumerate(four):
+            prefix = t.notes(0, t.a)
+            cands = generator.continue_melody(prefix, bars=8, variations=4, key=t.key_obj, meters=t.meters,
+                                              start_tick=t.a * TICKS_PER_STEP, random_seed=i,
+                                              steering=Steering(repeat=rep))
+            for c in cands:
+                enc, _ = encode_notes(prefix + c, t.meters, 0, (t.a + 128) * TICKS_PER_STEP)
+                h, n = repeated_bars(enc.tokens, np.arange(0, t.a + 129, 16), t.a // 16)
+                hits, total = hits + h, total + n
+        out["repeat"][str(rep)] = hits / max(1, total)
+    for follow in (True, False):
+        row = {}
+        for name in ("infill", "continue"):
+            diffs = []
+            for i, t in enumerate(four):
+                low = _transposed(t, -24)
+                if low is None:
+                    continue
+                cands = _run(infiller, generator, name, low, Steering(register=follow), i, variations=2)
+                ctx = [n.pitch for n in low.notes(0, low.a) + low.notes(low.b)]
+                diffs += [np.mean([n.pitch for n in c]) - np.mean(ctx) for c in cands if c]
+            row[name] = float(np.mean(diffs)) if diffs else float("nan")
+        out["register"]["follow" if follow else "off"] = row
+    return out
+
+
+def _transposed(t: EvalTune, semis: int) -> EvalTune | None:
+    note = (t.tokens >= PITCH_OFFSET) & (t.tokens < NUM_CLASSES)
+    p = t.tokens[note] - PITCH_OFFSET + semis
+    if p.size == 0 or p.min() < 0 or p.max() > 127:
+        return None
+    toks = np.where(note, t.tokens + semis, t.tokens)
+    return EvalTune(toks, t.pos, t.bar_len, t.key, t.mode, t.a, t.b, t.meters)
+
+
+def _run(infiller, generator, name: str, t: EvalTune, steering: Steering, seed: int, variations: int,
+         temperature: float = 1.0) -> list[list[Note]]:
+    a_t, b_t = t.a * TICKS_PER_STEP, t.b * TICKS_PER_STEP
+    if name == "infill":
+        return infiller.fill(t.notes(0, t.a) + t.notes(t.b), a_t, b_t, variations=variations, key=t.key_obj,
+                             meters=t.meters, random_seed=seed, steering=steering, temperature=temperature)
+    return generator.continue_melody(t.notes(0, t.a), bars=4, variations=variations, key=t.key_obj, meters=t.meters,
+                                     start_tick=a_t, random_seed=seed, steering=steering, temperature=temperature)
+
+
+def run_infill_eval(cfg: InfillEvalConfig, log=print) -> dict:
+    """Run every part, print the table, optionally write it into the model card."""
+    from musicapp.ml.dataset import encoded_splits
+    from musicapp.ml.generate import MelodyGenerator
+    from musicapp.ml.infill import MelodyInfiller
+    from musicapp.ml.training import limit_threads
+
+    limit_threads(cfg.threads)
+    t0 = time.monotonic()
+    infiller, generator = MelodyInfiller(cfg.checkpoint), MelodyGenerator()
+    tunes = twelve_bar_tunes(encoded_splits(prepare=False)[cfg.split])
+    rng = np.random.default_rng(cfg.random_seed)
+    order = rng.permutation(len(tunes))
+    fig = {"split": cfg.split, "checkpoint": infiller.checkpoint.name,
+           "likelihood": likelihood(infiller._ready()[0], generator._ready()[0], tunes)}
+    log(f"likelihood done ({time.monotonic() - t0:.0f} s)")
+    fig["generated"] = generated_regions(infiller, generator, [tunes[i] for i in order[:cfg.generate_tunes]], cfg)
+    log(f"generated regions done ({time.monotonic() - t0:.0f} s)")
+    fig["controls"] = controls(infiller, generator, [tunes[i] for i in order], cfg)
+    fig["seconds"] = round(time.monotonic() - t0, 1)
+    table = format_table(fig)
+    log(table)
+    if cfg.card:
+        write_card(Path(cfg.card), table, start=CARD_START, end=CARD_END, heading=None)
+    return fig
+
+
+def format_table(fig: dict) -> str:
+    """The model-card markdown of :func:`run_infill_eval`'s figures."""
+    lk, g, c = fig["likelihood"], fig["generated"], fig["controls"]
+    lines = [
+        f"Split `{fig['split']}`: {lk['tunes']} tunes with 12 whole bars of one meter; region = bars 5-8, "
+        f"context = bars 1-4 and 9-12; checkpoint `{fig['checkpoint']}`.",
+        "",
+        "| model (true region notes, teacher forced) | nats/note |",
+        "|---|---|",
+        f"| forward LSTM, left side only | {lk['forward']:.3f} |",
+        f"| infill model, both sides | {lk['infill']:.3f} |",
+        "",
+        f"Ratio infill / forward: **{lk['ratio']:.3f}** (target <= 0.80; {lk['notes']} notes).",
+        "",
+        f"Generated bars 5-8 of {g['tunes']} tunes (T=1, top-p 0.95, key mask) against the true bars:",
+        "",
+        "| source | pitch-class overlap | length overlap | \\|last -> next\\| (semitones) | "
+        "LSTM nats/note of bars 9-12 after it | notes/bar |",
+        "|---|---|---|---|---|---|",
+    ]
+    names = {"true": "true bars", "infill": "infill model", "forward": "forward LSTM (1 sample)",
+             "rerank": "reference: 8 forward samples re-ranked by bars 9-12"}
+    for k, label in names.items():
+        f = g[k]
+        po = "1" if k == "true" else f"{f['pitch_class_overlap']:.3f}"
+        lo = "1" if k == "true" else f"{f['length_overlap']:.3f}"
+        lines.append(f"| {label} | {po} | {lo} | {f['junction_interval']:.2f} | {f['suffix_nats_per_note']:.3f} "
+                     f"| {f['notes_per_bar']:.2f} |")
+    lines += ["", f"Controls ({c['tunes']} 4/4 tunes, 4 variations each; Infill = bars 5-8, Continue = 4 bars "
+              "after bars 1-4):", "",
+              "| density requested (notes/bar) | Infill generated | in-key | Continue generated | in-key |",
+              "|---|---|---|---|---|"]
+    for d, row in c["density"].items():
+        lines.append(f"| {d} | {row['infill']['notes_per_bar']:.2f} | {row['infill']['in_key']:.3f} "
+                     f"| {row['continue']['notes_per_bar']:.2f} | {row['continue']['in_key']:.3f} |")
+    lines += ["", "| rhythm (T=1.3) | Infill: onsets off the seed's grid | shorter than its shortest | "
+              "Continue: off grid | shorter |", "|---|---|---|---|---|"]
+    for r, row in c["rhythm"].items():
+        lines.append(f"| {r} | {row['infill']['off_grid']:.3f} | {row['infill']['shorter']:.3f} "
+                     f"| {row['continue']['off_grid']:.3f} | {row['continue']['shorter']:.3f} |")
+    lines += ["", "| repeat requested | 8-bar continuations: bars equal to one 1, 2 or 4 bars earlier |", "|---|---|"]
+    lines += [f"| {r} | {v:.3f} |" for r, v in c["repeat"].items()]
+    lines += ["", "| register (context two octaves down) | Infill: generated - context mean pitch | Continue |",
+              "|---|---|---|"]
+    for k, row in c["register"].items():
+        lines.append(f"| {k} | {row['infill']:+.1f} | {row['continue']:+.1f} |")
+    lines += ["", f"({fig['seconds']:.0f} s; `musicapp eval-infill --card models/README.md`.)"]
+    return "\n".join(lines)
