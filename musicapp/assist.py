@@ -1,7 +1,8 @@
 """Composition-root part for the assistant: builds the generation services the editor uses.
 
 Owns the only place where the Generate panel meets ``musicapp.ml``: it lists the shipped
-checkpoints in ``models/``, opens an LSTM (``MelodyGenerator``) or VAE (``VaeService``) on a
+checkpoints in ``models/``, opens an LSTM (``MelodyGenerator``), infill (``MelodyInfiller``) or VAE
+(``VaeService``) on a
 device, and warms up torch. Everything ML is imported inside the functions, which the panel's
 worker thread calls, so neither the window start nor the main thread ever loads torch.
 """
@@ -12,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from musicapp.ui.generate.services import LSTM, VAE, GenerateServices
+from musicapp.ui.generate.services import INFILL, LSTM, VAE, GenerateServices
 
-DEFAULT_MODELS = {LSTM: "lstm", VAE: "vae_2bar"}
+DEFAULT_MODELS = {LSTM: "lstm", VAE: "vae_2bar", INFILL: "infill"}
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,10 @@ def open_service(config: AssistConfig, kind: str, name: str, device: str) -> Any
         from musicapp.ml.generate import MelodyGenerator
 
         return MelodyGenerator(path.with_suffix(".json"), device=device)
+    if kind == INFILL:
+        from musicapp.ml.infill import MelodyInfiller
+
+        return MelodyInfiller(path.with_suffix(".json"), device=device)
     if kind == VAE:
         from musicapp.ml.vae_generate import VaeService
 

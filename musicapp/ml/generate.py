@@ -170,6 +170,7 @@ class MelodyGenerator:
             raise GenerationError(f"key must be 'auto', a Key or None, not {key!r}")
         if not 0.0 <= float(chord_strength) <= 10.0:
             raise GenerationError(f"chord strength must be 0..10, not {chord_strength}")
+        steering = Steering.of(steering)
         shift = octave_shift(n.pitch for n in seed) if steering is not None and steering.register else 0
         if start_tick is None and seed:
             start_tick = round(max(n.end for n in seed) / (ppq // STEPS_PER_QUARTER)) * (ppq // STEPS_PER_QUARTER)

@@ -164,7 +164,7 @@ class MelodyInfiller:
             key = detect_key(before + after)
         elif key is not None and not isinstance(key, Key):
             raise InfillError(f"key must be 'auto', a Key or None, not {key!r}")
-        steering = steering or Steering()
+        steering = Steering.of(steering) or Steering()
         shift = octave_shift(n.pitch for n in before + after) if steering.register else 0
         out = self._fill(shift_notes(before, shift), shift_notes(after, shift), start_tick // tps, end_tick // tps,
                          int(variations), float(temperature), float(top_p), key, bool(scale_mask),

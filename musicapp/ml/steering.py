@@ -31,9 +31,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import gcd
+from typing import Mapping
 
 import numpy as np
 
+from musicapp.core.errors import MusicappError
 from musicapp.ml.encoding import HOLD, NUM_CLASSES, PITCH_OFFSET, REST
 
 RHYTHMS = ("seed", "free")
@@ -48,7 +50,7 @@ BISECTIONS = 16
 PRIOR_STEPS = 32  # context steps whose note-on odds start the density calibration
 
 
-class SteeringError(ValueError):
+class SteeringError(MusicappError, ValueError):
     """A steering value is out of range."""
 
 
@@ -69,6 +71,17 @@ class Steering:
             raise SteeringError(f"rhythm must be 'seed' or 'free', not {self.rhythm!r}")
         if self.repeat is not None and not 0.0 <= float(self.repeat) <= 1.0:
             raise SteeringError(f"repeat must be 0..1, not {self.repeat}")
+
+    @classmethod
+    def of(cls, value: "Steering | Mapping[str, object] | None") -> "Steering | None":
+        """``value`` as a Steering: a Steering as is, a mapping of its fields (what the editor,
+        which never imports ``musicapp.ml``, sends), or None."""
+        if value is None or isinstance(value, Steering):
+            return value
+        try:
+            return cls(**dict(value))
+        except TypeError as err:
+            raise SteeringError(f"unknown steering option ({err})") from None
 
     def copy_scale(self, slots: int, lookback: int) -> np.ndarray | None:
         """Copy-gate multipliers ``(slots,)``: lookback slots scaled, others (lookahead) kept."""

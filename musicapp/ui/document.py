@@ -77,6 +77,7 @@ class Document(QObject):
         self._selection: frozenset[NoteRef] = frozenset()
         self._active = 0
         self._ghosts: tuple[Note, ...] = ()
+        self._ghost_replaces: tuple[Note, ...] = ()
         self._ghost_track = 0
         self._path: Path | None = None
         self.revision = 0  # bumps on every song change (autosave compares it)
@@ -169,6 +170,7 @@ class Document(QObject):
         self._selection = frozenset()
         self._active = 0
         self._ghosts = ()
+        self._ghost_replaces = ()
         self.revision += 1
         self.set_path(path)
         self.undo_stack.setClean()
@@ -196,10 +198,17 @@ class Document(QObject):
     def ghost_track(self) -> int:
         return self._ghost_track
 
-    def set_ghost_notes(self, notes: Iterable[Note], track: int | None = None) -> None:
-        """Show ``notes`` as translucent ghosts over ``track`` (default: the active track)."""
+    @property
+    def ghost_replaces(self) -> tuple[Note, ...]:
+        """Notes of the ghost track that accepting the ghosts would replace (drawn as such)."""
+        return self._ghost_replaces
+
+    def set_ghost_notes(self, notes: Iterable[Note], track: int | None = None, replaces: Iterable[Note] = ()) -> None:
+        """Show ``notes`` as translucent ghosts over ``track`` (default: the active track);
+        ``replaces`` are existing notes shown as to-be-replaced."""
         self._ghosts = tuple(sorted(notes))
         self._ghost_track = self._active if track is None else track
+        self._ghost_replaces = tuple(replaces) if self._ghosts else ()
         self.ghosts_changed.emit()
 
     def clear_ghost_notes(self) -> None:

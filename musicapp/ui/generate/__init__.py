@@ -1,7 +1,7 @@
 """The assistant in the editor: the Generate panel, its controller and the one ML worker thread.
 
 ``install_generate(window, services)`` docks the panel, fills the Generate menu (with
-shortcuts: Ctrl+Return continue, Tab / Shift+Tab next / previous candidate, Return accept,
+shortcuts: Ctrl+Return continue, Ctrl+Shift+I infill the ruler range, Tab / Shift+Tab next / previous candidate, Return accept,
 Esc dismiss, Shift+Space audition) and stops the worker when the window closes or the
 application quits. ``services`` (``GenerateServices``) is injected by ``musicapp.app``.
 """
@@ -47,6 +47,7 @@ class _CloseWatcher(QObject):
 def install_generate(win: "MainWindow", services: GenerateServices) -> GenerateController:
     """Add the Generate panel and its actions to ``win``; returns the controller."""
     ctrl = GenerateController(win.document, services, win.playback, lambda: win.roll.cursor_tick, win)
+    ctrl.time_range = lambda: win.roll.loop  # Infill's range: the loop region dragged on the ruler
     panel = GeneratePanel(ctrl)
     win.generate = ctrl
     win.generate_panel = panel
@@ -92,6 +93,8 @@ def _wire_actions(win: "MainWindow", ctrl: GenerateController, panel: GeneratePa
     a.clear_ghosts.triggered.connect(ctrl.dismiss)
     vary = act("&Vary Selection", ctrl.vary_selection, ["Ctrl+Shift+Return"])
     interp = act("&Interpolate Selection", ctrl.interpolate_selection, ["Ctrl+Alt+Return"])
+    infill = act("In&fill Range", ctrl.infill_range, ["Ctrl+Shift+I"])
+    infill.setToolTip("Regenerate the ruler's loop range (or the selected notes' span) from both sides")
     nxt = act("&Next Candidate", lambda: ctrl.next_candidate(), ["Tab"])
     prev = act("&Previous Candidate", ctrl.previous_candidate, ["Shift+Tab", "Shift+Backtab"])
     audition = act("A&udition Candidate", ctrl.audition, ["Shift+Space"])
@@ -100,9 +103,10 @@ def _wire_actions(win: "MainWindow", ctrl: GenerateController, panel: GeneratePa
     live.setCheckable(True)
     panel.live.toggled.connect(live.setChecked)
     a.vary_selection, a.interpolate_selection, a.next_candidate = vary, interp, nxt
+    a.infill_range = infill
     a.previous_candidate, a.audition_candidate, a.live_reseed, a.stop_generating = prev, audition, live, stop
     first = menu.actions()[1] if len(menu.actions()) > 1 else None
-    for action in (vary, interp):
+    for action in (infill, vary, interp):
         menu.insertAction(first, action)
     menu.addSeparator()
     menu.addActions([prev, nxt, audition, stop])

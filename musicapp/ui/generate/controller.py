@@ -23,11 +23,12 @@ from musicapp.core.song import Key, Note, Song
 from musicapp.ui.document import Document
 from musicapp.ui.generate.audition import Audition
 from musicapp.ui.generate import seed as seeds
-from musicapp.ui.generate.services import LSTM, VAE, GenerateServices
-from musicapp.ui.generate.jobs import CONTINUE, INTERPOLATE, VARY, make_job, refs_of
+from musicapp.ui.generate.services import INFILL, LSTM, VAE, GenerateServices
+from musicapp.ui.generate import infill_range
+from musicapp.ui.generate.jobs import CONTINUE, INFILL_MODE, INTERPOLATE, VARY, make_job, refs_of
 from musicapp.ui.generate.worker import InferenceWorker, ModelKey, Request
 
-MODES = (CONTINUE, VARY, INTERPOLATE)
+MODES = (CONTINUE, INFILL_MODE, VARY, INTERPOLATE)
 DEBOUNCE_MS = 15
 
 
@@ -52,10 +53,17 @@ class GenerateOptions:
     amount: float = 0.5
     live: bool = False
     device: str = "cpu"
-    models: dict[str, str] = field(default_factory=lambda: {LSTM: "lstm", VAE: "vae_2bar"})
+    density: float | None = None  # steering: notes per bar (None: as the model likes)
+    rhythm: str = "free"  # steering: "seed" keeps the seed's onset grid and shortest value
+    repeat: float = 0.5  # steering: 0 avoids reusing earlier bars, 0.5 as trained, 1 reuses them
+    models: dict[str, str] = field(default_factory=lambda: {LSTM: "lstm", VAE: "vae_2bar", INFILL: "infill"})
 
     def model_key(self, kind: str) -> ModelKey:
         return (kind, self.models[kind], self.device)
+
+    def steering(self) -> dict:
+        """The steering options as the services take them (``services.STEERING_KEYS``)."""
+        return {"density": self.density, "rhythm": self.rhythm, "repeat": self.repeat}
 
 
 @dataclass
@@ -91,6 +99,7 @@ class GenerateController(QObject):
         self.services = services
         self.playback = playback
         self.cursor = cursor  # () -> edit cursor tick
+        self.time_range = lambda: None  # () -> the ruler's (start, end) ticks or None (set by the window)
         self.options = GenerateOptions()
         self.session: Session | None = None
         self.busy = False
@@ -121,8 +130,19 @@ class GenerateController(QObject):
     # ----- verbs ------------------------------------------------------------------------------
     def generate(self) -> None:
         """Run the current mode (the panel's main button)."""
-        {CONTINUE: self.continue_phrase, VARY: self.vary_selection, INTERPOLATE: self.interpolate_selection}[
-            self.options.mode]()
+        {CONTINUE: self.continue_phrase, VARY: self.vary_selection, INTERPOLATE: self.interpolate_selection,
+         INFILL_MODE: self.infill_range}[self.options.mode]()
+
+    def infill_range(self) -> bool:
+        """Regenerate the time range (ruler loop, else the selected notes' span) of the active
+        track from the notes on both sides; candidates replace the notes starting in it."""
+        return self._start(INFILL_MODE, self._infill_seed)
+
+    def _infill_seed(self, d: Document) -> seeds.Seed:
+        start, end = infill_range.pick_range(d.song, self.time_range(), d.selection)
+        sel_tracks = {t for t, _ in d.selection}
+        track = next(iter(sel_tracks)) if len(sel_tracks) == 1 else d.active_track
+        return infill_range.infill_seed(d.song, track, start, end)
 
     def continue_phrase(self) -> bool:
         """Continue the selection (or the notes before the cursor); candidates follow the seed."""
@@ -140,6 +160,8 @@ class GenerateController(QObject):
         try:
             if self.options.mode == CONTINUE:
                 return self._continue_seed(d)
+            if self.options.mode == INFILL_MODE:
+                return self._infill_seed(d)
             seed = seeds.selected_phrase(d.song, d.selection, d.active_track)
             if self.options.mode == INTERPOLATE:
                 seeds.split_phrases(seed.notes)
@@ -184,6 +206,8 @@ class GenerateController(QObject):
         self._end_session()
 
         def edit(song: Song):
+            if s.mode == INFILL_MODE:  # the range's notes go, nothing outside it changes
+                return infill_range.replace_range(song, track, *s.seed.region, notes)
             if replaced:
                 refs = refs_of(song, track, replaced)
                 song = edits.remove_notes(song, refs)
@@ -216,6 +240,8 @@ class GenerateController(QObject):
         song = self.document.song
         if s is None or not s.current:
             return song
+        if s.mode == INFILL_MODE:
+            return infill_range.replace_range(song, s.seed.dest, *s.seed.region, s.current).song
         if s.mode == VARY:
             song = edits.remove_notes(song, refs_of(song, s.seed.track, s.seed.notes))
         return edits.add_notes(song, s.seed.dest, s.current).song
@@ -336,7 +362,10 @@ class GenerateController(QObject):
         s = self.session
         assert s is not None
         self._shown = tuple(sorted(s.current))
-        self.document.set_ghost_notes(self._shown, s.seed.dest)
+        replaces = ()
+        if s.mode == INFILL_MODE and s.seed.dest < len(self.document.song.tracks):
+            replaces = infill_range.inside(self.document.song.tracks[s.seed.dest].notes, *s.seed.region)
+        self.document.set_ghost_notes(self._shown, s.seed.dest, replaces)
         self.changed.emit()
 
     def _end_session(self) -> None:
@@ -370,6 +399,16 @@ class GenerateController(QObject):
             self.dismiss()
             return
         after = song.tracks[s.seed.track].notes
+        if s.mode == INFILL_MODE:  # an edit on either side regenerates; inside, the replaced notes update
+            new = infill_range.follow_infill(s.seed, after)
+            s.track_notes = after
+            if new is None:
+                if s.candidates:
+                    self._show()
+                return
+            s.seed = new
+            self._request()
+            return
         bar = song.meter_at(s.seed.start).bar_ticks(song.ppq)
         new = seeds.follow_edit(s.seed, s.track_notes, after, song.ppq, bar)
         s.track_notes = after

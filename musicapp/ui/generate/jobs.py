@@ -1,7 +1,9 @@
 """The jobs the Generate controller hands to the worker, and where their notes go.
 
 Owns the translation from a session (mode, seed, options) to a closure over immutable
-copies that calls the Qt-free service on the worker thread: Continue (LSTM; a seed far from
+copies that calls the Qt-free service on the worker thread: Infill (the infill model over a
+time range, from the notes on both sides; also a Continue that would run into notes already
+there), Continue (LSTM; a seed far from
 the model's register is moved by whole octaves to ``MODEL_CENTER`` and the result moved back,
 so it continues in the seed's own register), Vary and Interpolate (VAE; the steps laid out one
 after another as a single morph, between phrases A and B when they fit there, else after B).
@@ -16,12 +18,13 @@ from dataclasses import replace
 
 from musicapp.core.song import Key, Note, Song
 from musicapp.ui.generate import seed as seeds
-from musicapp.ui.generate.services import LSTM, VAE
+from musicapp.ui.generate import infill_range
+from musicapp.ui.generate.services import INFILL, LSTM, VAE
 
 if TYPE_CHECKING:
     from musicapp.ui.generate.controller import GenerateOptions, Session
 
-CONTINUE, VARY, INTERPOLATE = "Continue", "Vary", "Interpolate"
+CONTINUE, VARY, INTERPOLATE, INFILL_MODE = "Continue", "Vary", "Interpolate", "Infill"
 #: MIDI pitch around which the melody models were trained (corpus melodies sit near G4).
 MODEL_CENTER = 67
 
@@ -85,17 +88,24 @@ def make_job(s: "Session", song: Song, o: "GenerateOptions", key: Key | None):
     """(job, model kind, tick offset of results) for session ``s`` over a snapshot of ``song``."""
     seed, meters, ppq, rs = s.seed, song.meters, song.ppq, s.random_seed
     notes = list(seed.notes)
+    if s.mode == INFILL_MODE:
+        return _infill_job(notes, seed.region, song, o, key, rs), INFILL, 0
     if s.mode == CONTINUE:
         lo, hi = sorted((o.pitch_low, o.pitch_high))
+        gap = continue_gap(song, seed, o.bars)
+        if gap is not None:  # notes follow within the requested length: fill up to them instead
+            context = [n for n in song.tracks[seed.dest].notes if not seed.start <= n.start < gap]
+            return _infill_job(context, (seed.start, gap), song, o, key, rs), INFILL, 0
         shift = register_shift(notes)
         moved = transposed(notes, shift)
         rng = (max(0, lo + shift), min(127, hi + shift))
+        steering = o.steering()
 
         def job(svc, cancel, progress):
             found = svc.continue_melody(moved, bars=o.bars, variations=o.variations, temperature=o.temperature,
                                         top_p=o.top_p, key=key, pitch_range=rng, random_seed=rs,
                                         scale_mask=o.key_lock, meters=meters, start_tick=seed.start,
-                                        cancel=cancel, progress=progress, ppq=ppq)
+                                        cancel=cancel, progress=progress, ppq=ppq, steering=steering)
             return [transposed(c, -shift) for c in found] if shift else found
         return job, LSTM, 0
     if s.mode == VARY:
@@ -113,3 +123,27 @@ def make_job(s: "Session", song: Song, o: "GenerateOptions", key: Key | None):
                                 cancel=cancel)[1:-1]
         return [morph(found, start_a, span)]
     return job, VAE, place - start_a
+
+
+def continue_gap(song: Song, seed, bars: int) -> int | None:
+    """Where a Continue of ``bars`` bars from ``seed.start`` would run into a note already in the
+    destination track (which has notes before the start), else None."""
+    track = seed.dest
+    if not 0 <= track < len(song.tracks) or not any(n.start < seed.start for n in song.tracks[track].notes):
+        return None
+    bar = song.tick_to_bar_beat(seed.start)[0]
+    end = song.bar_beat_to_tick(bar + bars)
+    return infill_range.gap_end(song, track, seed.start, end - seed.start)
+
+
+def _infill_job(context, region: tuple[int, int], song: Song, o: "GenerateOptions", key: Key | None, rs: int):
+    """A job regenerating ``region`` (ticks) of a melody from ``context`` (the notes around it)."""
+    lo, hi = sorted((o.pitch_low, o.pitch_high))
+    meters, ppq, start, end = song.meters, song.ppq, region[0], region[1]
+    steering = o.steering()
+
+    def job(svc, cancel, progress):
+        return svc.fill(context, start, end, variations=o.variations, temperature=o.temperature, top_p=o.top_p,
+                        key=key, pitch_range=(lo, hi), random_seed=rs, scale_mask=o.key_lock, meters=meters,
+                        steering=steering, cancel=cancel, progress=progress, ppq=ppq)
+    return job

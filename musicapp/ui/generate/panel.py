@@ -19,10 +19,12 @@ from PySide6.QtWidgets import (
 from musicapp.core.song import NOTE_NAMES, Key
 from musicapp.ui.generate import seed as seeds
 from musicapp.ui.generate.jobs import morph_layout
-from musicapp.ui.generate.controller import CONTINUE, INTERPOLATE, MODES, VARY, GenerateController
-from musicapp.ui.generate.services import DEVICES, LSTM, VAE
+from musicapp.ui.generate.controller import CONTINUE, INFILL_MODE, INTERPOLATE, MODES, VARY, GenerateController
+from musicapp.ui.generate.services import DEVICES, INFILL, LSTM, VAE
+from musicapp.ui.generate.steer_box import SteeringBox
 
-BUTTON_TEXT = {CONTINUE: "Continue phrase", VARY: "Vary selection", INTERPOLATE: "Interpolate selection"}
+BUTTON_TEXT = {CONTINUE: "Continue phrase", VARY: "Vary selection", INTERPOLATE: "Interpolate selection",
+               INFILL_MODE: "Infill range"}
 KEYS = [Key(t, m) for t in range(12) for m in ("major", "minor")]
 NOT_LOADED = "not loaded (loads on first use)"
 PROGRESS_MS = 100
@@ -69,6 +71,7 @@ class GeneratePanel(QWidget):
         self.variations = _spin(QSpinBox(), 1, 16, o.variations, "")
         self.temperature = _spin(QDoubleSpinBox(), 0.0, 2.0, o.temperature, "", 0.05)
         self.amount = _spin(QDoubleSpinBox(), 0.0, 1.0, o.amount, "", 0.05)
+        self.steer = SteeringBox(controller)
         self.key_lock = QCheckBox("Key lock")
         self.key_lock.setChecked(o.key_lock)
         self.key = QComboBox()
@@ -130,6 +133,7 @@ class GeneratePanel(QWidget):
         self._form = form
         form.addRow("Temperature", self.temperature)
         form.addRow("Amount", self.amount)
+        form.addRow("Steering", self.steer)
         key_row = QHBoxLayout()
         key_row.addWidget(self.key_lock)
         key_row.addWidget(self.key, 1)
@@ -190,7 +194,7 @@ class GeneratePanel(QWidget):
             sig.connect(self.seed_moved)
 
     def _kind(self) -> str:
-        return LSTM if self.ctrl.options.mode == CONTINUE else VAE
+        return {CONTINUE: LSTM, INFILL_MODE: INFILL}.get(self.ctrl.options.mode, VAE)
 
     def refresh_models(self) -> None:
         """Re-read the model list (a model was learned, renamed or deleted); a vanished choice
@@ -220,15 +224,16 @@ class GeneratePanel(QWidget):
         self.go.setText(BUTTON_TEXT[mode])
         self.bars.setEnabled(mode == CONTINUE)
         self.amount.setEnabled(mode == VARY)
-        self.key_lock.setEnabled(mode == CONTINUE)
+        self.key_lock.setEnabled(mode in (CONTINUE, INFILL_MODE))
+        self.steer.setEnabled(mode in (CONTINUE, INFILL_MODE))
         self.seed_from.setEnabled(mode == CONTINUE)
         self.swap_ab.setEnabled(mode == INTERPOLATE)
         label = self._form.labelForField(self.variations)
         if label is not None:
             label.setText("Steps" if mode == INTERPOLATE else "Variations")
         self.seed_moved()
-        self.low.setEnabled(mode == CONTINUE)
-        self.high.setEnabled(mode == CONTINUE)
+        self.low.setEnabled(mode in (CONTINUE, INFILL_MODE))
+        self.high.setEnabled(mode in (CONTINUE, INFILL_MODE))
         self._fill_models()
         self._show_status(*self._status.get(self._kind(), (NOT_LOADED, True)))
 
@@ -290,7 +295,13 @@ class GeneratePanel(QWidget):
         mode = c.session.mode if c.session is not None else c.options.mode
         if seed is None:
             return "Seed: select two phrases (A and B)" if mode == INTERPOLATE else (
-                "Seed: select the notes to vary" if mode == VARY else "Seed: none")
+                "Seed: select the notes to vary" if mode == VARY else
+                "Range: drag on the ruler's loop strip or select notes, with notes on both sides"
+                if mode == INFILL_MODE else "Seed: none")
+        if mode == INFILL_MODE:
+            a, b = seed.region
+            bars = f"{song.tick_to_bar_beat(a)[0] + 1}-{song.tick_to_bar_beat(max(a, b - 1))[0] + 1}"
+            return f"Range: bars {bars} of {song.tracks[seed.track].name}, from the notes on both sides"
         if mode == INTERPOLATE:
             try:
                 a, b, place, _span = morph_layout(song, seed.notes, c.options.variations, c.options.swap_ab)

@@ -7,18 +7,38 @@ builds the real ``GenerateServices`` and tests may build theirs around tiny real
 
 An opened "lstm" service must offer ``continue_melody(seed_notes, bars=, variations=,
 temperature=, top_p=, key=, pitch_range=, random_seed=, scale_mask=, meters=, start_tick=,
-cancel=, progress=, ppq=)``; a "vae" service ``vary(phrase, amount, variations, meters=,
+cancel=, progress=, ppq=, steering=)``; an "infill" service ``fill(melody, start_tick, end_tick,
+...)`` (:class:`InfillService`); a "vae" service ``vary(phrase, amount, variations, meters=,
 seed=, cancel=)`` and ``interpolate(a, b, steps, meters=, start_a=, start_b=, cancel=)``.
-Both return lists of candidate melodies, each a list of ``Note`` in ticks.
+All return lists of candidate melodies, each a list of ``Note`` in ticks. ``steering`` is a
+plain mapping (``STEERING_KEYS``: density notes per bar or None, rhythm 'seed'/'free',
+repeat 0..1 or None), so the UI never needs the ML types.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping, Protocol, Sequence
+
+from musicapp.core.song import Key, Note, TimeSignature
 
 LSTM = "lstm"
 VAE = "vae"
+INFILL = "infill"
+STEERING_KEYS = ("density", "rhythm", "repeat")
+#: cancel flag (a threading.Event or a callable) and progress(done, total): one state for every service
+Cancel = Any
+ProgressFn = Callable[[int, int], None] | None
+
+
+class InfillService(Protocol):
+    """What the Infill job calls: new notes for ``[start_tick, end_tick)`` from both sides."""
+
+    def fill(self, melody: Sequence[Note], start_tick: int, end_tick: int, variations: int = 1,
+             temperature: float = 1.0, top_p: float = 0.95, key: Key | str | None = "auto",
+             pitch_range: tuple[int, int] | None = None, random_seed: int = 0, scale_mask: bool = True,
+             meters: Sequence[TimeSignature] = ..., steering: Mapping[str, Any] | None = None,
+             cancel: Cancel = None, progress: ProgressFn = None, ppq: int = ...) -> list[list[Note]]: ...
 #: shown name -> device string handed to the services ("auto": CUDA/MPS if present).
 DEVICES: dict[str, str] = {"Auto": "auto", "CPU": "cpu", "GPU": "cuda"}
 

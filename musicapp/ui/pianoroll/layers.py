@@ -226,7 +226,8 @@ class MovingNotesLayer:
 
 
 class GhostLayer:
-    """The document's ghost notes: translucent, dashed, never selectable."""
+    """The document's ghost notes: translucent, dashed, never selectable; the notes accepting
+    them would replace (``ghost_replaces``) get a red cross over them."""
 
     static = False
 
@@ -236,6 +237,17 @@ class GhostLayer:
         if not ghosts:
             return
         view, p = roll.view, ctx.painter
+        replaced = getattr(roll.document, "ghost_replaces", ())
+        if replaced:
+            p.setPen(thin_pen(QColor(224, 85, 85), 1.5))
+            p.setBrush(Qt.NoBrush)
+            for n in replaced:
+                if n.start <= ctx.t1 and n.end >= ctx.t0 and ctx.p_lo <= n.pitch <= ctx.p_hi:
+                    r = QRectF(view.tick_to_x(n.start), view.pitch_to_y(n.pitch),
+                               max(2.0, n.length * view.px_per_tick - 1), view.row_height - 1)
+                    p.drawRect(r)
+                    p.drawLine(r.topLeft(), r.bottomRight())
+                    p.drawLine(r.bottomLeft(), r.topRight())
         fill = roll.theme.color("ghost")
         fill.setAlpha(90)
         p.setBrush(fill)
