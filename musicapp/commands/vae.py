@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from musicapp.commands.infill import add_steering_args, steering_from_args
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the three VAE subcommands."""
@@ -32,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--variations", type=int, default=4, help="how many variations (4)")
     p.add_argument("--temperature", type=float, default=0.0, help="decoder temperature, 0 = greedy (0)")
     p.add_argument("--track", type=int, default=None, help="1-based track holding the phrase (first non-drum)")
+    add_steering_args(p)
     p.set_defaults(handler=_vary)
 
     p = sub.add_parser("interpolate", parents=[common], help="melodies morphing from one phrase to another")
@@ -47,6 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--key", default=None, help='keep notes in this scale, e.g. "D minor"')
     p.add_argument("--meter", default="4/4", help="time signature (4/4)")
     p.add_argument("--bpm", type=float, default=120.0, help="tempo (120)")
+    add_steering_args(p)
     p.set_defaults(handler=_sample)
 
 
@@ -90,7 +94,7 @@ def _vary(args: argparse.Namespace) -> int:
 
     song, track = _phrase(args.input, args.track)
     out = _service(args).vary(track.notes, args.amount, args.variations, meters=song.meters,
-                              seed=args.seed, temperature=args.temperature)
+                              seed=args.seed, temperature=args.temperature, steering=steering_from_args(args))
     tracks = [replace(track, name=f"{track.name or 'phrase'}")]
     tracks += [replace(track, name=f"variation {i + 1}", notes=tuple(notes)) for i, notes in enumerate(out)]
     _write(song, tracks, args.output)
@@ -134,7 +138,7 @@ def _sample(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise MusicappError(f"bad --meter/--bpm: {err}") from None
     melodies = _service(args).sample(args.bars, args.temperature, args.count, key=args.key, meters=(meter,),
-                                     seed=args.seed)
+                                     seed=args.seed, steering=steering_from_args(args))
     song = Song(tempos=(tempo,), meters=(meter,))
     tracks = [Track(name=f"sample {i + 1}", notes=tuple(m)) for i, m in enumerate(melodies)]
     _write(song, tracks, args.output)

@@ -9,7 +9,8 @@ per request and calls every 16th step:
   shifted by ``b``, average to the rate still needed to reach the target over the steps
   left (``mean_s sigmoid(u_s + b) = r``, ``u_s`` the unbiased note-on log-odds of the steps
   seen so far, the context's last steps included, so the bias keeps the model's metrical
-  shape and only moves its level). Solved by bisection (the mean is monotone in ``b``).
+  shape and only moves its level). Solved by a few Newton steps from
+  the last step's ``b``, each at most ``MAX_STEP`` nats (the mean is monotone in ``b``).
 - **rhythm** ``seed``: note-ons (and rests) only on the seed's onset grid (the gcd of its
   onset positions in the bar) and never sooner after the previous onset than the seed's
   shortest inter-onset interval; ``free`` adds nothing.
@@ -45,8 +46,9 @@ REGISTER_SLACK = 4  # semitones beyond the context's span that are free
 REGISTER_SLOPE = 0.3  # nats per semitone beyond that
 REGISTER_CENTRE = 69  # MIDI pitch the context's median is moved near (by octaves)
 MIN_RATE, MAX_RATE = 0.005, 0.97
-BIAS_LIMIT = 12.0  # nats
-BISECTIONS = 16
+BIAS_LIMIT = 30.0  # nats
+NEWTON_STEPS = 4  # per 16th step, from the last step's bias
+MAX_STEP = 3.0  # nats per Newton step: saturated sigmoids cannot make it overshoot
 PRIOR_STEPS = 32  # context steps whose note-on odds start the density calibration
 
 
@@ -245,14 +247,13 @@ class SteeringState:
         hs = self.hist[:, :self.h + t + 1]
         w = self.open[:, :self.h + t + 1]
         n_open = np.maximum(w.sum(axis=1), 1)
-        lo, hi = np.full(len(need), -BIAS_LIMIT), np.full(len(need), BIAS_LIMIT)
-        for _ in range(BISECTIONS):  # the mean of sigmoid(hs + b) over open steps = need, per row (monotone in b)
-            b = 0.5 * (lo + hi)
+        b = self.b
+        for _ in range(NEWTON_STEPS):  # the mean of sigmoid(hs + b) over open steps = need, per row
             p = 1.0 / (1.0 + np.exp(-(hs + b[:, None])))
-            over = (p * w).sum(axis=1) / n_open > need
-            hi = np.where(over, b, hi)
-            lo = np.where(over, lo, b)
-        b = 0.5 * (lo + hi)
+            pw = p * w
+            f = pw.sum(axis=1) / n_open - need
+            d = np.maximum(((pw * (1.0 - p)).sum(axis=1)) / n_open, 1e-6)
+            b = np.clip(b - np.clip(f / d, -MAX_STEP, MAX_STEP), -BIAS_LIMIT, BIAS_LIMIT)
         self.b = b
         z[:, PITCH_OFFSET:] += np.where(blocked, 0.0, b * self.t_scale)[:, None]
 

@@ -15,6 +15,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Callable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -170,14 +171,16 @@ class MelodyVae(nn.Module):
     @torch.no_grad()
     def generate(self, z: torch.Tensor, pos: torch.Tensor, bar_len: torch.Tensor, temperature: float = 0.0,
                  allowed: torch.Tensor | None = None, generator: torch.Generator | None = None,
-                 cancelled: Callable[[], bool] | None = None, step_bias: torch.Tensor | None = None) -> torch.Tensor:
+                 cancelled: Callable[[], bool] | None = None, step_bias: torch.Tensor | None = None,
+                 steer=None) -> torch.Tensor:
         """Decode latents ``z`` ``(B, Z)`` into tokens ``(B, T)`` for meter rows ``(B, T)``.
 
         ``temperature`` 0 takes the most likely token each step (greedy); above 0 samples.
         ``allowed`` is an optional bool mask ``(num_classes,)`` of permitted tokens (key
         constraint). ``step_bias`` ``(B, T, num_classes)`` is added to step t's logits (the chord
-        lock, ``ml.chord_lock``). ``cancelled`` is polled between steps; when it returns True the call
-        raises ``InterruptedError``.
+        lock, ``ml.chord_lock``). ``steer`` (a :class:`musicapp.ml.steering.SteeringState` for
+        these ``B`` rows) adjusts each step's logits (numpy) and observes the sampled tokens.
+        ``cancelled`` is polled between steps; when it returns True the call raises ``InterruptedError``.
 
         The input projection of everything but the previous token is computed for all steps
         in one matrix product, and the token part is a table lookup, so each step costs one
@@ -192,6 +195,7 @@ class MelodyVae(nn.Module):
         prev = torch.full((b,), enc.BOS, dtype=torch.long, device=z.device)
         out = torch.empty((b, t), dtype=torch.long, device=z.device)
         penalty = None
+        no_mask = np.zeros(enc.NUM_CLASSES, np.float32)
         if allowed is not None:
             penalty = torch.where(allowed.to(z.device), 0.0, float("-inf"))
         for i in range(t):
@@ -206,12 +210,16 @@ class MelodyVae(nn.Module):
                 logits = logits + penalty
             if step_bias is not None:
                 logits = logits + step_bias[:, i]
+            if steer is not None:
+                logits = torch.from_numpy(steer.adjust(i, logits.cpu().numpy(), no_mask)).to(z.device)
             if temperature <= 0:
                 prev = logits.argmax(-1)
             else:
                 probs = torch.softmax(logits / temperature, dim=-1)
                 prev = torch.multinomial(probs, 1, generator=generator).squeeze(1)
             out[:, i] = prev
+            if steer is not None:
+                steer.observe(prev.cpu().numpy())
         return out
 
 

@@ -24,7 +24,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -35,6 +35,7 @@ from musicapp.ml.chord_lock import DEFAULT_STRENGTH, chord_bias
 from musicapp.ml import encoding as enc
 from musicapp.ml.generate import Cancel, GenerationCancelled, GenerationError
 from musicapp.ml.lstm import single_thread
+from musicapp.ml.steering import Steering, SteeringState
 from musicapp.ml.vae import MelodyVae, VaeConfig, slerp
 from musicapp.ml.vae_data import chunk_bounds, octave_shift
 
@@ -126,7 +127,8 @@ class VaeService:
     def vary(self, phrase: Sequence[Note], amount: float = 0.5, variations: int = 4, *,
              meters: Sequence[TimeSignature] = (TimeSignature(0),), start_tick: int | None = None,
              seed: int | None = None, temperature: float = 0.0, cancel: Cancel = None,
-             chords: Sequence[Chord] = (), chord_strength: float = DEFAULT_STRENGTH) -> list[Melody]:
+             chords: Sequence[Chord] = (), chord_strength: float = DEFAULT_STRENGTH,
+             steering: Steering | Mapping | None = None) -> list[Melody]:
         """``variations`` versions of ``phrase`` (notes in ticks; polyphony -> top line).
 
         ``amount`` 0..1 moves each window's latent code (see :meth:`_encode`; 0: the model's
@@ -136,6 +138,7 @@ class VaeService:
         first note); results lie on the same ticks. ``temperature`` 0 decodes greedily.
         ``chords`` (a chord track, ticks) switch the chord lock on (``ml.chord_lock``): chord
         tones on the beats and the phrase's scale between are favoured by ``chord_strength``.
+        ``steering`` (``ml.steering``): density and rhythm apply (no lookback: repeat does not).
         """
         if not 0.0 <= amount <= 1.0:
             raise VaeInputError(f"amount {amount} outside 0..1")
@@ -150,7 +153,8 @@ class VaeService:
                 eps = torch.randn(z.shape, generator=gen).to(mu.device)
                 z = slerp(z, eps, torch.tensor(amount, device=mu.device))
             bias = self._chord_bias(grid, phrase, meters, chords, chord_strength, variations)
-            toks = self._decode(grid, z.reshape(-1, z.shape[-1]), temperature, None, gen, cancel, bias)
+            toks = self._decode(grid, z.reshape(-1, z.shape[-1]), temperature, None, gen, cancel, bias,
+                                Steering.of(steering), grid.tokens)
             return [self._notes(grid, toks[i]) for i in range(variations)]
 
     def interpolate(self, a: Sequence[Note], b: Sequence[Note], steps: int = 5, *,
@@ -180,7 +184,8 @@ class VaeService:
 
     def sample(self, bars: int = 2, temperature: float = 1.0, count: int = 1, *, key: Key | str | None = None,
                meters: Sequence[TimeSignature] = (TimeSignature(0),), start_tick: int = 0,
-               seed: int | None = None, cancel: Cancel = None) -> list[Melody]:
+               seed: int | None = None, cancel: Cancel = None,
+               steering: Steering | Mapping | None = None) -> list[Melody]:
         """``count`` new melodies of ``bars`` bars drawn from the prior ``z ~ N(0, I)``.
 
         ``temperature`` scales the decoder's softmax (0 = greedy). With ``key`` (a ``Key`` or
@@ -200,7 +205,8 @@ class VaeService:
             grid = _Grid(np.full(n_steps, enc.HOLD, dtype=np.int64), pos, bar_len, first, 0,
                          chunk_bounds(pos, model.cfg.max_steps), 100, 0)
             z = torch.randn((count * len(grid.chunks), model.cfg.latent), generator=gen)
-            toks = self._decode(grid, z.to(_device(model)), temperature, allowed, gen, cancel)
+            toks = self._decode(grid, z.to(_device(model)), temperature, allowed, gen, cancel, None,
+                                Steering.of(steering))
             return [self._notes(grid, toks[i]) for i in range(count)]
 
     # ----- private hooks -----------------------------------------------------------------
@@ -290,14 +296,24 @@ class VaeService:
         return torch.as_tensor(np.tile(out, (rows, 1, 1)), device=_device(self.model()))
 
     def _decode(self, grid: _Grid, z: torch.Tensor, temperature: float, allowed: torch.Tensor | None,
-                gen: torch.Generator | None, cancel: Cancel, bias: torch.Tensor | None = None) -> np.ndarray:
-        """Decode ``z`` ``(R * C, Z)`` on the grid's windows; returns tokens ``(R, T_grid)``."""
+                gen: torch.Generator | None, cancel: Cancel, bias: torch.Tensor | None = None,
+                steering: Steering | None = None, context: np.ndarray | None = None) -> np.ndarray:
+        """Decode ``z`` ``(R * C, Z)`` on the grid's windows; returns tokens ``(R, T_grid)``.
+
+        ``steering`` is solved per window row over the first window's meter (all windows of a
+        phrase share it in practice); ``context`` tokens give the seed's rhythm and register."""
         c = len(grid.chunks)
         rows = z.shape[0] // c
         _, pos, bar, _ = self._batch(grid, rows)
+        steer = None
+        if steering is not None:
+            ctx = np.zeros(0, np.int64) if context is None else context
+            steer = SteeringState(steering, ctx, grid.pos[:len(ctx)], pos[0].cpu().numpy(), bar[0].cpu().numpy(),
+                                  z.shape[0], temperature, 0)
         try:
             with single_thread():
-                out = self.model().generate(z, pos, bar, temperature, allowed, gen, _poll(cancel), bias).cpu().numpy()
+                out = self.model().generate(z, pos, bar, temperature, allowed, gen, _poll(cancel), bias,
+                                            steer).cpu().numpy()
         except InterruptedError:
             raise GenerationCancelled("generation cancelled") from None
         res = np.empty((rows, len(grid.tokens)), dtype=np.int64)

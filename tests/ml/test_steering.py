@@ -94,3 +94,30 @@ def test_pitch_range_still_holds_under_the_register_shift(gen):
 def test_out_of_range_steering_is_refused(kw):
     with pytest.raises(SteeringError):
         Steering(**kw)
+
+
+def test_vae_vary_and_sample_follow_the_density_request():
+    from musicapp.ml.vae_generate import VaeService
+
+    vae = VaeService(device="cpu")
+    phrase = [n for n in TUNE if n.start < 3840]
+    got = []
+    for d in (2, 4, 8):
+        vary = vae.vary(phrase, 0.5, 8, seed=1, temperature=1.0, steering={"density": d})
+        sample = vae.sample(2, 1.0, 8, seed=1, steering={"density": d})
+        for cands in (vary, sample):
+            per_bar = np.mean([len(c) / 2 for c in cands])
+            assert abs(per_bar - d) <= 0.2 * d
+        got.append(np.mean([len(c) for c in vary]))
+    assert got == sorted(got)
+
+
+def test_vae_rhythm_seed_keeps_the_phrases_eighth_grid():
+    from musicapp.ml.vae_generate import VaeService
+
+    vae = VaeService(device="cpu")
+    phrase = [n for n in TUNE if n.start < 3840]
+    off = lambda cands: sum((n.start // 120) % 2 for c in cands for n in c)  # noqa: E731
+    free = vae.vary(phrase, 0.8, 8, seed=1, temperature=1.3, steering={"rhythm": "free", "density": 7})
+    kept = vae.vary(phrase, 0.8, 8, seed=1, temperature=1.3, steering={"rhythm": "seed", "density": 7})
+    assert off(kept) == 0 < off(free)

@@ -110,10 +110,11 @@ def make_job(s: "Session", song: Song, o: "GenerateOptions", key: Key | None):
         return job, LSTM, 0
     if s.mode == VARY:
         start = seeds.bar_floor(song, notes[0].start)
+        steering = o.steering()
 
         def job(svc, cancel, progress):
             return svc.vary(notes, amount=o.amount, variations=o.variations, meters=meters, start_tick=start,
-                            seed=rs, temperature=o.temperature, cancel=cancel)
+                            seed=rs, temperature=o.temperature, cancel=cancel, steering=steering)
         return job, VAE, 0
     a, b, place, span = morph_layout(song, notes, o.variations, o.swap_ab)
     start_a, start_b, steps = seeds.bar_floor(song, a[0].start), seeds.bar_floor(song, b[0].start), o.variations

@@ -225,7 +225,8 @@ class GeneratePanel(QWidget):
         self.bars.setEnabled(mode == CONTINUE)
         self.amount.setEnabled(mode == VARY)
         self.key_lock.setEnabled(mode in (CONTINUE, INFILL_MODE))
-        self.steer.setEnabled(mode in (CONTINUE, INFILL_MODE))
+        self.steer.setEnabled(mode in (CONTINUE, INFILL_MODE, VARY))
+        self.steer.repeat.setEnabled(mode in (CONTINUE, INFILL_MODE))  # the VAE has no lookback
         self.seed_from.setEnabled(mode == CONTINUE)
         self.swap_ab.setEnabled(mode == INTERPOLATE)
         label = self._form.labelForField(self.variations)

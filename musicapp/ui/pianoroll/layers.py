@@ -227,7 +227,7 @@ class MovingNotesLayer:
 
 class GhostLayer:
     """The document's ghost notes: translucent, dashed, never selectable; the notes accepting
-    them would replace (``ghost_replaces``) get a red cross over them."""
+    them would replace (``ghost_replaces``) are dimmed and crossed out."""
 
     static = False
 
@@ -239,8 +239,8 @@ class GhostLayer:
         view, p = roll.view, ctx.painter
         replaced = getattr(roll.document, "ghost_replaces", ())
         if replaced:
-            p.setPen(thin_pen(QColor(224, 85, 85), 1.5))
-            p.setBrush(Qt.NoBrush)
+            p.setPen(thin_pen(QColor(255, 255, 255, 210), 1.2))
+            p.setBrush(QColor(0, 0, 0, 120))  # dimmed, crossed out: what accepting replaces
             for n in replaced:
                 if n.start <= ctx.t1 and n.end >= ctx.t0 and ctx.p_lo <= n.pitch <= ctx.p_hi:
                     r = QRectF(view.tick_to_x(n.start), view.pitch_to_y(n.pitch),
