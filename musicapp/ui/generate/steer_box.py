@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QSlider, QWidget
 
 #: density slider positions: 0 = Auto, then half notes per bar up to 16 notes per bar
 DENSITY_STEPS = 32
-RHYTHMS = {"Free": "free", "Keep the seed's": "seed"}
+RHYTHMS = {"Free rhythm": "free", "Seed's rhythm": "seed"}
 
 
 def density_text(value: float | None) -> str:
@@ -53,14 +53,14 @@ class SteeringBox(QWidget):
             w.setFocusPolicy(Qt.NoFocus)
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
+        grid.setVerticalSpacing(2)
         grid.addWidget(QLabel("Density"), 0, 0)
         grid.addWidget(self.density, 0, 1)
         grid.addWidget(self.density_label, 0, 2)
-        grid.addWidget(QLabel("Rhythm"), 1, 0)
-        grid.addWidget(self.rhythm, 1, 1, 1, 2)
-        grid.addWidget(QLabel("Repeat"), 2, 0)
-        grid.addWidget(self.repeat, 2, 1)
-        grid.addWidget(self.repeat_label, 2, 2)
+        grid.addWidget(self.rhythm, 0, 3)
+        grid.addWidget(QLabel("Repeat"), 1, 0)
+        grid.addWidget(self.repeat, 1, 1)
+        grid.addWidget(self.repeat_label, 1, 2, 1, 2)
         self.density.valueChanged.connect(self._on_density)
         self.rhythm.currentTextChanged.connect(lambda text: controller.set_options(rhythm=RHYTHMS[text]))
         self.repeat.valueChanged.connect(self._on_repeat)
