@@ -190,6 +190,20 @@ def duplicate_notes(song: Song, refs: Iterable[NoteRef], offset: int | None = No
     return _rebuild(song, changes)
 
 
+def snap_notes(song: Song, refs: Iterable[NoteRef], snap: Callable[[int], int], ends: bool = False,
+               min_length: int = 1) -> EditResult:
+    """Move note starts (and ends when ``ends``) to ``snap(tick)``, any grid's nearest line in
+    ticks (a swung grid's too); an end that would fall at or before its start is put
+    ``min_length`` ticks after it."""
+    def fit(n: Note) -> Note:
+        start = max(0, snap(n.start))
+        if not ends:
+            return replace(n, start=start)
+        end = snap(n.end)
+        return replace(n, start=start, length=end - start if end > start else max(1, min_length))
+    return _map_notes(song, list(refs), fit)
+
+
 def quantize_notes(
     song: Song, refs: Iterable[NoteRef], grid: int, strength: float = 1.0, ends: bool = False
 ) -> EditResult:

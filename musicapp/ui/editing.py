@@ -131,7 +131,10 @@ class EditVerbs:
             sel = frozenset((ti, i) for i in range(len(doc.song.tracks[ti].notes)))
         if not sel:
             return False
-        grid = self.roll.grid.ticks(doc.song.ppq) if self.roll.grid.enabled else doc.song.ppq // 4
+        g, ppq = self.roll.grid, doc.song.ppq
+        if g.swung:  # onto the late off-beat lines too
+            return doc.apply("Quantize", lambda s: edits.snap_notes(s, sel, lambda t: g.snap(t, ppq), ends, g.ticks(ppq)))
+        grid = g.ticks(ppq) if g.enabled else ppq // 4
         return doc.apply("Quantize", lambda s: edits.quantize_notes(s, sel, grid, 1.0, ends))
 
     def transpose(self, semitones: int) -> bool:

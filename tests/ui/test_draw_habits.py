@@ -81,3 +81,27 @@ def test_a_dotted_grid_and_a_chosen_note_length_for_drawing(win):
     win.roll.last_length = 0
     click(win, 1100, 74)
     assert Note(1080, 74, 360, 100) in notes(win)
+
+
+def test_arrow_keys_step_along_the_scale_with_snap_to_scale(win):
+    win.document.reset(Song(tracks=(Track(name="Lead", notes=(Note(0, 64, 480),)),), key=Key(0, "major")))
+    toolbar_click(win, win.draw_controls.snap_scale)
+    win.document.set_selection({(0, 0)})
+    win.roll.canvas.setFocus()
+    QTest.keyClick(win.roll.canvas, Qt.Key_Up)  # E -> F (a semitone, in the scale)
+    QTest.keyClick(win.roll.canvas, Qt.Key_Up)  # F -> G (F# is not)
+    assert [n.pitch for n in notes(win)] == [67]
+    QTest.keyClick(win.roll.canvas, Qt.Key_Down)
+    assert [n.pitch for n in notes(win)] == [65]
+
+
+def test_quantize_on_a_swing_grid_moves_notes_to_the_late_off_beats(win):
+    win.document.reset(Song(tracks=(Track(name="Lead", notes=(Note(250, 60, 200), Note(350, 62, 100))),)))
+    pick(win.grid_box, "1/8")
+    spin = win.draw_controls.swing
+    QTest.mouseClick(spin.lineEdit(), Qt.LeftButton)
+    spin.selectAll()
+    QTest.keyClicks(spin, "66")
+    QTest.keyClick(spin, Qt.Key_Return)  # back to the roll
+    QTest.keyClick(win.roll.canvas, Qt.Key_Q)  # nothing selected: the whole track
+    assert [n.start for n in notes(win)] == [317, 317]

@@ -99,3 +99,12 @@ def test_split_phrases_cuts_at_the_widest_gap():
         split_phrases(PHRASE_A[:1])
     with pytest.raises(SeedError):
         split_phrases([Note(0, 60, Q), Note(0, 64, Q)])
+
+
+def test_overlapping_counts_candidate_notes_on_top_of_existing_ones():
+    from musicapp.ui.generate.seed import overlapping
+
+    existing = [Note(0, 60, Q), Note(Q, 62, Q)]
+    cands = [Note(Q // 2, 60, Q), Note(Q, 64, Q), Note(2 * Q, 62, Q)]  # one clash; touching is not one
+    assert overlapping(cands, existing) == 1
+    assert overlapping(cands, existing, ignore=[Note(0, 60, Q)]) == 0  # Vary replaces that note

@@ -203,6 +203,7 @@ class GenerateController(QObject):
             return False
         notes, track = s.current, s.seed.dest
         replaced = s.seed.notes if s.mode == VARY else ()
+        clashes = seeds.overlapping(notes, self.document.song.tracks[track].notes, replaced)
         self._end_session()
 
         def edit(song: Song):
@@ -215,7 +216,10 @@ class GenerateController(QObject):
 
         self.document.apply(f"Accept {s.mode.lower()} candidate", edit)
         self.document.clear_ghost_notes()
-        self.message.emit(f"Accepted {len(notes)} notes", False)
+        if clashes:  # said in the warning colour: an overlap should not go unnoticed
+            self.message.emit(f"Accepted {len(notes)} notes; {clashes} overlap notes already there", True)
+        else:
+            self.message.emit(f"Accepted {len(notes)} notes", False)
         return True
 
     def dismiss(self) -> None:

@@ -242,6 +242,19 @@ def follow_drag(seed: Seed, notes: Sequence[Note], song: Song, preview) -> Seed 
     return follow_edit(seed, notes, tuple(sorted(after)), song.ppq, song.meter_at(seed.start).bar_ticks(song.ppq))
 
 
+def overlapping(notes: Iterable[Note], existing: Iterable[Note], ignore: Iterable[Note] = ()) -> int:
+    """How many of ``notes`` sound at the same pitch and time as one of ``existing`` (leaving
+    out the ``ignore`` notes, e.g. the phrase a variation replaces)."""
+    skip = Counter(ignore)
+    by_pitch: dict[int, list[Note]] = {}
+    for n in existing:
+        if skip[n] > 0:
+            skip[n] -= 1
+            continue
+        by_pitch.setdefault(n.pitch, []).append(n)
+    return sum(1 for n in notes if any(m.start < n.end and n.start < m.end for m in by_pitch.get(n.pitch, ())))
+
+
 def fit_candidate(notes: Iterable[Note], channel: int, velocity: int, offset: int = 0) -> tuple[Note, ...]:
     """Generated notes on the track's ``channel`` with ``velocity``, shifted ``offset`` ticks."""
     return tuple(sorted(Note(n.start + offset, n.pitch, max(1, n.length), velocity, channel)

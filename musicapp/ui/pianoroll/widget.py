@@ -229,6 +229,10 @@ class PianoRoll(QWidget):
             unit = self.grid.ticks(song.ppq) if self.grid.enabled else song.ppq // 4
         dt = steps * unit
         sel = doc.selection
+        key = self.snap_key()
+        if key is not None and semitones:  # snap to scale: Up / Down step along the scale
+            doc.apply("Nudge notes", lambda s: edits.move_notes_in_scale(s, sel, dt, semitones, key), merge_id=1)
+            return
         doc.apply("Nudge notes", lambda s: edits.move_notes(s, sel, dt, semitones), merge_id=1)
 
     # ----- zoom and scroll --------------------------------------------------------------------
