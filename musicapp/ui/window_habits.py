@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QRect, QTimer
 from PySide6.QtGui import QAction, QGuiApplication
+from PySide6.QtWidgets import QToolBar
+
+from musicapp.ui.focus import tame_focus
 
 if TYPE_CHECKING:
     from musicapp.ui.main_window import MainWindow
@@ -74,7 +77,14 @@ class PortWatcher(QObject):
 
 
 def install_window_habits(win: "MainWindow") -> None:
-    """Port watching, the Send MIDI Clock action (Transport menu) and the time display reset."""
+    """Port watching, the Send MIDI Clock action (Transport menu), the time display reset, and
+    the keyboard policy of ``ui.focus`` on the tool bars and the track list (its cell widgets
+    are rebuilt with the song, so it is applied again after each change)."""
+    home = lambda: win.roll.canvas  # noqa: E731
+    for bar in win.findChildren(QToolBar):
+        tame_focus(bar, home)
+    tame_focus(win.track_list, home)
+    win.document.song_changed.connect(lambda: tame_focus(win.track_list, home))
     win.port_watcher = PortWatcher(win)
     clock = QAction("Send MIDI &Clock", win)
     clock.setCheckable(True)

@@ -52,3 +52,29 @@ def test_the_time_display_starts_over_when_another_song_opens(win, tmp_path):
     write_midi(Song(tracks=(Track("Lead", notes=(Note(0, 60, 480),)),)), path)
     assert win.files.open_path(path, ask=False)
     assert win.transport_bar.position_label.text() == "1.1.000" and win.roll.playhead_tick == 0
+
+
+def test_the_tempo_field_and_the_track_list_leave_the_editor_keys_working(win):
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+
+    from tests.ui.conftest import click
+
+    a = win.actions_
+    click(win, 0, 60)  # something to undo
+    tempo = win.transport_bar.tempo
+    QTest.mouseClick(tempo.lineEdit(), Qt.LeftButton, Qt.NoModifier, QPoint(4, tempo.height() // 2))
+    assert QApplication.focusWidget() is tempo
+    follow = a.follow.isChecked()
+    QTest.keyClick(tempo, Qt.Key_F)  # not a key a tempo needs: Follow Playhead
+    assert a.follow.isChecked() != follow
+    QTest.keyClick(tempo, Qt.Key_Z, Qt.ControlModifier)  # the song's undo, not the field's
+    assert win.document.song.tracks[0].notes == ()
+    tempo.selectAll()
+    QTest.keyClicks(tempo, "132")
+    QTest.keyClick(tempo, Qt.Key_Return)
+    assert round(win.document.song.tempos[0].bpm) == 132 and QApplication.focusWidget() is win.roll.canvas
+    table = win.track_list.table
+    QTest.mouseClick(table.viewport(), Qt.LeftButton, Qt.NoModifier, table.visualItemRect(table.item(0, 0)).center())
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key_3)
+    assert win.roll.current_tool().name == "erase"
