@@ -53,9 +53,13 @@ class PortWatcher(QObject):
         self._last: tuple[tuple[str, ...], tuple[str, ...]] | None = None
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
-        self.timer.timeout.connect(self.check)
+        self.timer.timeout.connect(self._tick)
         if win.output_chooser is not None or win.recording.chooser is not None:
             self.timer.start()
+
+    def _tick(self) -> None:
+        if self.win.isVisible():  # a closed (or not yet shown) window asks the MIDI server nothing
+            self.check()
 
     def lists(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         outs, ins = self.win.output_chooser, self.win.recording.chooser
