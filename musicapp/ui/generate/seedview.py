@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QApplication
 
 from musicapp.core.song import Note
 from musicapp.ui.generate import seed as seeds
@@ -119,9 +120,10 @@ class SeedLayer:
 
 def reveal_ghosts(roll: "PianoRoll") -> None:
     """Scroll ``roll`` so the document's ghost notes are in view (time first, then pitch);
-    nothing moves when they are already fully visible."""
+    nothing moves when they are already fully visible, nor while a mouse button is down (the
+    ghosts following a dragged seed note must not move the view under the hand)."""
     ghosts = roll.document.ghost_notes
-    if not ghosts:
+    if not ghosts or QApplication.mouseButtons() != Qt.NoButton:
         return
     view, canvas = roll.view, roll.canvas
     t0, t1 = view.visible_ticks(canvas.width())
