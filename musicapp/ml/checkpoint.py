@@ -12,6 +12,12 @@ Loading checks the format version, the model kind, the encoding, the weight file
 SHA-256 (so a truncated or swapped file is refused), that the file is not a pickle/zip
 (``torch.save``) archive, and finally that tensor names and shapes match the model built
 from the config. Every failure is a one-line :class:`CheckpointError`.
+
+The JSON is checked before anything is allocated from it: it is read through the bounded
+reader (a regular file of at most ``MAX_CONFIG_BYTES``), every member has its type, the
+weights file must be a plain name in the checkpoint's own folder, config sizes are positive
+integers no larger than ``MAX_SIZE``, and ``build_checked`` builds the model on the meta
+device (no memory) and compares its tensor shapes with the weights before the real build.
 """
 
 from __future__ import annotations
@@ -21,14 +27,19 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import torch
 
+from musicapp.core.atomic import atomic_write_bytes, read_limited
 from musicapp.core.errors import MusicappError
 
 FORMAT = "musicapp-checkpoint"
 FORMAT_VERSION = 1
+#: largest checkpoint JSON read (the shipped ones are a few KB; training state adds some).
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+#: largest integer a model config may hold (a layer width, an embedding size, a count).
+MAX_SIZE = 4096
 
 
 class CheckpointError(MusicappError):
@@ -84,50 +95,73 @@ def _sha256(path: Path) -> str:
 
 def save_checkpoint(path: str | os.PathLike, tensors: Mapping[str, torch.Tensor],
                     meta: CheckpointMeta) -> Path:
-    """Write ``tensors`` and ``meta`` atomically (temp file + rename); returns the JSON path.
+    """Write ``tensors`` and ``meta`` atomically (``core.atomic``: a unique temp file, fsync,
+    rename); returns the JSON path.
 
     The weights are written first and the JSON last, so a crash leaves the previous
     checkpoint's JSON pointing at a hash the new weights fail: the load refuses it.
     """
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     json_path, st_path = checkpoint_paths(path)
-    json_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CheckpointError(f"cannot write {json_path.parent}: {err.strerror or err}") from None
     flat = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
-    tmp_st = st_path.with_name(st_path.name + ".tmp")
-    save_file(flat, str(tmp_st), metadata={"format": FORMAT, "kind": meta.kind})
-    os.replace(tmp_st, st_path)
-    weights = {"file": st_path.name, "bytes": st_path.stat().st_size, "sha256": _sha256(st_path)}
-    tmp_json = json_path.with_name(json_path.name + ".tmp")
-    tmp_json.write_text(json.dumps(meta.to_json(weights), indent=2, sort_keys=True) + "\n")
-    os.replace(tmp_json, json_path)
+    data = save(flat, metadata={"format": FORMAT, "kind": meta.kind})
+    atomic_write_bytes(st_path, data, CheckpointError)  # unique temp name, fsync, rename
+    weights = {"file": st_path.name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    text = json.dumps(meta.to_json(weights), indent=2, sort_keys=True) + "\n"
+    atomic_write_bytes(json_path, text.encode("utf-8"), CheckpointError)
     return json_path
 
 
 def read_meta(path: str | os.PathLike) -> tuple[CheckpointMeta, dict[str, Any]]:
     """Parse and validate the JSON half; returns the meta and the weights record."""
     json_path, _ = checkpoint_paths(path)
-    if not json_path.is_file():
+    if not json_path.exists():
         raise CheckpointError(f"checkpoint config {json_path} not found")
+    data = read_limited(json_path, MAX_CONFIG_BYTES, CheckpointError)
     try:
-        doc = json.loads(json_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"checkpoint config {json_path.name} is not valid JSON ({err})") from None
+        doc = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        why = "nested too deeply" if isinstance(err, RecursionError) else str(err)
+        raise CheckpointError(f"checkpoint config {json_path.name} is not valid JSON ({why})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise CheckpointError(f"{json_path.name} is not a musicapp checkpoint config")
-    if doc.get("format_version") != FORMAT_VERSION:
+    if doc.get("format_version") != FORMAT_VERSION or type(doc.get("format_version")) is not int:
         raise CheckpointError(f"{json_path.name} has format version {doc.get('format_version')!r}, "
                               f"this musicapp reads version {FORMAT_VERSION}")
-    try:
-        model, weights = doc["model"], doc["weights"]
-        meta = CheckpointMeta(kind=str(model["kind"]), config=dict(model["config"]),
-                              encoding=dict(doc["encoding"]), training=dict(doc.get("training", {})),
-                              metrics=dict(doc.get("metrics", {})), extra=dict(doc.get("extra", {})))
-        weights = {"file": str(weights["file"]), "bytes": int(weights["bytes"]),
-                   "sha256": str(weights["sha256"])}
-    except (KeyError, TypeError, ValueError) as err:
-        raise CheckpointError(f"checkpoint config {json_path.name} is incomplete ({err})") from None
-    return meta, weights
+    name = json_path.name
+    model = _member(doc, "model", dict, name)
+    weights = _member(doc, "weights", dict, name)
+    meta = CheckpointMeta(kind=_member(model, "kind", str, name), config=_member(model, "config", dict, name),
+                          encoding=_member(doc, "encoding", dict, name),
+                          training=_member(doc, "training", dict, name, {}),
+                          metrics=_member(doc, "metrics", dict, name, {}), extra=_member(doc, "extra", dict, name, {}))
+    file, size, digest = (_member(weights, "file", str, name), _member(weights, "bytes", int, name),
+                          _member(weights, "sha256", str, name))
+    if Path(file).name != file or file in ("", ".", "..") or "/" in file or "\\" in file:
+        raise CheckpointError(f"{name} names weights file {file!r} outside its folder; refused")
+    if size < 0:
+        raise CheckpointError(f"checkpoint config {name} gives a negative weights size")
+    return meta, {"file": file, "bytes": size, "sha256": digest}
+
+
+def _member(doc: dict, key: str, kind: type, name: str, default: Any = None) -> Any:
+    """``doc[key]`` if it is exactly of ``kind`` (a bool is not an int); else CheckpointError."""
+    if key not in doc and default is not None:
+        return default
+    value = doc.get(key)
+    if type(value) is not kind:
+        raise CheckpointError(f"checkpoint config {name} is incomplete ('{key}' must be "
+                              f"{kind.__name__}, not {type(value).__name__})")
+    return value
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"JSON contains {name}")
 
 
 def load_checkpoint(path: str | os.PathLike, kind: str | None = None,
@@ -148,9 +182,7 @@ def load_checkpoint(path: str | os.PathLike, kind: str | None = None,
         raise CheckpointError(f"{json_path.name} was trained with encoding {meta.encoding.get('name')} "
                               f"v{meta.encoding.get('version')}, which does not match this musicapp's "
                               f"{encoding.get('name')} v{encoding.get('version')}")
-    st_path = json_path.with_name(weights["file"])
-    if Path(weights["file"]).name != weights["file"]:
-        raise CheckpointError(f"{json_path.name} names a weights file outside its folder")
+    st_path = json_path.with_name(weights["file"])  # a plain name: read_meta checked it
     if not st_path.is_file():
         raise CheckpointError(f"checkpoint weights {st_path} not found")
     with open(st_path, "rb") as f:
@@ -171,9 +203,24 @@ def load_checkpoint(path: str | os.PathLike, kind: str | None = None,
     return meta, tensors
 
 
-def load_state(module: torch.nn.Module, tensors: Mapping[str, torch.Tensor], name: str = "checkpoint",
-               prefix: str = "") -> None:
-    """Copy ``tensors`` (keys ``prefix + param name``) into ``module``; names and shapes must match."""
+def build_checked(factory: Callable[[Any], torch.nn.Module], config: Any,
+                  tensors: Mapping[str, torch.Tensor], name: str = "checkpoint") -> torch.nn.Module:
+    """``factory(config)`` with ``tensors`` loaded, built only once the weights fit it.
+
+    The model is first made on the meta device (shapes only, no memory), so a config asking
+    for gigabytes is refused by its mismatch with the weights before anything is allocated.
+    """
+    with torch.device("meta"):
+        probe = factory(config)
+    check_state(probe, tensors, name)
+    model = factory(config)
+    load_state(model, tensors, name)
+    return model
+
+
+def check_state(module: torch.nn.Module, tensors: Mapping[str, torch.Tensor], name: str = "checkpoint",
+                prefix: str = "") -> dict[str, torch.Tensor]:
+    """The tensors for ``module`` (``prefix`` removed); names, shapes and dtypes must match."""
     own = module.state_dict()
     got = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
     missing = sorted(set(own) - set(got))
@@ -185,18 +232,48 @@ def load_state(module: torch.nn.Module, tensors: Mapping[str, torch.Tensor], nam
         if tuple(got[k].shape) != tuple(v.shape) or got[k].dtype != v.dtype:
             raise CheckpointError(f"{name} does not match the model config: {k} has shape "
                                   f"{tuple(got[k].shape)} {got[k].dtype}, model wants {tuple(v.shape)} {v.dtype}")
-    module.load_state_dict(got, strict=True)
+    return got
+
+
+def load_state(module: torch.nn.Module, tensors: Mapping[str, torch.Tensor], name: str = "checkpoint",
+               prefix: str = "") -> None:
+    """Copy ``tensors`` (keys ``prefix + param name``) into ``module``; names and shapes must match."""
+    module.load_state_dict(check_state(module, tensors, name, prefix), strict=True)
 
 
 def config_from_dict(cls: type, data: Mapping[str, Any], name: str = "checkpoint"):
-    """Build the config dataclass ``cls`` from JSON; unknown or missing fields are refused."""
+    """Build the config dataclass ``cls`` from JSON; unknown fields are refused, and each
+    value must have its default's type: integers 1..MAX_SIZE (a bool is not one), finite
+    numbers 0..1 for floats, lists of such integers for tuples."""
     import dataclasses
+    import math
 
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise CheckpointError(f"{name} has unknown {cls.__name__} fields {unknown}")
+    for key, value in data.items():
+        default = fields[key].default
+        kind = type(default)
+        if kind is int:
+            ok = type(value) is int and 1 <= value <= MAX_SIZE
+        elif kind is float:
+            ok = type(value) in (int, float) and math.isfinite(value) and 0 <= value <= 1
+        elif kind is bool:
+            ok = type(value) is bool
+        elif kind is tuple:
+            ok = type(value) in (list, tuple) and len(value) <= 64 and all(
+                type(v) is int and 1 <= v <= MAX_SIZE for v in value)
+        else:
+            ok = type(value) is kind
+        if not ok:
+            raise CheckpointError(f"{name} has an invalid {cls.__name__}: {key} = {str(value)[:40]} "
+                                  f"(must be {_WANTED.get(kind, kind.__name__)})")
     try:
         return cls(**dict(data))
     except (TypeError, ValueError) as err:
         raise CheckpointError(f"{name} has an invalid {cls.__name__}: {err}") from None
+
+
+_WANTED = {int: f"an integer 1..{MAX_SIZE}", float: "a number 0..1", bool: "true or false",
+           tuple: f"a list of integers 1..{MAX_SIZE}"}

@@ -195,9 +195,7 @@ def export(best: str | Path, out: str | Path, metrics: dict | None = None) -> Pa
 
 def build_model(meta: CheckpointMeta, tensors: dict, name: str = "checkpoint") -> MelodyLSTM:
     """A :class:`MelodyLSTM` in eval mode from a checkpoint's config and weights."""
-    from musicapp.ml.checkpoint import config_from_dict, load_state
+    from musicapp.ml.checkpoint import build_checked, config_from_dict
 
-    model = MelodyLSTM(config_from_dict(LSTMConfig, meta.config, name))
-    load_state(model, tensors, name=name)
-    return model.eval()
+    return build_checked(MelodyLSTM, config_from_dict(LSTMConfig, meta.config, name), tensors, name).eval()
 

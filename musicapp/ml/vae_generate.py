@@ -76,13 +76,12 @@ def default_checkpoint() -> Path:
 def load_vae(path: str | Path, device: str | torch.device = "cpu") -> tuple[MelodyVae, dict]:
     """Build the model from a checkpoint (shipped or training run) and return it with its
     metrics. Raises ``CheckpointError`` for a missing, damaged or mismatched checkpoint."""
-    from musicapp.ml.checkpoint import config_from_dict, load_state
+    from musicapp.ml.checkpoint import build_checked, config_from_dict
     from musicapp.ml.training import model_tensors
 
     meta, tensors = model_tensors(path, kind="vae", encoding=asdict(enc.EncodingInfo()))
     cfg = config_from_dict(VaeConfig, meta.config, name=Path(path).name)
-    model = MelodyVae(cfg)
-    load_state(model, tensors, name=Path(path).name)
+    model = build_checked(MelodyVae, cfg, tensors, name=Path(path).name)
     return model.to(device).eval(), meta.metrics
 
 
