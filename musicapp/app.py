@@ -217,6 +217,47 @@ def build_window(settings=None, dialogs=None, autosave=None, with_engine: bool =
     return win
 
 
+def install_exit_signals(app, win) -> None:
+    """SIGTERM, SIGHUP (the terminal closed) and SIGINT end the editor without losing work:
+    the window writes a recovery point and releases every sounding note, then the event loop
+    exits with 128 + the signal number (``run_app`` closes the transport after it).
+
+    Python runs signal handlers only between bytecodes, and Qt's event loop is C++; the
+    wakeup fd (a socket pair watched by a QSocketNotifier) brings control back to Python
+    as soon as a signal arrives.
+    """
+    import signal
+    import socket
+
+    from PySide6.QtCore import QSocketNotifier
+
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    signal.set_wakeup_fd(writer.fileno())
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Read, app)
+
+    def drain() -> None:
+        try:
+            reader.recv(256)
+        except OSError:
+            pass
+
+    notifier.activated.connect(drain)
+    caught: list[int] = []
+
+    def on_signal(signum, _frame) -> None:
+        if caught:
+            return
+        caught.append(signum)
+        win.emergency_exit()
+        app.exit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    win._exit_signal_parts = (reader, writer, notifier)  # kept alive with the window
+
+
 def run_app(path: str | None = None) -> int:
     """Start the GUI event loop, optionally opening ``path``; returns the exit code."""
     started = time.perf_counter()
@@ -230,6 +271,7 @@ def run_app(path: str | None = None) -> int:
     app.setApplicationName("musicapp")
     app.setDesktopFileName("musicapp")
     win = build_window(with_engine=os.environ.get("MUSICAPP_NO_ENGINE") != "1")
+    install_exit_signals(app, win)
     win.show()
     if os.environ.get("MUSICAPP_STARTUP_TIMING"):
         print(f"window shown after {time.perf_counter() - started:.3f} s", file=sys.stderr)

@@ -87,7 +87,8 @@ def _play(args: argparse.Namespace) -> int:
         elif event.kind == "ended":
             done.set()
 
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    # SIGTERM and SIGHUP (the terminal closed) unwind like Ctrl-C: every note is released
+    previous = {sig: signal.signal(sig, _raise_terminated) for sig in (signal.SIGTERM, signal.SIGHUP)}
     transport = Transport(output, song)
     try:
         transport.add_listener(on_event)
@@ -103,20 +104,25 @@ def _play(args: argparse.Namespace) -> int:
         while not done.wait(0.1):
             pass
         return status["code"]
-    except _Terminated:
-        print("musicapp: terminated", file=sys.stderr)
-        return 143
+    except _Terminated as stop:
+        print("musicapp: terminated" if stop.signum == signal.SIGTERM else "musicapp: hung up", file=sys.stderr)
+        return 128 + stop.signum
     finally:
         transport.close()
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class _Terminated(Exception):
-    """SIGTERM arrived; unwinds the main thread so the transport releases every note."""
+    """SIGTERM or SIGHUP arrived; unwinds the main thread so the transport releases every note."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 def _raise_terminated(signum, frame) -> None:
-    raise _Terminated()
+    raise _Terminated(signum)
 
 
 def _render(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ and ``window.add_panel(title, widget)``.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -197,28 +198,33 @@ class MainWindow(QMainWindow):
             self.roll.center_pitch(66)
 
     def offer_recovery(self) -> bool:
-        """Offer the newest recovery file left by a crashed editor; True if recovered."""
+        """Offer each recovery file left by a crashed editor, newest first; True if one was
+        recovered. A declined file is deleted; an unreadable one is kept and named. Once one
+        is recovered the rest stay for the next start (nothing is deleted unseen), and the
+        recovered file stays until this session has written its own recovery point."""
         files = orphaned_recovery_files(self.autosaver.config)
-        if not files:
-            return False
-        newest = files[0]
-        try:
-            song, state = load_recovery(newest)
-        except Exception as err:  # unreadable recovery file: report, keep it for inspection
-            self.show_message(f"Recovery file {newest.name} unreadable: {err}")
-            return False
-        source = state.get("recovery_of") or "an untitled song"
-        recovered = self.dialogs.offer_recovery(f"Unsaved changes to {source} ({song.note_count} notes).")
-        if recovered:
+        for i, path in enumerate(files):
+            try:
+                song, state = load_recovery(path)
+            except Exception as err:  # unreadable recovery file: report, keep it for inspection
+                self.show_message(f"Recovery file {path.name} unreadable: {err}")
+                continue
+            source = state.get("recovery_of") or "an untitled song"
+            more = f" ({i + 1} of {len(files)})" if len(files) > 1 else ""
+            if not self.dialogs.offer_recovery(f"Unsaved changes to {source} ({song.note_count} notes){more}."):
+                self.autosaver.adopt(path)
+                self.autosaver.discard()  # declined: the user has seen it
+                continue
             origin = state.get("recovery_of") or ""
-            self.document.reset(song, Path(origin) if origin and Path(origin).is_file() else None)
+            self.document.reset(song, Path(origin) if isinstance(origin, str) and origin and Path(origin).is_file() else None)
             self.apply_editor_state(state)
             self.document.undo_stack.resetClean()  # recovered work counts as unsaved
-            self.show_message(f"Recovered {song.note_count} notes from {newest.name}")
-        for p in files:
-            p.unlink(missing_ok=True)
-            p.with_name(p.name + ".bak").unlink(missing_ok=True)
-        return recovered
+            self.autosaver.adopt(path)
+            left = len(files) - i - 1
+            self.show_message(f"Recovered {song.note_count} notes from {path.name}"
+                              + (f"; {left} more recovery file(s) kept for the next start" if left else ""))
+            return True
+        return False
 
     # ----- editor state (stored in projects) --------------------------------------------------
     def editor_state(self) -> dict:
@@ -402,6 +408,16 @@ class MainWindow(QMainWindow):
         else:
             menu.addSeparator()
             menu.addAction("Clear Recent Files").triggered.connect(self.settings.clear_recent_files)
+
+    def emergency_exit(self) -> None:
+        """The process is being ended by a signal: keep the work as a recovery point (the
+        file stays, so the next start offers it) and release every sounding note."""
+        self.autosaver.stop()
+        if self.autosaver.write_now():
+            print(f"musicapp: unsaved work kept in {self.autosaver.path}", file=sys.stderr)
+        self.recording.close()
+        self.playback.stop()
+        self.playback.close()
 
     # ----- Qt overrides -----------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:  # Qt override

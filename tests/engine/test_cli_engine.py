@@ -66,7 +66,7 @@ def test_play_returns_when_the_song_ends_with_every_note_released(inbox, scale_m
     assert stuck_notes(msgs) == {}
 
 
-@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_signals_stop_play_and_release_every_note(inbox, long_mid, sig, code):
     with running_cli("play", str(long_mid), "--port", inbox.name) as proc:
         assert inbox.wait_until(lambda m: sum(x[1][0] == 0x90 for x in m) >= 2, timeout=15)

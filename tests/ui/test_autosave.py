@@ -85,6 +85,8 @@ def test_recovery_offered_after_killed_process(qtbot, tmp_path, monkeypatch):
     assert [n.pitch for n in win.document.song.tracks[0].notes] == [60, 64, 67]
     assert win.document.song.tracks[0].notes[2] == Note(960, 67, 960)
     assert win.document.is_modified  # recovered work still needs saving
+    assert recovery.exists()  # kept until this session's own recovery point is written
+    qtbot.waitUntil(lambda: win.autosaver.path.exists(), timeout=10_000)
     assert not recovery.exists()
     win.document.undo_stack.setClean()
 
