@@ -320,11 +320,9 @@ def export(best: str | Path, out: str | Path) -> Path:
 
 def build_model(meta: CheckpointMeta, tensors: dict, name: str = "checkpoint") -> InfillLSTM:
     """An :class:`InfillLSTM` in eval mode from a checkpoint's config and weights."""
-    from musicapp.ml.checkpoint import config_from_dict, load_state
+    from musicapp.ml.checkpoint import build_checked, config_from_dict
 
-    model = InfillLSTM(config_from_dict(InfillConfig, meta.config, name))
-    load_state(model, tensors, name=name)
-    return model.eval()
+    return build_checked(InfillLSTM, config_from_dict(InfillConfig, meta.config, name), tensors, name).eval()
 
 
 def run(args) -> int:
