@@ -26,6 +26,11 @@ if TYPE_CHECKING:
     from musicapp.ui.pianoroll.widget import PianoRoll
 
 
+#: a seed of more notes than this is shown as a bar over its span (outlining 1,000 selected notes
+#: on every repaint of a drag cost 3-7 ms of CPU per mouse move; bench_ui.py).
+OUTLINE_LIMIT = 200
+
+
 class SeedPlan:
     """What the layer draws: seed notes (or phrases A and B) and the candidates' tick range."""
 
@@ -95,10 +100,15 @@ class SeedLayer:
         p.setPen(thin_pen(color, 2.0))  # an outline: the notes keep their own (selection) colour
         p.setBrush(Qt.NoBrush)
         groups = plan.phrases if plan.phrases is not None else (list(plan.seed.notes),)
-        rects = [self._rect(roll, n) for g in groups for n in g
-                 if n.start <= ctx.t1 and n.end >= ctx.t0 and ctx.p_lo <= n.pitch <= ctx.p_hi]
-        if rects:
-            p.drawRects(rects)
+        if sum(len(g) for g in groups) > OUTLINE_LIMIT:  # a huge seed: a bar over its span, not every note
+            for g in groups:
+                x0, x1 = view.tick_to_x(g[0].start), view.tick_to_x(max(n.end for n in g))
+                p.fillRect(QRectF(x0, 0, x1 - x0, 4), color)
+        else:
+            rects = [self._rect(roll, n) for g in groups for n in g
+                     if n.start <= ctx.t1 and n.end >= ctx.t0 and ctx.p_lo <= n.pitch <= ctx.p_hi]
+            if rects:
+                p.drawRects(rects)
         font = QFont(p.font())
         font.setBold(True)
         p.setFont(font)
