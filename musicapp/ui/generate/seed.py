@@ -155,7 +155,7 @@ def bars_text(song: Song, notes: Sequence[Note]) -> str:
 def describe_seed(song: Song, seed: Seed) -> str:
     """What the panel says about a seed: ``"Seed: bars 1-4 of Lead (30 notes)"``."""
     def name(t: int) -> str:
-        return song.tracks[t].name or f"Track {t + 1}" if 0 <= t < len(song.tracks) else f"Track {t + 1}"
+        return (song.tracks[t].name if 0 <= t < len(song.tracks) else "") or f"Track {t + 1}"
 
     if not seed.notes:
         bar = song.tick_to_bar_beat(seed.start)[0] + 1
