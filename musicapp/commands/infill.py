@@ -55,6 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--key", default="auto", help='"auto" (detect from the notes around), "none", or e.g. "D minor"')
     p.add_argument("--seed", type=int, default=0, help="random seed (0); the same seed gives the same output")
     p.add_argument("--checkpoint", help="infill checkpoint (default: the shipped model)")
+    p.add_argument("--model", help="model NAME (see `musicapp models`) or a checkpoint path")
     add_steering_args(p)
     p.set_defaults(handler=_infill)
 
@@ -107,7 +108,9 @@ def _infill(args: argparse.Namespace) -> int:
     key = "auto" if key_text == "auto" else None if key_text == "none" else parse_key(args.key)
     from musicapp.ml.infill import MelodyInfiller
 
-    infiller = MelodyInfiller(args.checkpoint)
+    from musicapp.ml.user_models import choose_checkpoint
+
+    infiller = MelodyInfiller(choose_checkpoint(args.model, args.checkpoint, "infill"))
     cands = infiller.infill(melody, start, end, variations=args.variations, temperature=args.temperature,
                             top_p=args.top_p, key=key, random_seed=args.seed, meters=song.meters,
                             steering=steering, ppq=song.ppq)

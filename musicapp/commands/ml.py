@@ -155,12 +155,9 @@ def _train(args: argparse.Namespace) -> int:
 def _generator(args: argparse.Namespace):
     from musicapp.ml.generate import MelodyGenerator
 
-    checkpoint = args.checkpoint
-    if getattr(args, "model", None):
-        from musicapp.ml.user_models import resolve_model
+    from musicapp.ml.user_models import choose_checkpoint
 
-        checkpoint = resolve_model(args.model, "lstm")
-    return MelodyGenerator(checkpoint, device=args.device)
+    return MelodyGenerator(choose_checkpoint(args.model, args.checkpoint, "lstm"), device=args.device)
 
 
 def _parse_range(text: str | None) -> tuple[int, int] | None:

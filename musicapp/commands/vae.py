@@ -57,12 +57,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _service(args: argparse.Namespace):
     from musicapp.ml.vae_generate import VaeService
 
-    checkpoint = args.checkpoint
-    if getattr(args, "model", None):
-        from musicapp.ml.user_models import resolve_model
+    from musicapp.ml.user_models import choose_checkpoint
 
-        checkpoint = resolve_model(args.model, "vae_2bar")
-    return VaeService(checkpoint, device=args.device)
+    return VaeService(choose_checkpoint(args.model, args.checkpoint, "vae_2bar"), device=args.device)
 
 
 def _phrase(path: str, track: int | None):

@@ -136,6 +136,12 @@ def resolve_model(value: str | os.PathLike | None, default: str) -> Path:
     raise ModelLibraryError(f"no model named {text!r} (available: {names})")
 
 
+def choose_checkpoint(model: str | None, checkpoint: str | None, default: str) -> Path | str | None:
+    """What a command loads: ``--model`` resolved (name or path) when given, else ``--checkpoint``
+    (None: the command's shipped default ``default``)."""
+    return resolve_model(model, default) if model else checkpoint
+
+
 def user_model_path(name: str) -> Path:
     """JSON path a new user model ``name`` is written to; shipped names are refused."""
     name = check_name(name)

@@ -62,6 +62,10 @@ def test_new_model_is_listed_and_selected_by_name_in_the_cli(tmp_path, user_mode
     assert "my style [lstm]" in listing and "fine-tuned from base on 8 melodies" in listing
     assert main(["score", str(seed), "--model", "nobody"]) == 1
     assert "no model named 'nobody'" in capsys.readouterr().err
+    write_midi(style_song(0, bars=4), tmp_path / "four.mid")
+    assert main(["infill", str(tmp_path / "four.mid"), "-o", str(tmp_path / "i.mid"), "--bars", "2-2",
+                 "--model", "my style"]) == 1
+    assert "holds a 'lstm' model" in capsys.readouterr().err  # found by name; the infill kind is checked
 
 
 def test_cancel_keeps_the_best_model_so_far_and_the_next_run_resumes(tmp_path, user_models):
