@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     conv = sub.add_parser("convert", help="convert between .mid and .musicapp",
                           description="Convert a .mid file to a project or back; the output "
                           "type follows the extension of OUT (.mid/.midi or .musicapp). "
-                          "A project's editor state is kept when converting project to project.")
+                          "A project's editor state is kept when converting project to project; "
+                          "a file OUT replaces is kept as OUT.bak.")
     conv.add_argument("input", metavar="IN", help=".mid/.midi or .musicapp file")
     conv.add_argument("-o", "--output", metavar="OUT", required=True, help="file to write")
     conv.set_defaults(handler=_convert)
@@ -141,6 +142,6 @@ def _convert(args: argparse.Namespace) -> int:
     else:
         from musicapp.core.midifile import write_midi
 
-        write_midi(song, args.output)
+        write_midi(song, args.output, keep_backup=True)
     print(f"wrote {args.output}")
     return 0

@@ -20,6 +20,11 @@ Import rules (deterministic):
   channel that has no notes in their own MTrk (a conductor track setting volumes) join the
   first track on that channel; with no such track they are left out, and said so.
 - Tempo, time signature and key signature events count from whichever track holds them.
+- Every other event (lyrics, text, copyright, cue points, SMPTE offset, sysex, sequencer-
+  specific and unknown meta events, a second track name) is kept in order as a
+  ``core.kept_events.KeptEvent``: on the first track its MTrk made, or, for an MTrk that made
+  none (the conductor track), on the song (``Song.extras``). Export writes them back where
+  they came from, so they survive a trip through the app.
 - Type 2 files are read as sequential patterns: each track starts where the previous ended.
 - Marker events naming chords make the chord track (``core.chords.chords_from_markers``);
   other markers are left out with a remark.
@@ -47,6 +52,7 @@ import mido
 from musicapp.core.atomic import atomic_write_bytes, parse_file
 from musicapp.core.chords import chord_markers, chords_from_markers
 from musicapp.core.errors import MidiFileError, MusicappError
+from musicapp.core.kept_events import KeptEvent, kept_event_of
 from musicapp.core.midi_check import (
     MAX_BEATS, MAX_EVENTS, MAX_FILE_BYTES, MAX_TRACKS, SMPTE_RATES, MidiHeader, check_midi_bytes)
 from musicapp.core.scales import key_from_signature, key_signature_of
@@ -83,9 +89,10 @@ def read_midi_details(source: str | os.PathLike | bytes) -> MidiImport:
     return parse_file(source, MAX_FILE_BYTES, MidiFileError, _import)
 
 
-def write_midi(song: Song, path: str | os.PathLike) -> None:
-    """Write ``song`` as a type 1 .mid file, atomically (temp file + rename)."""
-    atomic_write_bytes(path, midi_bytes(song), MidiFileError)
+def write_midi(song: Song, path: str | os.PathLike, keep_backup: bool = False) -> None:
+    """Write ``song`` as a type 1 .mid file, atomically (temp file + rename); with
+    ``keep_backup`` a file it replaces is kept as ``NAME.mid.bak``."""
+    atomic_write_bytes(path, midi_bytes(song), MidiFileError, keep_backup=keep_backup)
 
 
 def midi_bytes(song: Song) -> bytes:
@@ -128,7 +135,8 @@ def _check_exportable_times(song: Song) -> None:
     delta time longer than 4 bytes (only possible at a ppq above 2684)."""
     last = MAX_BEATS * song.ppq
     latest = max([song.end, song.tempos[-1].tick, song.meters[-1].tick,
-                  *(t.controls[-1].tick for t in song.tracks if t.controls)])
+                  *(t.controls[-1].tick for t in song.tracks if t.controls),
+                  *(e[-1].tick for e in [song.extras, *(t.extras for t in song.tracks)] if e)])
     if latest > last:
         beats = latest / song.ppq
         raise MidiFileError(f"cannot export an event at quarter note {beats:,.0f}: "
@@ -194,6 +202,7 @@ class _Part:
     programs: dict[int, int] = field(default_factory=dict)
     controls: dict[int, list[tuple[int, str, int, int]]] = field(default_factory=dict)
     first_note: dict[int, int] = field(default_factory=dict)  # channel -> tick of its first note-on
+    extras: list[tuple[int, int, bytes]] = field(default_factory=list)  # (tick, kind, data) kept as is
 
 
 @dataclass
@@ -241,8 +250,14 @@ def _build(mf: mido.MidiFile, header: MidiHeader) -> MidiImport:
         tempos, timing = tuple(TempoChange(scale(t), us) for t, us in cond.tempos), ()
     tracks: list[Track] = []
     loose: list[tuple[int, list]] = []
+    song_extras: list[KeptEvent] = []
     for i, part in enumerate(parts):
         made = _part_tracks(part, i + 1, scale, split_names=header.format == 0)
+        kept = [KeptEvent(scale(t), kind, data) for t, kind, data in part.extras]
+        if made and kept:
+            made[0] = replace(made[0], extras=tuple(kept))
+        else:
+            song_extras += kept
         tracks.extend(made)
         loose += [(ch, rows) for ch, rows in part.controls.items() if ch not in {t.channel for t in made}]
     remarks = _adopt_loose_controls(loose, tracks, scale)
@@ -258,6 +273,7 @@ def _build(mf: mido.MidiFile, header: MidiHeader) -> MidiImport:
         meters=meters,
         key=cond.text_key or file_key,
         chords=chords,
+        extras=tuple(song_extras),
     )
     remarks = timing + remarks
     if header.format == 2:
@@ -333,10 +349,14 @@ def _read_part(mtrk: mido.MidiTrack, offset: int, cond: _Conductor) -> tuple[_Pa
         elif kind == "key_signature":
             minor = msg.key.endswith("m")
             cond.keys.append((tick, key_from_signature(_sharps(msg.key), minor)))
-        elif kind == "text" and cond.text_key is None:
-            cond.text_key = _parse_key_text(msg.text)
+        elif kind == "text" and (key := _parse_key_text(msg.text)) is not None:
+            cond.text_key = cond.text_key or key  # musicapp's own key text: the song's key
         elif kind == "marker":
             cond.markers.append((tick, _fix_text(msg.text)))
+        else:
+            event = kept_event_of(tick, msg)
+            if event is not None:
+                part.extras.append((tick, event.kind, event.data))
     for (channel, pitch), queue in sorted(open_notes.items()):
         for start, vel in queue:
             part.notes[channel].append((start, tick, pitch, vel))
@@ -452,13 +472,22 @@ def _conductor_events(song: Song) -> list[_Event]:
         events.append((0, 0, True, "text", {"text": text}))
     for tick, name in chord_markers(song.chords):
         events.append((tick, 1, True, "marker", {"text": name}))
+    events += _kept_events(song.extras)
     return events
+
+
+def _kept_events(extras: tuple[KeptEvent, ...]) -> list[_Event]:
+    return [(e.tick, 0, True, _KEPT, {"event": e}) for e in extras]
+
+
+_KEPT = "kept"  # an _Event kind: fields["event"] is a KeptEvent
 
 
 def _track_events(track: Track) -> list[_Event]:
     ch = track.channel
     events: list[_Event] = [
         (0, 0, True, "track_name", {"name": track.name}),
+        *_kept_events(track.extras),
         (0, 1, False, "program_change", {"channel": ch, "program": track.program}),
     ]
     for c in track.controls:
@@ -487,7 +516,9 @@ def _to_track(events: list[_Event]) -> mido.MidiTrack:
     for tick, _, is_meta, kind, fields in sorted(events, key=lambda e: (e[0], e[1])):
         if tick - now > _MAX_DELTA:
             raise MidiFileError(f"cannot export a gap of {tick - now} ticks (a .mid stores at most {_MAX_DELTA})")
-        if is_meta:
+        if kind == _KEPT:
+            track.append(fields["event"].to_mido(tick - now))
+        elif is_meta:
             track.append(mido.MetaMessage(kind, time=tick - now, **fields))
         else:
             track.append(mido.Message(kind, skip_checks=True, time=tick - now, **fields))

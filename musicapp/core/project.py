@@ -2,14 +2,16 @@
 
 Owns the on-disk schema and its version. A project is a JSON object::
 
-    {"format": "musicapp-project", "schema_version": 3,
+    {"format": "musicapp-project", "schema_version": 4,
      "song": {"ppq": 480, "tempos": [[tick, us_per_beat], ...],
               "meters": [[tick, numerator, denominator], ...],
               "key": {"tonic": 0-11, "mode": "major"} | null,
               "tracks": [{"name", "channel", "program", "mute", "solo",
                           "notes": [[start, pitch, length, velocity, channel], ...],
-                          "controls": [[tick, kind, number, value], ...]}],
-              "chords": [[start, length, name], ...]},
+                          "controls": [[tick, kind, number, value], ...],
+                          "extras": [[tick, kind, hex data], ...]}],
+              "chords": [[start, length, name], ...],
+              "extras": [[tick, kind, hex data], ...]},
      "editor": {...}}
 
 Ticks are song ticks (PPQ 480). ``editor`` is any JSON object the UI chooses (view,
@@ -17,7 +19,10 @@ selection, generation settings); it is stored as given and handed back on load.
 ``controls`` (schema 2) are the track's other channel messages (``core.song.Control``:
 kind is "control_change", "pitchwheel", "program_change", "aftertouch" or "polytouch");
 schema 1 files, which have none, still load. ``chords`` (schema 3) is the chord track, each
-chord by its name ("F#m7", "Bb/D"); older files without it load with no chords. A newer schema is refused, so an older
+chord by its name ("F#m7", "Bb/D"); older files without it load with no chords.
+``extras`` (schema 4, song and tracks, written only when not empty) are the .mid events the
+song keeps without editing them (``core.kept_events``: meta type 0-127 or 240 for sysex, and
+the data bytes as hex); older files have none. A newer schema is refused, so an older
 musicapp never drops what it cannot read by saving over it.
 Saving is atomic and keeps the previous file as ``NAME.musicapp.bak``; loading validates
 every field and raises ``ProjectError`` with one line naming what is wrong and where.
@@ -34,13 +39,14 @@ from itertools import chain
 from musicapp.core.atomic import atomic_write_bytes, parse_file
 from musicapp.core.chords import Chord
 from musicapp.core.errors import MusicappError, ProjectError
+from musicapp.core.kept_events import KeptEvent
 from musicapp.core.midi_check import MAX_BEATS, MAX_TRACKS as MAX_MIDI_TRACKS
 from musicapp.core.scales import mode_intervals
 from musicapp.core.song import MAX_PPQ, Control, Key, Note, Song, TempoChange, TimeSignature, Track
 
 PROJECT_SUFFIX = ".musicapp"
 FORMAT_NAME = "musicapp-project"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 MAX_PROJECT_BYTES = 32 * 1024 * 1024  # MAX_ITEMS rows take ~13 MB
 #: largest integer accepted in a note, tempo or meter row (ticks fit in 31 bits).
 MAX_INT = 2**31 - 1
@@ -117,10 +123,35 @@ def song_to_dict(song: Song) -> dict[str, Any]:
                     "mute": t.mute, "solo": t.solo,
                     "notes": [[n.start, n.pitch, n.length, n.velocity, n.channel]
                               for n in t.notes],
-                    "controls": [[c.tick, c.kind, c.number, c.value] for c in t.controls]}
+                    "controls": [[c.tick, c.kind, c.number, c.value] for c in t.controls],
+                    **_extras_to_dict(t.extras)}
                    for t in song.tracks],
         "chords": [[c.start, c.length, c.name] for c in song.chords],
+        **_extras_to_dict(song.extras),
     }
+
+
+def _extras_to_dict(extras: tuple[KeptEvent, ...]) -> dict[str, list]:
+    return {"extras": [[e.tick, e.kind, e.data.hex()] for e in extras]} if extras else {}
+
+
+def _extras_from(rows: Any, where: str, last: int) -> tuple[KeptEvent, ...]:
+    """``extras`` rows [tick, kind, hex data] (missing: none) as KeptEvents."""
+    if rows is None:
+        return ()
+    if not isinstance(rows, list):
+        raise ProjectError(f"{where}: 'extras' must be a list, not {_json_type(rows)}")
+    out = []
+    for i, row in enumerate(rows):
+        spot = f"{where} kept event {i + 1}"
+        if not isinstance(row, list) or len(row) != 3 or type(row[2]) is not str:
+            raise ProjectError(f"{spot} must be [tick, kind, hex data]")
+        tick, kind = _ints(row[:2], 2, spot, last)
+        try:
+            out.append(KeptEvent(tick, kind, bytes.fromhex(row[2])))
+        except ValueError as err:  # KeptEventError is one, and so is bad hex
+            raise ProjectError(f"{spot}: {err}") from None
+    return tuple(out)
 
 
 def song_from_dict(d: dict) -> Song:
@@ -139,7 +170,7 @@ def song_from_dict(d: dict) -> Song:
         last = MAX_BEATS * ppq
         raw_tempos, raw_meters = _get(d, "tempos", list, where), _get(d, "meters", list, where)
         raw_tracks = _get(d, "tracks", list, where)
-        _check_counts(raw_tempos, raw_meters, raw_tracks, d.get("chords"))
+        _check_counts(raw_tempos, raw_meters, raw_tracks, d.get("chords"), d.get("extras"))
         tempos = [TempoChange(*_ints(row, 2, f"song tempo {i + 1}", last))
                   for i, row in enumerate(raw_tempos)]
         meters = [TimeSignature(*_ints(row, 3, f"song meter {i + 1}", last))
@@ -156,21 +187,23 @@ def song_from_dict(d: dict) -> Song:
         chords = [_chord_from_row(row, i + 1, last)
                   for i, row in enumerate(_get(d, "chords", list, "song") if "chords" in d else [])]
         where = "song"
-        return Song(tuple(tracks), tuple(tempos), tuple(meters), key, ppq, tuple(chords))
+        extras = _extras_from(d.get("extras"), "song", last)
+        return Song(tuple(tracks), tuple(tempos), tuple(meters), key, ppq, tuple(chords), extras)
     except ProjectError:
         raise
     except MusicappError as err:  # SongError/ScaleError from the model's own checks
         raise ProjectError(f"{where}: {err}") from None
 
 
-def _check_counts(tempos: list, meters: list, tracks: list, chords: Any) -> None:
-    """Refuse too many tracks or items before building any of them."""
+def _check_counts(tempos: list, meters: list, tracks: list, *more: Any) -> None:
+    """Refuse too many tracks or items before building any of them (``more``: other song
+    lists, such as chords and kept events, when they are lists)."""
     if len(tracks) > MAX_TRACKS:
         raise ProjectError(f"song has {len(tracks)} tracks (limit {MAX_TRACKS})")
-    items = len(tempos) + len(meters) + (len(chords) if isinstance(chords, list) else 0)
+    items = len(tempos) + len(meters) + sum(len(m) for m in more if isinstance(m, list))
     for t in tracks:
         if isinstance(t, dict):
-            items += sum(len(t[k]) for k in ("notes", "controls") if isinstance(t.get(k), list))
+            items += sum(len(t[k]) for k in ("notes", "controls", "extras") if isinstance(t.get(k), list))
     if items > MAX_ITEMS:
         raise ProjectError(f"song has {items} notes, controls, chords, tempo and meter changes "
                            f"(limit {MAX_ITEMS})")
@@ -198,7 +231,8 @@ def _track_from_dict(d: Any, number: int, last: int) -> Track:
     try:
         return Track(_get(d, "name", str, where), _get(d, "channel", int, where),
                      _get(d, "program", int, where), tuple(notes),
-                     _get(d, "mute", bool, where), _get(d, "solo", bool, where), tuple(controls))
+                     _get(d, "mute", bool, where), _get(d, "solo", bool, where), tuple(controls),
+                     _extras_from(d.get("extras"), where, last))
     except ProjectError:
         raise
     except MusicappError as err:

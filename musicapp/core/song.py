@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Iterable
 
 from musicapp.core.errors import MusicappError
+from musicapp.core.kept_events import KeptEvent
 
 if TYPE_CHECKING:
     from musicapp.core.chords import Chord
@@ -149,6 +150,8 @@ class Track:
     mute: bool = False
     solo: bool = False
     controls: tuple[Control, ...] = ()
+    #: events of its .mid track the song does not edit (lyrics, text, sysex...), by tick
+    extras: tuple[KeptEvent, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0 <= self.channel <= 15:
@@ -159,10 +162,8 @@ class Track:
         if any(notes[i] > notes[i + 1] for i in range(len(notes) - 1)):
             notes = tuple(sorted(notes))
         object.__setattr__(self, "notes", notes)
-        controls = tuple(self.controls)
-        if any(controls[i].tick > controls[i + 1].tick for i in range(len(controls) - 1)):
-            controls = tuple(sorted(controls, key=lambda c: c.tick))  # stable: same-tick order kept
-        object.__setattr__(self, "controls", controls)
+        object.__setattr__(self, "controls", _by_tick(self.controls))  # same-tick order kept
+        object.__setattr__(self, "extras", _by_tick(self.extras))
 
     @property
     def is_drums(self) -> bool:
@@ -264,6 +265,8 @@ class Song:
     key: Key | None = None
     ppq: int = PPQ
     chords: tuple["Chord", ...] = ()
+    #: the conductor track's events the song does not edit (copyright, SMPTE offset, text...)
+    extras: tuple[KeptEvent, ...] = ()
     _tempo_cache: list = field(default_factory=list, init=False, repr=False, compare=False, hash=False)
     _bar_cache: list = field(default_factory=list, init=False, repr=False, compare=False, hash=False)
 
@@ -277,6 +280,7 @@ class Song:
                 raise SongError(f"meter {m.numerator}/{m.denominator} needs a beat of at least one tick "
                                 f"(ppq {self.ppq} is too coarse for it)")
         object.__setattr__(self, "tracks", tuple(self.tracks))
+        object.__setattr__(self, "extras", _by_tick(self.extras))
         object.__setattr__(self, "tempos", tempos)
         object.__setattr__(self, "meters", meters)
         if self.chords:
@@ -409,6 +413,14 @@ class Song:
         i = max(bisect.bisect_right(table, bar, key=lambda r: r[1]) - 1, 0)
         m_tick, first_bar, bt = table[i]
         return m_tick + (bar - first_bar) * bt + beat * self.meters[i].beat_ticks(self.ppq) + ticks
+
+
+def _by_tick(events) -> tuple:
+    """``events`` as a tuple sorted by tick, same-tick order kept (already sorted: as is)."""
+    events = tuple(events)
+    if any(events[i].tick > events[i + 1].tick for i in range(len(events) - 1)):
+        events = tuple(sorted(events, key=lambda e: e.tick))
+    return events
 
 
 def _normalize_changes(items: tuple, default):

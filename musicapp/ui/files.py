@@ -127,14 +127,22 @@ class FileController(QObject):
 
     # ----- save -------------------------------------------------------------------------------
     def save(self) -> bool:
-        """Save back to the file the document came from (project or .mid); no dialog if known."""
-        if self.document.path is None:
-            return self.save_as()
-        return self._write(self.document.path)
+        """Save back to the project the document came from; no dialog if known.
 
-    def save_as(self) -> bool:
+        As DAWs do, a document opened from a .mid is saved as a project: Save asks for its
+        name (suggesting NAME.musicapp beside the .mid), and the .mid is left as it is. Save
+        As or Export with a .mid name rewrites a .mid (keeping the old one as NAME.mid.bak).
+        """
+        path = self.document.path
+        if path is None:
+            return self.save_as()
+        if is_midi_path(path):
+            return self.save_as(f"Save {path.name} as a project (the .mid stays as it is)")
+        return self._write(path)
+
+    def save_as(self, title: str = "Save As") -> bool:
         suggested = str(self.document.path.with_suffix(PROJECT_SUFFIX)) if self.document.path else "untitled.musicapp"
-        path = self.dialogs.save_path("Save As", PROJECT_FILTER + ";;" + MIDI_FILTER, suggested)
+        path = self.dialogs.save_path(title, PROJECT_FILTER + ";;" + MIDI_FILTER, suggested)
         if not path:
             return False
         path = Path(path)
@@ -147,7 +155,7 @@ class FileController(QObject):
             if is_midi_path(path):
                 from musicapp.core.midifile import write_midi
 
-                write_midi(self.document.song, path)
+                write_midi(self.document.song, path, keep_backup=True)
             else:
                 from musicapp.core.project import save_project
 
@@ -224,7 +232,7 @@ class FileController(QObject):
             song = self.document.song
             if selection_only:
                 song = edits.extract_song(song, self.document.selection)
-            write_midi(song, path)
+            write_midi(song, path, keep_backup=True)
         except MusicappError as err:
             self._fail(err)
             return False

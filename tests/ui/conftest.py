@@ -67,3 +67,30 @@ def song_with(notes_: list[Note], *more_tracks: list[Note]) -> Song:
     tracks = [Track(name="Lead", notes=tuple(notes_))]
     tracks += [Track(name=f"T{i + 2}", channel=i + 1, notes=tuple(n)) for i, n in enumerate(more_tracks)]
     return Song(tracks=tuple(tracks))
+
+
+def editor_child(autosave_args: str, body: str) -> str:
+    """Python source for a child process running an offscreen editor window ``w`` (no engine,
+    settings and recovery files in the folder given as argv[1], ``AutosaveConfig(autosave_args
+    folder=...)``) that runs ``body`` after start-up, then the event loop."""
+    return f"""
+import os, sys
+from pathlib import Path
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from musicapp.app import build_window
+from musicapp.core.song import Note
+from musicapp.ui.autosave import AutosaveConfig
+from musicapp.ui.dialogs import ScriptedDialogs
+from musicapp.ui.settings import AppSettings
+folder = Path(sys.argv[1])
+w = build_window(settings=AppSettings(QSettings(str(folder / "child.ini"), QSettings.IniFormat)),
+                 dialogs=ScriptedDialogs(), with_engine=False,
+                 autosave=AutosaveConfig({autosave_args}folder=folder / "recovery"))
+w.show()
+w.startup(None)
+{body}
+app.exec()
+"""

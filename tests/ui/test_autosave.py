@@ -13,30 +13,11 @@ from musicapp.app import build_window
 from musicapp.core.song import Note
 from musicapp.ui.autosave import AutosaveConfig
 from musicapp.ui.dialogs import ScriptedDialogs
-from tests.ui.conftest import click, make_settings
+from tests.ui.conftest import click, editor_child, make_settings
 
-CHILD = r"""
-import os, sys
-from pathlib import Path
-os.environ["QT_QPA_PLATFORM"] = "offscreen"
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
-app = QApplication([])
-from musicapp.app import build_window
-from musicapp.core.song import Note
-from musicapp.ui.autosave import AutosaveConfig
-from musicapp.ui.dialogs import ScriptedDialogs
-from musicapp.ui.settings import AppSettings
-folder = Path(sys.argv[1])
-w = build_window(settings=AppSettings(QSettings(str(folder / "child.ini"), QSettings.IniFormat)),
-                 dialogs=ScriptedDialogs(), with_engine=False,
-                 autosave=AutosaveConfig(interval_s=0.2, folder=folder / "recovery"))
-w.show()
-w.startup(None)
+CHILD = editor_child("interval_s=0.2, ", """
 w.autosaver.saved.connect(lambda p: print("SAVED", p, flush=True))
-w.roll.add_notes([Note(0, 60, 480), Note(480, 64, 480), Note(960, 67, 960)])
-app.exec()
-"""
+w.roll.add_notes([Note(0, 60, 480), Note(480, 64, 480), Note(960, 67, 960)])""")
 
 
 def test_autosave_writes_only_when_changed_and_drops_file_after_save(win, dialogs, tmp_path):

@@ -40,15 +40,32 @@ def test_save_as_then_ctrl_s_saves_without_dialog_and_reloads(win, dialogs, tmp_
     assert str(path.resolve()) in win.settings.recent_files()
 
 
-def test_open_mid_then_ctrl_s_writes_mid_back(win, tmp_path):
+def test_open_mid_then_ctrl_s_asks_for_a_project_name_and_leaves_the_mid(win, dialogs, tmp_path):
     path = tmp_path / "in.mid"
     write_midi(two_track_song(), path)
+    before = path.read_bytes()
     assert win.files.open_path(path)
     assert [t.name for t in win.document.song.tracks] == ["Melody", "Bass"]
     win.document.set_selection({(0, 0)})
     QTest.keyClick(win.roll.canvas, Qt.Key_Delete)
+    dialogs.paths.append(str(tmp_path / "in.musicapp"))
     QTest.keyClick(win.roll.canvas, Qt.Key_S, Qt.ControlModifier)
-    assert [n.pitch for n in read_midi(path).tracks[0].notes] == [74]
+    assert dialogs.asked[-1] == "save: Save in.mid as a project (the .mid stays as it is)"
+    assert path.read_bytes() == before
+    from musicapp.core.project import load_project
+    assert [n.pitch for n in load_project(tmp_path / "in.musicapp")[0].tracks[0].notes] == [74]
+    assert win.document.path == (tmp_path / "in.musicapp").resolve() and not win.document.is_modified
+
+
+def test_ctrl_s_on_a_mid_cancelled_writes_nothing(win, dialogs, tmp_path):
+    (tmp_path / "songs").mkdir()
+    path = tmp_path / "songs" / "in.mid"
+    write_midi(two_track_song(), path)
+    assert win.files.open_path(path)
+    click(win, 0, 60)
+    QTest.keyClick(win.roll.canvas, Qt.Key_S, Qt.ControlModifier)  # no path given: cancelled
+    assert [p.name for p in path.parent.iterdir()] == ["in.mid"] and win.document.is_modified
+    win.document.undo_stack.setClean()
 
 
 def test_editing_an_opened_mid_keeps_its_pedal_and_bend_when_saved_back(win, tmp_path):
@@ -68,9 +85,12 @@ def test_editing_an_opened_mid_keeps_its_pedal_and_bend_when_saved_back(win, tmp
     assert said[-1].endswith("; controllers on channels without notes were left out (channel 16)")
     win.document.set_selection({(0, 0)})
     QTest.keyClick(win.roll.canvas, Qt.Key_Delete)
-    QTest.keyClick(win.roll.canvas, Qt.Key_S, Qt.ControlModifier)
+    before = path.read_bytes()
+    win.dialogs.paths.append(str(path))  # Save As the same .mid: rewritten, the old one kept
+    assert win.files.save_as()
     back = read_midi(path).tracks[0]
     assert [n.pitch for n in back.notes] == [74] and back.controls == pedal
+    assert (tmp_path / "daw.mid.bak").read_bytes() == before
 
 
 def test_import_offers_tracks_with_their_notes_and_controller_events(win, dialogs, tmp_path):

@@ -16,32 +16,13 @@ from musicapp.core.project import save_project
 from musicapp.core.song import Note, Song, Track
 from musicapp.ui.autosave import AutosaveConfig
 from musicapp.ui.dialogs import ScriptedDialogs
-from tests.ui.conftest import click, make_settings
+from tests.ui.conftest import click, editor_child, make_settings
 
-CHILD = r"""
-import os, sys
-from pathlib import Path
-os.environ["QT_QPA_PLATFORM"] = "offscreen"
-from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtWidgets import QApplication
-app = QApplication([])
-from musicapp.app import build_window
-from musicapp.core.song import Note
-from musicapp.ui.autosave import AutosaveConfig
-from musicapp.ui.dialogs import ScriptedDialogs
-from musicapp.ui.settings import AppSettings
-folder = Path(sys.argv[1])
-w = build_window(settings=AppSettings(QSettings(str(folder / "child.ini"), QSettings.IniFormat)),
-                 dialogs=ScriptedDialogs(), with_engine=False,
-                 autosave=AutosaveConfig(folder=folder / "recovery"))  # the default timing
-w.show()
-w.startup(None)
+CHILD = editor_child("", """
 def edit():
     w.roll.add_notes([Note(0, 60, 480), Note(480, 64, 480)])
     print("EDITED", flush=True)
-QTimer.singleShot(0, edit)
-app.exec()
-"""
+QTimer.singleShot(0, edit)""")  # the default timing
 
 
 def test_a_kill_ten_seconds_after_the_first_edit_loses_nothing(tmp_path):
