@@ -28,7 +28,7 @@ from musicapp.ui.dialogs import ScriptedDialogs
 from musicapp.ui.settings import AppSettings
 folder, port = Path(sys.argv[1]), sys.argv[2]
 settings = AppSettings(QSettings(str(folder / "child.ini"), QSettings.IniFormat))
-settings.output = port
+settings.output = "No output (silent)"  # chosen below, before playing, not on a timer
 w = build_window(settings=settings, dialogs=ScriptedDialogs(), autosave=AutosaveConfig(folder=folder / "recovery"))
 install_exit_signals(app, w)
 w.show()
@@ -36,6 +36,9 @@ w.startup(None)
 notes = tuple(Note(i * 240, 60 + i, 20_000, 100) for i in range(4))  # long, overlapping notes
 w.document.reset(Song(tracks=(Track(notes=notes),), tempos=(TempoChange.from_bpm(0, 240),)))
 def go():
+    if not w.select_output(port):
+        print("NO OUTPUT", w.statusBar().currentMessage(), flush=True)
+        return
     w.roll.add_notes([Note(0, 48, 480)])  # an unsaved edit, seconds before any autosave
     w.playback.play(0)
     print("PLAYING", flush=True)
@@ -53,10 +56,11 @@ def test_a_signal_keeps_a_recovery_point_and_releases_every_note(inbox, tmp_path
     proc = subprocess.Popen(["env", "--default-signal=INT", sys.executable, "-c", CHILD, str(tmp_path), inbox.name],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
     try:
-        assert proc.stdout.readline().startswith("PLAYING"), proc.stderr.read() if proc.poll() is not None else ""
-        assert inbox.wait_until(lambda m: sum(x[1][0] & 0xF0 == 0x90 and x[1][2] for x in m) >= 3, timeout=20)
+        line = proc.stdout.readline()
+        assert line.startswith("PLAYING"), line + (proc.stderr.read() if proc.poll() is not None else "")
+        assert inbox.wait_until(lambda m: sum(x[1][0] & 0xF0 == 0x90 and x[1][2] for x in m) >= 3, timeout=60)
         proc.send_signal(sig)
-        proc.wait(20)
+        proc.wait(60)
     finally:
         if proc.poll() is None:
             proc.kill()
