@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "command again resumes a stopped or killed run.")
     p.add_argument("paths", nargs="+", metavar="FILES_OR_FOLDERS", help=".mid files or folders")
     p.add_argument("--base", default="lstm",
-                   help="model to start from: lstm (default), vae_2bar, a user model name or a checkpoint path")
+                   help="model to start from: lstm (default), vae_2bar, infill, a user model name or a checkpoint path")
     p.add_argument("--minutes", type=float, default=5.0, help="training time budget in minutes (5)")
     p.add_argument("--name", required=True, help="name of the new model")
     p.add_argument("--track", type=int, default=None,

@@ -1,6 +1,6 @@
-"""What a fine-tune needs to know about each model kind: the melody LSTM and the melody VAE.
+"""What a fine-tune needs to know about each model kind: the melody LSTM, VAE and infill model.
 
-Owns :class:`LstmTask` and :class:`VaeTask`, the model-specific half of
+Owns :class:`LstmTask`, :class:`VaeTask` and :class:`InfillTask`, the model-specific half of
 :func:`musicapp.ml.finetune.finetune` (which owns the loop, early stopping, resume and
 install). A task builds the model from the base checkpoint, draws a training batch (user
 windows with transposition augmentation, plus corpus windows when a mix is given) and returns
@@ -184,4 +184,59 @@ class VaeTask:
         return model.eval()
 
 
-TASKS = {LstmTask.kind: LstmTask, VaeTask.kind: VaeTask}
+class InfillTask:
+    """Fine-tuning the infill model on prefix/region/suffix windows of the user's melodies
+    (drawn as its trainer draws them); losses are the region's nats per step and per note."""
+
+    kind = "infill"
+
+    def __init__(self, meta: CheckpointMeta, tensors: dict, train: Sequence[EncodedTune],
+                 valid: Sequence[EncodedTune], mix: Sequence[EncodedTune], cfg) -> None:
+        from musicapp.ml.infill_model import InfillConfig
+        from musicapp.ml.infill_train import InfillTrainConfig, RegionBank
+
+        self.meta, self.tensors, self.cfg = meta, tensors, cfg
+        self.model_cfg = config_from_dict(InfillConfig, meta.config, "base")
+        tcfg = InfillTrainConfig(max_shift=cfg.max_shift, key_dropout=cfg.key_dropout)
+        self.model = self.new_model()
+        lookback = self.model_cfg.lookback
+        self.user = RegionBank(TuneBank(train, lookback), self.model_cfg, tcfg)
+        self.valid = RegionBank(TuneBank(valid, lookback), self.model_cfg, tcfg)
+        self.valid_regions = self.valid.fixed(64)
+        self.corpus = RegionBank(TuneBank(mix, lookback), self.model_cfg, tcfg) if mix else None
+        self.n_corpus = int(round(cfg.batch * cfg.corpus_share)) if self.corpus is not None else 0
+
+    def new_model(self) -> torch.nn.Module:
+        self.model = self.build(self.meta, self.tensors).train()
+        return self.model
+
+    def batch_loss(self, rng: np.random.Generator) -> tuple[torch.Tensor, float]:
+        """The trainer's weighted loss of one batch and its region nats per step."""
+        from musicapp.ml.infill_train import model_loss
+
+        parts = [self.user.batch([self.user.draw(rng) for _ in range(self.cfg.batch - self.n_corpus)], rng)]
+        if self.n_corpus:
+            parts.append(self.corpus.batch([self.corpus.draw(rng) for _ in range(self.n_corpus)], rng))
+        b = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+        nll, _ = model_loss(self.model, b)
+        loss = (nll * b["weight"]).sum() / b["weight"].sum()
+        return loss, float(((nll * b["region"]).sum() / b["region"].sum()).detach())
+
+    def valid_loss(self) -> float:
+        from musicapp.ml.infill_train import evaluate_regions
+
+        return evaluate_regions(self.model, self.valid, self.valid_regions)["nats_per_step"]
+
+    def nats_per_note(self, model: torch.nn.Module | None = None) -> float:
+        """Region nats per note over the fixed held-out windows."""
+        from musicapp.ml.infill_train import evaluate_regions
+
+        return evaluate_regions(model or self.model, self.valid, self.valid_regions)["nats_per_note"]
+
+    def build(self, meta: CheckpointMeta, tensors: dict) -> torch.nn.Module:
+        from musicapp.ml.infill_train import build_model
+
+        return build_model(meta, tensors, name="checkpoint")
+
+
+TASKS = {LstmTask.kind: LstmTask, VaeTask.kind: VaeTask, InfillTask.kind: InfillTask}

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from musicapp.ui.main_window import MainWindow
 
 
-FINETUNE_KINDS = ("lstm", "vae")  # model kinds a fine-tune can start from
+FINETUNE_KINDS = ("lstm", "vae", "infill")  # model kinds a fine-tune can start from
 
 
 @dataclass

@@ -162,3 +162,19 @@ def test_the_melody_vae_is_fine_tuned_too_and_varies_with_the_new_model(tmp_path
                  "--variations", "2", "--device", "cpu"]) == 0
     assert main(["continue", str(tmp_path / "phrase.mid"), "-o", str(tmp_path / "c.mid"), "--model", "my vae"]) == 1
     assert "holds a 'vae' model, expected 'lstm'" in capsys.readouterr().err
+
+
+def test_the_infill_model_is_fine_tuned_and_chosen_by_name(tmp_path, user_models, capsys):
+    from musicapp.cli import main
+    from musicapp.core.midifile import write_midi
+    from tests.ml.finetune_helpers import style_song
+    from tests.ml.infill_helpers import save_tiny_infill
+
+    base = save_tiny_infill(tmp_path / "infill.json")
+    data = read_user_melodies([write_style_files(tmp_path / "files")])
+    res = finetune(data, base, user_model_path("my infill"), run_dir("my infill"), FAST)
+    assert res.nats_per_note < 0.8 * res.base_nats_per_note
+    assert [m.name for m in list_models("infill") if not m.shipped] == ["my infill"]
+    write_midi(style_song(0, bars=4), tmp_path / "four.mid")
+    assert main(["infill", str(tmp_path / "four.mid"), "-o", str(tmp_path / "i.mid"), "--bars", "2-2",
+                 "--model", "my infill"]) == 0, capsys.readouterr().err
