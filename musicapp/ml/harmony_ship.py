@@ -1,0 +1,122 @@
+"""The harmoniser's whole recipe: train, tune the decoder on validation, evaluate, ship, card.
+
+Owns :func:`train_and_ship` (what ``musicapp train-harmony`` runs; the training part resumes
+from ``RUN_DIR/last``), :func:`tune_decoder` (a small grid over the decoder weights, chosen on
+the validation split: best half-bar accuracy among settings whose melody-on-chord-tones is at
+least the true chords'), and :func:`evaluate_checkpoint` (what ``musicapp eval-harmony``
+runs: the evaluation table on the held-out split and folk tunes, optionally written into the
+model card between ``<!-- harmony-eval:start -->`` and ``<!-- harmony-eval:end -->``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Callable
+
+from musicapp.ml.harmony import DecoderWeights, Harmonizer
+from musicapp.ml.harmony_eval import evaluate_folk, evaluate_scores, folk_melodies, format_table, model_harmonize
+
+CARD_START, CARD_END = "<!-- harmony-eval:start -->", "<!-- harmony-eval:end -->"
+
+
+def tune_decoder(harmonizer: Harmonizer, valid: list, log: Callable[[str], None] = print) -> DecoderWeights:
+    """The decoder weights with the best half-bar accuracy on ``valid`` among those whose share
+    of melody on chord tones is at least the true chords' (the best accuracy if none is)."""
+    best, best_key = harmonizer.weights, (-1, -1.0)
+    grid = itertools.product((0.3, 0.6, 1.0), (0.5, 1.0, 2.0, 3.0), (0.3, 0.8))
+    for transition, melody, in_key in grid:
+        w = replace(harmonizer.weights, transition=transition, melody=melody, in_key=in_key)
+
+        def run(mel, song, key, per_bar, w=w):
+            from musicapp.core.song import Note
+
+            notes = [Note(int(a), int(p), int(max(b, 1))) for a, b, p in mel]
+            return harmonizer.harmonize(notes, song, key=key, per_bar=per_bar, variations=1, weights=w)[0]
+
+        res = evaluate_scores(valid, run, 2)
+        ok = res["model"]["melody_on_chord_tones"] >= res["true chords"]["melody_on_chord_tones"]
+        k = (int(ok), res["model"]["accuracy"])
+        log(f"decoder {transition}/{melody}/{in_key}: accuracy {k[1]:.3f}, melody on chord tones "
+            f"{res['model']['melody_on_chord_tones']:.3f} (true {res['true chords']['melody_on_chord_tones']:.3f})")
+        if k > best_key:
+            best, best_key = w, k
+    log(f"decoder weights chosen: {best}")
+    return best
+
+
+def evaluation(harmonizer: Harmonizer, test: list, folk_limit: int = 300) -> dict:
+    """Every figure of the model card: held-out scores at 2 and 1 chords a bar and per beat,
+    held-out folk tunes (no true chords) at 2 a bar."""
+    run = model_harmonize(harmonizer)
+    out = {f"held-out chorales/scores, {name}": evaluate_scores(test, run, per_bar)
+           for name, per_bar in (("half bar", 2), ("bar", 1), ("beat", 4))}
+    folk = folk_melodies(folk_limit)
+    if folk:
+        out[f"held-out folk tunes ({len(folk)}), half bar"] = evaluate_folk(folk, run, 2)
+    return out
+
+
+def write_card(card: Path, text: str) -> None:
+    """Replace the harmoniser's evaluation block in ``card`` (appended when absent)."""
+    from musicapp.ml.evaluate import write_card as _write
+
+    _write(card, text, CARD_START, CARD_END, heading=None)
+
+
+def train_and_ship(run_dir: str, out: str, minutes: float, card: str | None = None,
+                   log: Callable[[str], None] = print, **train_kw) -> Path:
+    """Build examples from the cache, train (resumable), tune the decoder, evaluate, export."""
+    from musicapp.ml.checkpoint import config_from_dict
+    from musicapp.ml.harmony_data import load_scores
+    from musicapp.ml.harmony_model import ENCODING, KIND, HarmonyConfig, HarmonyNet
+    from musicapp.ml.harmony_train import HarmonyTrainConfig, build_examples, export, train, transition_table
+    from musicapp.ml.training import model_tensors
+
+    t0 = time.monotonic()
+    scores = load_scores()
+    if not scores:
+        from musicapp.core.errors import MusicappError
+
+        raise MusicappError("no prepared harmony data: run `musicapp prepare-harmony` first")
+    splits = build_examples(scores, log)
+    best = train(HarmonyTrainConfig(run_dir=run_dir, minutes=minutes, **train_kw), HarmonyConfig(), splits, log)
+    trans = transition_table(splits["train"])
+    meta, tensors = model_tensors(best, kind=KIND, encoding=ENCODING)
+    net = HarmonyNet(config_from_dict(HarmonyConfig, meta.config))
+    net.load_state_dict(tensors)
+    h = Harmonizer(path=out, net=net.eval(), transitions=trans.astype("float64"))
+    weights = tune_decoder(h, splits["valid"], log)
+    h = Harmonizer(path=out, net=net, transitions=trans.astype("float64"), weights=weights)
+    results = evaluation(h, splits["test"])
+    table = format_table(results)
+    log(table)
+    metrics = {"evaluation": results, "pieces": {k: len(v) for k, v in splits.items()}}
+    path = export(best, out, trans, asdict(weights), metrics=metrics)
+    if card:
+        write_card(Path(card), table)
+    log(f"shipped {path} ({time.monotonic() - t0:.0f} s)")
+    return path
+
+
+def evaluate_checkpoint(path: str | None = None, card: str | None = None, folk_limit: int = 300,
+                        log: Callable[[str], None] = print) -> dict:
+    """Evaluate a shipped checkpoint on the held-out splits; print (and optionally card) the table."""
+    from musicapp.ml.harmony_data import load_scores
+    from musicapp.ml.harmony_train import build_examples
+
+    h = Harmonizer.load(path)
+    scores = load_scores()
+    if not scores:
+        from musicapp.core.errors import MusicappError
+
+        raise MusicappError("no prepared harmony data: run `musicapp prepare-harmony` first")
+    splits = build_examples(scores, log)
+    results = evaluation(h, splits["test"], folk_limit)
+    table = format_table(results)
+    log(table)
+    if card:
+        write_card(Path(card), table)
+    return results
