@@ -217,3 +217,51 @@ def format_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
             lines.append(f"| {set_name} | {system} | " + " | ".join(
                 f"{row[c]:.3f}" if c in row else "-" for c in cols) + " |")
     return "\n".join(lines)
+
+
+def analyst_agreement(log: Callable[[str], None] = print) -> dict[str, float]:
+    """How often the automatic labels (per beat) agree with an analyst's Roman numerals: the
+    Riemenschneider chorale analyses (RomanText) shipped in music21's ``bach/choraleAnalyses``,
+    matched to their chorale by BWV number. Root and triad type per beat, sevenths folded."""
+    import re
+
+    from music21 import converter, roman
+
+    from musicapp.ml.corpus import music21_corpus_root
+    from musicapp.ml.harmony_data import load_scores
+    from musicapp.ml.harmony_train import piece_examples
+
+    by_bwv = {s.name.split("/")[-1][3:].rsplit(".mxl", 1)[0]: s for s in load_scores(("bach",))}
+    agree = total = 0.0
+    pieces = 0
+    for path in sorted((music21_corpus_root() / "bach" / "choraleAnalyses").glob("*.rntxt")):
+        m = re.search(r"^BWV:\s*(\S+)", path.read_text(encoding="utf-8", errors="replace"), re.M)
+        score = by_bwv.get(m.group(1)) if m else None
+        ex = piece_examples(score) if score is not None else None
+        if ex is None:
+            continue
+        rns = [r for r in converter.parse(str(path), format="romanText").recurse()
+               .getElementsByClass(roman.RomanNumeral) if r.measureNumber is not None]
+        if not rns:
+            continue
+        first = min(r.measureNumber for r in rns)
+        beat = score.beat_ticks
+        marks = sorted(((r.measureNumber - first) * score.bar_ticks + round((float(r.beat) - 1) * beat),
+                        r.root().pitchClass, {"major": "maj", "minor": "min", "diminished": "dim",
+                                               "augmented": "aug"}.get(r.quality)) for r in rns)
+        starts = np.asarray([t for t, _, _ in marks])
+        lab = ex.seg_labels[4]
+        seg = ex.grid.segments(ex.song, 4)
+        mids = (ex.grid.bounds[:-1] + ex.grid.bounds[1:]) // 2
+        pieces += 1
+        for u, mid in enumerate(mids):
+            i = int(np.searchsorted(starts, mid, side="right")) - 1
+            label = lab[min(seg[u], len(lab) - 1)]
+            if i < 0 or label < 0 or marks[i][2] is None:
+                continue
+            rel, q = class_label(int(label))
+            total += 1
+            agree += ((rel + ex.key.tonic) % 12, TRIAD_OF[q]) == (marks[i][1], marks[i][2])
+    result = {"pieces": pieces, "beats": int(total), "agreement": round(agree / max(total, 1), 4)}
+    log(f"automatic beat labels vs the Riemenschneider analyses: {result}")
+    return result

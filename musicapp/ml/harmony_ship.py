@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Callable
 
 from musicapp.ml.harmony import DecoderWeights, Harmonizer
-from musicapp.ml.harmony_eval import evaluate_folk, evaluate_scores, folk_melodies, format_table, model_harmonize
+from musicapp.ml.harmony_eval import evaluate_scores, folk_melodies, format_table, model_harmonize
+from musicapp.ml.harmony_eval import evaluate_folk
 
 CARD_START, CARD_END = "<!-- harmony-eval:start -->", "<!-- harmony-eval:end -->"
 
@@ -59,6 +60,20 @@ def evaluation(harmonizer: Harmonizer, test: list, folk_limit: int = 300) -> dic
     return out
 
 
+def card_text(results: dict) -> str:
+    """The evaluation table plus the check of the automatic labels against an analyst's."""
+    from musicapp.ml.harmony_eval import analyst_agreement
+
+    text = format_table(results)
+    try:
+        ag = analyst_agreement(log=lambda s: None)
+    except Exception as err:  # music21's RomanText reader failing must not lose the table
+        return text + f"\n\n(label check against the Riemenschneider analyses failed: {err})"
+    return text + (f"\n\nThe automatic beat labels agree with the analyst's Roman numerals (root and triad "
+                   f"type, sevenths folded) on {ag['agreement']:.1%} of {ag['beats']} beats in the {ag['pieces']} "
+                   "chorales that music21's Riemenschneider analyses cover (`bach/choraleAnalyses`).")
+
+
 def write_card(card: Path, text: str) -> None:
     """Replace the harmoniser's evaluation block in ``card`` (appended when absent)."""
     from musicapp.ml.evaluate import write_card as _write
@@ -91,7 +106,7 @@ def train_and_ship(run_dir: str, out: str, minutes: float, card: str | None = No
     weights = tune_decoder(h, splits["valid"], log)
     h = Harmonizer(path=out, net=net, transitions=trans.astype("float64"), weights=weights)
     results = evaluation(h, splits["test"])
-    table = format_table(results)
+    table = card_text(results)
     log(table)
     metrics = {"evaluation": results, "pieces": {k: len(v) for k, v in splits.items()}}
     path = export(best, out, trans, asdict(weights), metrics=metrics)
@@ -115,7 +130,7 @@ def evaluate_checkpoint(path: str | None = None, card: str | None = None, folk_l
         raise MusicappError("no prepared harmony data: run `musicapp prepare-harmony` first")
     splits = build_examples(scores, log)
     results = evaluation(h, splits["test"], folk_limit)
-    table = format_table(results)
+    table = card_text(results)
     log(table)
     if card:
         write_card(Path(card), table)
