@@ -21,7 +21,8 @@ Owns :class:`Harmonizer`. The editor (through its ML worker) and ``musicapp harm
   ``GenerationCancelled``. Bad arguments raise ``GenerationError`` (one line).
 
 Each proposal is a tuple of ``core.chords.Chord`` (ticks, sorted, non-overlapping) covering the
-melody's bars. Decoding: the network gives log-probabilities of the segment's chord per unit;
+bars from the one holding the melody's first note (or the first locked chord) to the one holding
+its last. Decoding: the network gives log-probabilities of the segment's chord per unit;
 a segment's score is their length-weighted mean plus ``w_melody`` x the share of its melody on
 the chord's tones plus the style prior; a learned chord-bigram table links segments (Viterbi
 for the first proposal, forward-filtering backward-sampling at ``temperature`` for the others).
@@ -225,7 +226,7 @@ class Harmonizer:
             raise GenerationCancelled("harmonise cancelled")
         self._ensure()
         end = int(max((mel[:, 0] + mel[:, 1]).max(), max((c.end for c in locked), default=0)))
-        grid = unit_grid(song, end)
+        grid = unit_grid(song, end, start=int(min(mel[0, 0], min((c.start for c in locked), default=end))))
         if len(grid.bounds) - 1 > MAX_UNITS:
             raise GenerationError(f"the melody is too long to harmonise ({len(grid.bounds) - 1} beats, "
                                   f"at most {MAX_UNITS})")
@@ -236,6 +237,7 @@ class Harmonizer:
         from musicapp.core.chord_detect import segment_bounds
 
         seg_bounds = segment_bounds(song, int(grid.bounds[-1]), int(per_bar))
+        seg_bounds = seg_bounds[seg_bounds >= grid.bounds[0]]  # from the melody's first bar
         seg = np.searchsorted(seg_bounds, grid.bounds[:-1], side="right") - 1
         minor = minor_like(key)
         feats = unit_features(mel, grid, key.tonic, minor, seg, int(per_bar))

@@ -78,9 +78,13 @@ class UnitGrid:
         return np.searchsorted(seg, self.bounds[:-1], side="right") - 1
 
 
-def unit_grid(song: Song, end: int) -> UnitGrid:
-    """Units covering ``[0, end)`` under ``song``'s meter map (whole bars)."""
+def unit_grid(song: Song, end: int, start: int = 0) -> UnitGrid:
+    """Units covering ``[start, end)`` under ``song``'s meter map, in whole bars (``start`` is
+    moved back to the bar line at or before it)."""
     bounds = segment_bounds(song, max(end, 1), 4)
+    if start > 0:
+        first_bar = max(b for b in song.bar_starts(start) if b <= start)
+        bounds = bounds[bounds >= first_bar]
     bar_starts = np.asarray(song.bar_starts(int(bounds[-1]) - 1), dtype=np.int64)
     bar = np.searchsorted(bar_starts, bounds[:-1], side="right") - 1
     pos = np.zeros(len(bar), dtype=np.int64)

@@ -137,3 +137,9 @@ def test_the_shipped_harmoniser_loads_and_harmonises():
     assert [c.name for c in best][:1] == ["C"] and best[-1].name == "C"  # a tune in C starts and ends on C
     on_tones = sum(n.length for n in MELODY for c in best if c.start <= n.start < c.end and n.pitch % 12 in c.pitch_classes)
     assert on_tones / sum(n.length for n in MELODY) >= 0.7
+
+
+def test_a_melody_starting_later_gets_chords_from_its_own_first_bar(tiny):
+    later = [n.moved(dt=4 * 1920 + 480) for n in MELODY[:8]]  # starts on beat 2 of bar 5
+    for chords in tiny.harmonize(later, Song(), variations=2, per_bar=1, seed=0):
+        assert chords[0].start == 4 * 1920 and chords[-1].end == 7 * 1920
