@@ -65,6 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", default=None, help="model (default: models/harmony.json)")
     p.add_argument("--card", default=None, help="model card to write the table into")
     p.add_argument("--folk", type=int, default=300, help="held-out folk tunes to use (300)")
+    p.add_argument("--update-metrics", action="store_true", help="write the figures into the checkpoint's JSON")
     p.set_defaults(handler=_eval)
 
 
@@ -185,5 +186,5 @@ def _train(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from musicapp.ml.harmony_ship import evaluate_checkpoint
 
-    evaluate_checkpoint(args.checkpoint, card=args.card, folk_limit=args.folk)
+    evaluate_checkpoint(args.checkpoint, card=args.card, folk_limit=args.folk, update=args.update_metrics)
     return 0

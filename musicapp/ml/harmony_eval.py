@@ -112,10 +112,17 @@ class Tally:
         return out
 
 
-def evaluate_scores(examples: list, harmonize: Callable, per_bar: int) -> dict[str, dict[str, float]]:
-    """Model (``harmonize(melody, song, key, per_bar) -> chords``), reference and true chords on
-    labelled examples (``harmony_train.Example``); truth at the same ``per_bar``."""
-    tallies = {"model": Tally(), "reference": Tally(), "true chords": Tally()}
+def _systems(harmonize: Callable | dict[str, Callable]) -> dict[str, Callable]:
+    return dict(harmonize) if isinstance(harmonize, dict) else {"model": harmonize}
+
+
+def evaluate_scores(examples: list, harmonize: Callable | dict[str, Callable], per_bar: int
+                    ) -> dict[str, dict[str, float]]:
+    """Model(s) (``harmonize(melody, song, key, per_bar) -> chords``, or a dict name -> such a
+    function), reference and true chords on labelled examples (``harmony_train.Example``);
+    truth at the same ``per_bar``."""
+    systems = _systems(harmonize)
+    tallies = {**{name: Tally() for name in systems}, "reference": Tally(), "true chords": Tally()}
     for ex in examples:
         grid, song, mel, key = ex.grid, ex.song, ex.melody, ex.key
         seg = grid.segments(song, per_bar)
@@ -125,7 +132,7 @@ def evaluate_scores(examples: list, harmonize: Callable, per_bar: int) -> dict[s
         truth = [None if t is None else ((t[0] + key.tonic) % 12, t[1]) for t in truth]
         ulen = np.diff(grid.bounds).astype(np.float64)
         mchroma = melody_chroma(mel, grid.bounds)
-        preds = {"model": chords_per_unit(harmonize(mel, song, key, per_bar), grid.bounds),
+        preds = {**{name: chords_per_unit(fn(mel, song, key, per_bar), grid.bounds) for name, fn in systems.items()},
                  "reference": chords_per_unit(reference_harmonize(mel, song, key, per_bar), grid.bounds),
                  "true chords": [None if t is None else Chord(0, 1, *t) for t in truth]}
         for name, pred in preds.items():
@@ -171,17 +178,19 @@ def folk_melodies(limit: int = 300) -> list[tuple[str, np.ndarray, Song, Key]]:
     return out
 
 
-def evaluate_folk(tunes: list, harmonize: Callable, per_bar: int = 2) -> dict[str, dict[str, float]]:
-    """Model and reference on unlabelled folk melodies: melody on chord tones and shape figures."""
+def evaluate_folk(tunes: list, harmonize: Callable | dict[str, Callable], per_bar: int = 2
+                  ) -> dict[str, dict[str, float]]:
+    """Model(s) and reference on unlabelled folk melodies: melody on chord tones and shape figures."""
     from musicapp.ml.harmony_model import unit_grid
 
-    tallies = {"model": Tally(), "reference": Tally()}
+    systems = _systems(harmonize)
+    tallies = {**{name: Tally() for name in systems}, "reference": Tally()}
     for _, mel, song, key in tunes:
         grid = unit_grid(song, int((mel[:, 0] + mel[:, 1]).max()))
         mchroma = melody_chroma(mel, grid.bounds)
         bars = int(grid.bar[-1]) + 1
-        for name, chords in (("model", harmonize(mel, song, key, per_bar)),
-                             ("reference", reference_harmonize(mel, song, key, per_bar))):
+        runs = [(name, fn(mel, song, key, per_bar)) for name, fn in systems.items()]
+        for name, chords in runs + [("reference", reference_harmonize(mel, song, key, per_bar))]:
             tallies[name].add_melody(chords_per_unit(chords, grid.bounds), mchroma)
             tallies[name].add_shape(_merged(chords), bars, key)
     return {k: v.row() for k, v in tallies.items()}

@@ -49,9 +49,9 @@ def tune_decoder(harmonizer: Harmonizer, valid: list, log: Callable[[str], None]
 
 
 def evaluation(harmonizer: Harmonizer, test: list, folk_limit: int = 300) -> dict:
-    """Every figure of the model card: held-out scores at 2 and 1 chords a bar and per beat,
-    held-out folk tunes (no true chords) at 2 a bar."""
-    run = model_harmonize(harmonizer)
+    """Every figure of the model card, for the simple and the rich style: held-out scores at 2
+    and 1 chords a bar and per beat, held-out folk tunes (no true chords) at 2 a bar."""
+    run = {f"model ({style})": model_harmonize(harmonizer, style) for style in ("simple", "rich")}
     out = {f"held-out chorales/scores, {name}": evaluate_scores(test, run, per_bar)
            for name, per_bar in (("half bar", 2), ("bar", 1), ("beat", 4))}
     folk = folk_melodies(folk_limit)
@@ -116,9 +116,25 @@ def train_and_ship(run_dir: str, out: str, minutes: float, card: str | None = No
     return path
 
 
+def update_metrics(path: str | Path, results: dict) -> None:
+    """Replace ``metrics.evaluation`` in a checkpoint's JSON (the weights and their hash stay)."""
+    import json
+    import os
+
+    from musicapp.ml.checkpoint import checkpoint_paths
+
+    json_path, _ = checkpoint_paths(path)
+    doc = json.loads(json_path.read_text(encoding="utf-8"))
+    doc.setdefault("metrics", {})["evaluation"] = results
+    tmp = json_path.with_name(json_path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, json_path)
+
+
 def evaluate_checkpoint(path: str | None = None, card: str | None = None, folk_limit: int = 300,
-                        log: Callable[[str], None] = print) -> dict:
-    """Evaluate a shipped checkpoint on the held-out splits; print (and optionally card) the table."""
+                        log: Callable[[str], None] = print, update: bool = False) -> dict:
+    """Evaluate a shipped checkpoint on the held-out splits; print (and optionally card) the table;
+    ``update`` writes the figures into the checkpoint's JSON metrics too."""
     from musicapp.ml.harmony_data import load_scores
     from musicapp.ml.harmony_train import build_examples
 
@@ -134,4 +150,6 @@ def evaluate_checkpoint(path: str | None = None, card: str | None = None, folk_l
     log(table)
     if card:
         write_card(Path(card), table)
+    if update:
+        update_metrics(h.path, results)
     return results
