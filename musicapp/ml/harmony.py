@@ -65,6 +65,22 @@ class DecoderWeights:
     rich: float = 0.3
 
 
+def decoder_weights(data: dict, name: str = "checkpoint") -> DecoderWeights:
+    """``DecoderWeights`` from a checkpoint's JSON: known fields only, each a finite number 0..100."""
+    import math
+
+    from musicapp.ml.checkpoint import CheckpointError
+
+    known = DecoderWeights.__dataclass_fields__
+    for key, value in data.items():
+        if key not in known:
+            raise CheckpointError(f"{name} has an unknown decoder weight {str(key)[:40]!r}")
+        if type(value) not in (int, float) or not math.isfinite(value) or not 0 <= value <= 100:
+            raise CheckpointError(f"{name} has an invalid decoder weight: {key} = {str(value)[:40]} "
+                                  "(must be a number 0..100)")
+    return DecoderWeights(**{k: float(v) for k, v in data.items()})
+
+
 def default_checkpoint() -> Path:
     """The shipped harmoniser (``models/harmony.json``)."""
     from musicapp.paths import models_dir
@@ -196,7 +212,7 @@ class Harmonizer:
                 raise CheckpointError(f"{self.path.name} has no chord transition table")
             self._trans = tensors["transitions"].numpy().astype(np.float64)
             dec = meta.extra.get("decoder", {})
-            self._weights = config_from_dict(DecoderWeights, dec, self.path.name) if dec else DecoderWeights()
+            self._weights = decoder_weights(dec, self.path.name) if dec else DecoderWeights()
             self._net = net.eval()
 
     @property

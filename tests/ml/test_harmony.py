@@ -143,3 +143,18 @@ def test_a_melody_starting_later_gets_chords_from_its_own_first_bar(tiny):
     later = [n.moved(dt=4 * 1920 + 480) for n in MELODY[:8]]  # starts on beat 2 of bar 5
     for chords in tiny.harmonize(later, Song(), variations=2, per_bar=1, seed=0):
         assert chords[0].start == 4 * 1920 and chords[-1].end == 7 * 1920
+
+
+@pytest.mark.parametrize("bad", [{"melody": "2"}, {"melody": float("inf")}, {"melody": -1.0}, {"colour": 1.0}])
+def test_a_checkpoint_with_bad_decoder_weights_is_refused_with_one_line(tmp_path, bad):
+    import json
+
+    from musicapp.ml.checkpoint import CheckpointError
+
+    path = tiny_harmony_checkpoint(tmp_path / "h")
+    doc = json.loads(open(path).read())
+    doc["extra"]["decoder"].update(bad)
+    open(path, "w").write(json.dumps(doc))
+    with pytest.raises(CheckpointError) as err:
+        Harmonizer.load(path)
+    assert "\n" not in str(err.value)
