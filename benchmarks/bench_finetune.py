@@ -47,10 +47,23 @@ def own_test_split(limit: int | None):
 
 
 def quality(args) -> int:
-    from musicapp.ml.evaluate import lstm_figures
+    from dataclasses import asdict
+
+    from musicapp.ml.checkpoint import read_meta
+    from musicapp.ml.encoding import EncodingInfo
     from musicapp.ml.finetune import FinetuneConfig, finetune
-    from musicapp.ml.generate import MelodyGenerator, default_checkpoint
+    from musicapp.ml.finetune_tasks import TASKS
+    from musicapp.ml.training import model_tensors
     from musicapp.ml.user_melodies import read_user_melodies
+    from musicapp.ml.user_models import resolve_model
+
+    base = resolve_model(args.base, "lstm")
+    kind = read_meta(base)[0].kind
+
+    def nats_per_note(checkpoint, tunes) -> float:
+        """The model's held-out figure over ``tunes`` (the task's own measure for its kind)."""
+        meta, tensors = model_tensors(checkpoint, kind=kind, encoding=asdict(EncodingInfo()))
+        return TASKS[kind](meta, tensors, tunes, tunes, [], FinetuneConfig(corpus_share=0.0)).nats_per_note()
 
     data_dir = Path(args.data)
     out_dir = Path(tempfile.mkdtemp(prefix="bench_finetune_"))
@@ -60,7 +73,7 @@ def quality(args) -> int:
           f"{len(test.melodies)} held-out test melodies ({test.notes} notes); skipped {len(train.skipped) + len(test.skipped)}")
     t0 = time.perf_counter()
     events = []
-    res = finetune(train, default_checkpoint(), out_dir / "style.json", out_dir / "run",
+    res = finetune(train, base, out_dir / "style.json", out_dir / "run",
                    FinetuneConfig(minutes=args.minutes, threads=1), report=events.append,
                    log=lambda s: print(s, flush=True))
     wall = time.perf_counter() - t0
@@ -70,16 +83,11 @@ def quality(args) -> int:
     print("  validation (user held-out 15%) nats/step by step: "
           + ", ".join(f"{e['step']}:{e['valid_loss']:.3f}" for e in evals))
     own, present = own_test_split(args.own_limit)
-    base_m = MelodyGenerator(default_checkpoint())
-    tuned_m = MelodyGenerator(res.model)
-    base_m.load()
-    tuned_m.load()
     style = [m.tune for m in test.melodies]
     rows = {}
     for label, tunes in (("style test (held-out Palestrina files)", style), (f"shipped test split ({len(own)} tunes)", own)):
-        b = lstm_figures(base_m._ready()[0], tunes)["nats_per_note"]
-        t = lstm_figures(tuned_m._ready()[0], tunes)["nats_per_note"]
-        rows[label] = (b, t)
+        rows[label] = (nats_per_note(base, tunes), nats_per_note(res.model, tunes))
+    print(f"base model: {base.stem} ({kind}); nats/note" + (" = negative ELBO per note" if kind == "vae" else ""))
     print(f"\n{'':<44} {'base':>8} {'tuned':>8} {'change':>8}   target")
     targets = ("<= -15%", "<= +10%")
     for (label, (b, t)), target in zip(rows.items(), targets):
@@ -215,6 +223,7 @@ def main() -> int:
     p = sub.add_parser("quality")
     p.add_argument("--data", required=True)
     p.add_argument("--minutes", type=float, default=5.0)
+    p.add_argument("--base", default="lstm", help="model to fine-tune (lstm, vae_2bar, infill, a path)")
     p.add_argument("--own-limit", type=int, default=None, help="at most this many own-test-split tunes")
     p.add_argument("--json", help="also write the figures here")
     p = sub.add_parser("ui")
