@@ -1,5 +1,5 @@
-"""The piano roll: keyboard, ruler, note canvas, velocity and controller lanes and scroll bars
-in one widget.
+"""The piano roll: chord lane, keyboard, ruler, note canvas, velocity and controller lanes and
+scroll bars in one widget.
 
 Owns the view-side state of editing (zoom/scroll, grid, current tool, edit cursor, loop
 region and playhead position as displayed) and the small editing verbs the tools and menus
@@ -15,13 +15,14 @@ from __future__ import annotations
 from typing import Callable, Iterable
 
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QLabel, QScrollBar, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QScrollBar, QVBoxLayout, QWidget
 
 from musicapp.core import edits
 from musicapp.core.scales import scale_pitch_classes, snap_to_scale
 from musicapp.core.song import Key, Note
 from musicapp.ui.document import Document
 from musicapp.ui.pianoroll.canvas import Layer, NoteCanvas
+from musicapp.ui.pianoroll.chordlane import ChordLane, ChordToneLayer
 from musicapp.ui.pianoroll.controls import ControlLane
 from musicapp.ui.pianoroll.geometry import GridSpec, ViewState
 from musicapp.ui.pianoroll.keyboard import KEYBOARD_WIDTH, Keyboard
@@ -66,9 +67,11 @@ class PianoRoll(QWidget):
         self._syncing = False
 
         self.canvas = NoteCanvas(self)
-        self.canvas.layers = [BackgroundLayer(), NotesLayer(), MovingNotesLayer(), GhostLayer(), OverlayLayer()]
+        self.canvas.layers = [BackgroundLayer(), NotesLayer(), MovingNotesLayer(), ChordToneLayer(), GhostLayer(),
+                              OverlayLayer()]
         self.keyboard = Keyboard(self)
         self.ruler = Ruler(self)
+        self.chord_lane = ChordLane(self)
         self.velocity_lane = VelocityLane(self)
         self.control_lane = ControlLane(self)
         self.control_lane.chooser.setFixedWidth(KEYBOARD_WIDTH)
@@ -80,7 +83,16 @@ class PianoRoll(QWidget):
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.ruler, 0, 1)
+        top = QWidget(self)
+        stack = QVBoxLayout(top)
+        stack.setContentsMargins(0, 0, 0, 0)
+        stack.setSpacing(0)
+        stack.addWidget(self.chord_lane)
+        stack.addWidget(self.ruler)
+        layout.addWidget(top, 0, 1)
+        chords_label = QLabel("Chords ", self)
+        chords_label.setAlignment(Qt.AlignRight | Qt.AlignTop)
+        layout.addWidget(chords_label, 0, 0)
         layout.addWidget(self.keyboard, 1, 0)
         layout.addWidget(self.canvas, 1, 1)
         layout.addWidget(self.vbar, 1, 2)
@@ -175,7 +187,7 @@ class PianoRoll(QWidget):
         self.status_message.emit(text)
 
     def refresh(self) -> None:
-        for w in (self.canvas, self.keyboard, self.ruler, self.velocity_lane, self.control_lane):
+        for w in (self.canvas, self.keyboard, self.ruler, self.chord_lane, self.velocity_lane, self.control_lane):
             w.update()
 
     # ----- editing verbs ----------------------------------------------------------------------
