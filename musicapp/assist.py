@@ -1,10 +1,10 @@
 """Composition-root part for the assistant: builds the generation services the editor uses.
 
 Owns the only place where the Generate panel meets ``musicapp.ml``: it lists the shipped
-checkpoints in ``models/``, opens an LSTM (``MelodyGenerator``), infill (``MelodyInfiller``) or VAE
-(``VaeService``) on a
-device, and warms up torch. Everything ML is imported inside the functions, which the panel's
-worker thread calls, so neither the window start nor the main thread ever loads torch.
+checkpoints in ``models/``, opens an LSTM (``MelodyGenerator``), infill (``MelodyInfiller``), VAE
+(``VaeService``) or harmoniser (``Harmonizer``) on a device or the rule-based accompanist
+(``core.accompany``), and warms up torch. Everything ML is imported inside the functions, which
+the panel's worker thread calls, so neither the window start nor the main thread ever loads torch.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from musicapp.ui.generate.services import INFILL, LSTM, VAE, GenerateServices
+from musicapp.ui.generate.services import ACCOMPANY, HARMONY, INFILL, LSTM, VAE, GenerateServices
 
-DEFAULT_MODELS = {LSTM: "lstm", VAE: "vae_2bar", INFILL: "infill"}
+DEFAULT_MODELS = {LSTM: "lstm", VAE: "vae_2bar", INFILL: "infill", HARMONY: "harmony", ACCOMPANY: "built-in"}
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,8 @@ def _models_dir(config: AssistConfig) -> Path:
 
 def list_models(config: AssistConfig, kind: str) -> list[str]:
     """Checkpoint names (file stems) of ``kind`` in the models folder; the default one first."""
+    if kind == ACCOMPANY:
+        return [DEFAULT_MODELS[ACCOMPANY]]  # rules and searches, no checkpoint
     folder = _models_dir(config)
     found = sorted(p.stem for p in folder.glob(f"{kind}*.json")) if folder.is_dir() else []
     default = DEFAULT_MODELS[kind]
@@ -77,7 +79,24 @@ def open_service(config: AssistConfig, kind: str, name: str, device: str) -> Any
         from musicapp.ml.vae_generate import VaeService
 
         return VaeService(path, device=device)
+    if kind == HARMONY:
+        return _open_harmonizer(path.with_suffix(".json"))
+    if kind == ACCOMPANY:
+        from musicapp.core.accompany import Accompanist
+
+        return Accompanist()
     raise ValueError(f"unknown model kind {kind!r}")
+
+
+def _open_harmonizer(path: Path) -> Any:
+    """The shipped harmoniser at ``path`` (a ``HarmonyService``); one line if it is missing."""
+    from musicapp.core.errors import MusicappError
+
+    try:
+        from musicapp.ml.harmony import Harmonizer
+    except ImportError:
+        raise MusicappError("this musicapp has no harmoniser (ml.harmony is missing)") from None
+    return Harmonizer.load(path)
 
 
 def warmup(config: AssistConfig) -> None:

@@ -22,7 +22,7 @@ Ticks throughout; pitches are MIDI note numbers; ranges inclusive.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -45,7 +45,9 @@ class AccompanyError(MusicappError, ValueError):
 @dataclass(frozen=True, slots=True)
 class AccompanyOptions:
     """How to accompany. Ranges are (low, high) MIDI pitches; ``humanize`` 0..1 scales the
-    jitter (up to ~15 ticks of timing and ~10 of velocity at 1); ``seed`` makes it repeatable."""
+    jitter (up to ~15 ticks of timing and ~10 of velocity at 1); ``variety`` (0..2) adds seeded
+    noise to the searches' costs, so other near-best lines and voicings come out; ``seed``
+    makes both repeatable."""
 
     style: str = "block"
     bass: bool = True
@@ -56,6 +58,7 @@ class AccompanyOptions:
     humanize: float = 0.4
     seed: int = 0
     velocity: int = 80
+    variety: float = 0.0
 
     def __post_init__(self) -> None:
         if self.style not in STYLES:
@@ -65,6 +68,8 @@ class AccompanyOptions:
                 raise AccompanyError(f"{name} range {lo}..{hi} must span an octave inside 0..127")
         if not 0.0 <= self.humanize <= 1.0:
             raise AccompanyError(f"humanize {self.humanize} outside 0..1")
+        if not 0.0 <= self.variety <= 2.0:
+            raise AccompanyError(f"variety {self.variety} outside 0..2")
         if not 1 <= self.velocity <= 127:
             raise AccompanyError(f"velocity {self.velocity} outside 1..127")
 
@@ -169,6 +174,7 @@ def bass_line(song: Song, chords: list[Chord], grid: list[Beat], options: Accomp
     """The bass notes (see the module docstring); unhumanised."""
     low, high = options.bass_range
     scale = _scale(song)
+    noise = _noise(options, 1)
     slots = _slots(chords, grid, options.style)
     center = low + (high - low) * 0.4
     every = np.arange(low, high + 1, dtype=np.int32)
@@ -187,7 +193,7 @@ def bass_line(song: Song, chords: list[Chord], grid: list[Beat], options: Accomp
             per_pitch = _bass_costs(chord, first, approach, weight > 0, scale)[every_pc]
             keep = np.isfinite(per_pitch)
             made[key] = (per_pitch[keep] + register[keep], every[keep])
-        own.append(made[key][0])
+        own.append(made[key][0] if noise is None else made[key][0] + noise(len(made[key][0])))
         cands.append(made[key][1])
         roles.append(role)
     moves: dict[tuple, np.ndarray] = {}
@@ -245,7 +251,7 @@ def _ceilings(song: Song, chords: list[Chord]) -> list[int | None]:
 def keys_part(song: Song, chords: list[Chord], grid: list[Beat], options: AccompanyOptions) -> list[Note]:
     """The keys notes in the style's pattern over voiced chords; unhumanised."""
     low, high = options.keys_range
-    voicings = voice_progression(chords, low, high, options.voices, _ceilings(song, chords))
+    voicings = voice_progression(chords, low, high, options.voices, _ceilings(song, chords), _noise(options, 2))
     style, out = options.style, []
     vel = options.velocity
     for c, v in zip(chords, voicings):
@@ -291,6 +297,14 @@ def _broken(b: Beat, span: int, v: tuple[int, ...], style: str, vel: int) -> lis
     return out
 
 
+def _noise(options: AccompanyOptions, stream: int):
+    """Seeded cost noise for one search (None without variety): n -> array (n,)."""
+    if options.variety <= 0:
+        return None
+    gen = np.random.default_rng([options.seed, stream])
+    return lambda n: options.variety * gen.random(n)
+
+
 def _vel(v: float) -> int:
     return max(1, min(127, int(round(v))))
 
@@ -307,6 +321,27 @@ def _humanized(notes: list[Note], options: AccompanyOptions, rng: random.Random)
     return tuple(Note(max(0, n.start + dt), n.pitch, max(1, n.length - max(0, dt)),
                       max(1, min(127, n.velocity + dv)), n.channel)
                  for n, dt, dv in zip(notes, shifts, dvel))
+
+
+class Accompanist:
+    """The accompaniment service the editor's Generate panel opens (Qt-free, no model):
+    ``accompany`` returns ``variations`` candidates, the first the best by the searches, the
+    others near-best ones (``variety`` 1) with their own seeds."""
+
+    loaded = True
+
+    def accompany(self, song: Song, options: AccompanyOptions = AccompanyOptions(), start: int = 0,
+                  end: int | None = None, *, variations: int = 1, seed: int = 0,
+                  cancel=None) -> list[tuple[Track, ...]]:
+        if not 1 <= int(variations) <= 64:
+            raise AccompanyError(f"variations must be 1..64, not {variations}")
+        out = []
+        for i in range(int(variations)):
+            if cancel is not None and (cancel.is_set() if hasattr(cancel, "is_set") else cancel()):
+                raise AccompanyError("accompaniment cancelled")
+            opts = replace(options, seed=seed + i, variety=options.variety if i == 0 else max(1.0, options.variety))
+            out.append(accompany(song, opts, start, end))
+        return out
 
 
 def add_accompaniment(song: Song, options: AccompanyOptions = AccompanyOptions(),

@@ -101,11 +101,13 @@ def best_path(own: Sequence[np.ndarray], move) -> list[int]:
 
 
 def voice_progression(chords: Sequence[Chord], low: int, high: int, voices: int = 4,
-                      ceilings: Sequence[int | None] | None = None) -> list[tuple[int, ...]]:
+                      ceilings: Sequence[int | None] | None = None, noise=None) -> list[tuple[int, ...]]:
     """One voicing per chord (pitches low to high) with the smoothest leading in the range.
 
     ``ceilings[k]``, when given, is the lowest melody pitch over chord k: voicings whose top
     voice reaches it cost extra, so the keys stay under the tune where the range allows.
+    ``noise`` (n -> array (n,)), when given, is added to each chord's voicing costs (near-best
+    alternatives).
     """
     own, cands = [], []
     for k, chord in enumerate(chords):
@@ -113,6 +115,8 @@ def voice_progression(chords: Sequence[Chord], low: int, high: int, voices: int 
         ceiling = ceilings[k] if ceilings is not None else None
         if ceiling is not None:
             cost = cost + 0.5 * np.maximum(0, rows[:, -1] - ceiling + 1)
+        if noise is not None:
+            cost = cost + noise(len(cost))
         own.append(cost)
         cands.append(rows)
 

@@ -111,3 +111,16 @@ def test_no_chords_or_bad_options_are_one_line_errors() -> None:
         AccompanyOptions(style="polka")
     with pytest.raises(AccompanyError, match="range"):
         AccompanyOptions(keys_range=(60, 64))
+
+
+def test_accompanist_variations_differ_and_the_first_is_the_best_search() -> None:
+    from musicapp.core.accompany import Accompanist
+
+    song = _song()
+    options = AccompanyOptions(humanize=0.0)
+    cands = Accompanist().accompany(song, options, variations=3, seed=7)
+    assert cands[0] == accompany(song, options)
+    assert len({c for c in cands}) == 3
+    for bass, keys in cands:  # every variation still follows the chords
+        assert all(any(n.start == c.start and n.pitch % 12 == c.bass_pc for n in bass.notes) for c in song.chords)
+        assert all(n.pitch % 12 in chord_at(song.chords, n.start).pitch_classes for n in keys.notes)

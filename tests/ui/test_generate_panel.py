@@ -328,6 +328,7 @@ def test_the_window_starts_without_torch_and_models_load_on_the_worker(tmp_path)
         from musicapp.app import build_window
         win = build_window(with_engine=False)
         print("torch at start:", "torch" in sys.modules)
+        print("numpy at start:", "numpy" in sys.modules)
         from tests.ui.generate_helpers import PHRASE_A, lead  # (imports torch itself)
         opened = []
         ctrl = win.generate
@@ -345,5 +346,6 @@ def test_the_window_starts_without_torch_and_models_load_on_the_worker(tmp_path)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          cwd=str(Path(__file__).resolve().parents[2]))
     assert "torch at start: False" in out.stdout, out.stdout + out.stderr
+    assert "numpy at start: False" in out.stdout, out.stdout + out.stderr  # the harmony modes load it lazily
     assert "opened on: ['musicapp-ml-worker']" in out.stdout, out.stdout + out.stderr
     assert "stopped: True" in out.stdout and out.returncode == 0, out.stdout + out.stderr

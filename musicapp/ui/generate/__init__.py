@@ -1,8 +1,9 @@
 """The assistant in the editor: the Generate panel, its controller and the one ML worker thread.
 
 ``install_generate(window, services)`` docks the panel, fills the Generate menu (with
-shortcuts: Ctrl+Return continue, Ctrl+Shift+I infill the ruler range, Tab / Shift+Tab next / previous candidate, Return accept,
-Esc dismiss, Shift+Space audition) and stops the worker when the window closes or the
+shortcuts: Ctrl+Return continue, Ctrl+Shift+I infill the ruler range, Ctrl+Alt+H harmonise,
+Ctrl+Alt+M accompany, Ctrl+Alt+D detect chords, Tab / Shift+Tab next / previous candidate, Return
+accept, Esc dismiss, Shift+Space audition) and stops the worker when the window closes or the
 application quits. ``services`` (``GenerateServices``) is injected by ``musicapp.app``.
 """
 
@@ -61,6 +62,7 @@ def install_generate(win: "MainWindow", services: GenerateServices) -> GenerateC
     if app is not None:
         app.aboutToQuit.connect(worker.close)
     ctrl.message.connect(win.show_message)
+    ctrl.ghost_chords.connect(win.roll.chord_lane.set_ghost_chords)
     win.roll.cursor_changed.connect(panel.seed_moved)
     canvas = win.roll.canvas
     canvas.painted.connect(lambda: ctrl.follow_preview(canvas.preview))  # drags follow live
@@ -95,6 +97,9 @@ def _wire_actions(win: "MainWindow", ctrl: GenerateController, panel: GeneratePa
     interp = act("&Interpolate Selection", ctrl.interpolate_selection, ["Ctrl+Alt+Return"])
     infill = act("In&fill Range", ctrl.infill_range, ["Ctrl+Shift+I"])
     infill.setToolTip("Regenerate the ruler's loop range (or the selected notes' span) from both sides")
+    harmonise = act("&Harmonise Melody", ctrl.harmonise, ["Ctrl+Alt+H"])
+    accompany = act("Acco&mpany Chords", ctrl.accompany, ["Ctrl+Alt+M"])
+    detect = act("&Detect Chords", ctrl.detect_chords, ["Ctrl+Alt+D"])
     nxt = act("&Next Candidate", lambda: ctrl.next_candidate(), ["Tab"])
     prev = act("&Previous Candidate", ctrl.previous_candidate, ["Shift+Tab", "Shift+Backtab"])
     audition = act("A&udition Candidate", ctrl.audition, ["Shift+Space"])
@@ -106,7 +111,8 @@ def _wire_actions(win: "MainWindow", ctrl: GenerateController, panel: GeneratePa
     a.infill_range = infill
     a.previous_candidate, a.audition_candidate, a.live_reseed, a.stop_generating = prev, audition, live, stop
     first = menu.actions()[1] if len(menu.actions()) > 1 else None
-    for action in (infill, vary, interp):
+    a.harmonise, a.accompany, a.detect_chords = harmonise, accompany, detect
+    for action in (infill, vary, interp, harmonise, accompany, detect):
         menu.insertAction(first, action)
     menu.addSeparator()
     menu.addActions([prev, nxt, audition, stop])

@@ -7,7 +7,9 @@ arrives queued. Only the newest request's result is shown. While candidates are 
 with ``options.live``), every song change is debounced and diffed against the seed track
 (``seed.follow_edit``): if a seed note moved, appeared or vanished, the continuation is
 regenerated with the same random seed, so the ghost notes follow the user's edits.
-Accepting adds the shown candidate (Vary: replaces the phrase) as ONE undo step.
+Accepting adds the shown candidate (Vary: replaces the phrase) as ONE undo step. The harmony
+modes (Harmonise, Accompany; rules in ``harmony_modes``) use the same flow: their candidates
+are chord progressions (ghost chords in the chord lane, block chords as ghost notes) or tracks.
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ from musicapp.core.song import Key, Note, Song
 from musicapp.ui.document import Document
 from musicapp.ui.generate.audition import Audition
 from musicapp.ui.generate import seed as seeds
-from musicapp.ui.generate.services import INFILL, LSTM, VAE, GenerateServices
+from musicapp.ui.generate import harmony_modes as hm
+from musicapp.ui.generate.harmony_modes import ACCOMPANY_MODE, HARMONISE, HARMONY_MODES
+from musicapp.ui.generate.services import ACCOMPANY, HARMONY, INFILL, LSTM, VAE, GenerateServices
 from musicapp.ui.generate import infill_range
 from musicapp.ui.generate.jobs import CONTINUE, INFILL_MODE, INTERPOLATE, VARY, make_job, refs_of
 from musicapp.ui.generate.worker import InferenceWorker, ModelKey, Request
 
-MODES = (CONTINUE, INFILL_MODE, VARY, INTERPOLATE)
+MODES = (CONTINUE, INFILL_MODE, VARY, INTERPOLATE, HARMONISE, ACCOMPANY_MODE)
 DEBOUNCE_MS = 15
 
 
@@ -45,6 +49,7 @@ class GenerateOptions:
     temperature: float = 1.0
     top_p: float = 0.95
     key_lock: bool = True
+    chord_lock: bool = False  # Continue/Vary favour the chord track's tones on the beats
     key: Key | None = None
     pitch_low: int = 21  # A0..C8, the piano: a seed's own register is continued inside it
     pitch_high: int = 108
@@ -52,11 +57,16 @@ class GenerateOptions:
     swap_ab: bool = False  # Interpolate from the later phrase to the earlier one
     amount: float = 0.5
     live: bool = False
+    per_bar: int | str = "auto"  # Harmonise: chords a bar (1, 2, 4) or "auto"
+    harmony_style: str = "simple"  # Harmonise: "simple" triads or "rich"
+    keep_chords: bool = False  # Harmonise: chords already in the span are kept (locked)
+    accompany_style: str = "block"  # Accompany: a core.accompany_styles name
     device: str = "cpu"
     density: float | None = None  # steering: notes per bar (None: as the model likes)
     rhythm: str = "free"  # steering: "seed" keeps the seed's onset grid and shortest value
     repeat: float = 0.5  # steering: 0 avoids reusing earlier bars, 0.5 as trained, 1 reuses them
-    models: dict[str, str] = field(default_factory=lambda: {LSTM: "lstm", VAE: "vae_2bar", INFILL: "infill"})
+    models: dict[str, str] = field(default_factory=lambda: {LSTM: "lstm", VAE: "vae_2bar", INFILL: "infill",
+                                                            HARMONY: "harmony", ACCOMPANY: "built-in"})
 
     def model_key(self, kind: str) -> ModelKey:
         return (kind, self.models[kind], self.device)
@@ -91,6 +101,7 @@ class GenerateController(QObject):
     progress = Signal(int, int)  # done, total steps of the running request
     model_status = Signal(str, str, bool)  # kind, text, ok
     ghosts_shown = Signal(int)  # rid whose candidates are now ghost notes
+    ghost_chords = Signal(object)  # tuple of Chords to show in the chord lane (() = none)
 
     def __init__(self, document: Document, services: GenerateServices, playback=None,
                  cursor=lambda: 0, parent: QObject | None = None):
@@ -131,7 +142,8 @@ class GenerateController(QObject):
     def generate(self) -> None:
         """Run the current mode (the panel's main button)."""
         {CONTINUE: self.continue_phrase, VARY: self.vary_selection, INTERPOLATE: self.interpolate_selection,
-         INFILL_MODE: self.infill_range}[self.options.mode]()
+         INFILL_MODE: self.infill_range, HARMONISE: self.harmonise, ACCOMPANY_MODE: self.accompany}[
+            self.options.mode]()
 
     def infill_range(self) -> bool:
         """Regenerate the time range (ruler loop, else the selected notes' span) of the active
@@ -162,6 +174,10 @@ class GenerateController(QObject):
                 return self._continue_seed(d)
             if self.options.mode == INFILL_MODE:
                 return self._infill_seed(d)
+            if self.options.mode == HARMONISE:
+                return hm.harmony_seed(d.song, d.selection, d.active_track)
+            if self.options.mode == ACCOMPANY_MODE:
+                return hm.accompany_seed(d.song, d.selection, d.active_track)
             seed = seeds.selected_phrase(d.song, d.selection, d.active_track)
             if self.options.mode == INTERPOLATE:
                 seeds.split_phrases(seed.notes)
@@ -187,6 +203,27 @@ class GenerateController(QObject):
             return seed
         return self._start(INTERPOLATE, pick)
 
+    def harmonise(self) -> bool:
+        """Chord progressions for the selected melody (or the active track): ghost chords."""
+        return self._start(HARMONISE, lambda d: hm.harmony_seed(d.song, d.selection, d.active_track))
+
+    def accompany(self) -> bool:
+        """Bass and keys for the chord track (in the selection's bars): ghost notes."""
+        return self._start(ACCOMPANY_MODE, lambda d: hm.accompany_seed(d.song, d.selection, d.active_track))
+
+    def detect_chords(self) -> bool:
+        """Chords detected from the selection (or the active track) into the chord track: one
+        undo step, no candidates."""
+        d = self.document
+        try:
+            edit, summary = hm.detect_edit(d.song, d.selection, d.active_track)
+        except seeds.SeedError as err:
+            self.message.emit(str(err), True)
+            return False
+        if d.apply("Detect chords", edit):
+            self.message.emit(summary, False)
+        return True
+
     def next_candidate(self, step: int = 1) -> None:
         s = self.session
         if s is not None and s.candidates:
@@ -205,6 +242,11 @@ class GenerateController(QObject):
         replaced = s.seed.notes if s.mode == VARY else ()
         clashes = seeds.overlapping(notes, self.document.song.tracks[track].notes, replaced)
         self._end_session()
+        if s.mode in HARMONY_MODES:
+            self.document.apply(f"Accept {s.mode.lower()} candidate", hm.accept_edit(s.mode, notes, s.seed.region))
+            self.document.clear_ghost_notes()
+            self.message.emit(f"Accepted {hm.describe(s.mode, notes)}", False)
+            return True
 
         def edit(song: Song):
             if s.mode == INFILL_MODE:  # the range's notes go, nothing outside it changes
@@ -234,7 +276,9 @@ class GenerateController(QObject):
             self.message.emit("No candidate to audition", True)
             return
         preview = self.preview_song()
-        error = self._audition.play(preview, seeds.bar_floor(preview, s.seed.first_tick), max(n.end for n in s.current))
+        end = (max((n.end for n in self._shown), default=s.seed.region[1]) if s.mode in HARMONY_MODES
+               else max(n.end for n in s.current))
+        error = self._audition.play(preview, seeds.bar_floor(preview, s.seed.first_tick), end)
         if error:
             self.message.emit(error, True)
 
@@ -246,6 +290,8 @@ class GenerateController(QObject):
             return song
         if s.mode == INFILL_MODE:
             return infill_range.replace_range(song, s.seed.dest, *s.seed.region, s.current).song
+        if s.mode in HARMONY_MODES:
+            return hm.preview_song(song, s.mode, s.current, s.seed.region)
         if s.mode == VARY:
             song = edits.remove_notes(song, refs_of(song, s.seed.track, s.seed.notes))
         return edits.add_notes(song, s.seed.dest, s.current).song
@@ -333,9 +379,12 @@ class GenerateController(QObject):
         if max(s.seed.track, s.seed.dest) >= len(song.tracks):
             self._end_session()
             return
-        channel = song.tracks[s.seed.dest].channel
-        vel = seeds.seed_velocity(s.seed.notes)
-        s.candidates = [seeds.fit_candidate(c, channel, vel, s.offset) for c in candidates]
+        if s.mode in HARMONY_MODES:
+            s.candidates = [hm.clip_candidate(s.mode, c, s.seed.region) for c in candidates]
+        else:
+            channel = song.tracks[s.seed.dest].channel
+            vel = seeds.seed_velocity(s.seed.notes)
+            s.candidates = [seeds.fit_candidate(c, channel, vel, s.offset) for c in candidates]
         s.index = min(s.index, max(0, len(s.candidates) - 1))
         self.last_seconds = seconds
         self._show()
@@ -365,7 +414,11 @@ class GenerateController(QObject):
     def _show(self) -> None:
         s = self.session
         assert s is not None
-        self._shown = tuple(sorted(s.current))
+        if s.mode in HARMONY_MODES:
+            self._shown = hm.ghost_notes(self.document.song, s.mode, s.current, s.seed.dest)
+        else:
+            self._shown = tuple(sorted(s.current))
+        self.ghost_chords.emit(tuple(s.current) if s.mode == HARMONISE else ())
         replaces = ()
         if s.mode == INFILL_MODE and s.seed.dest < len(self.document.song.tracks):
             replaces = infill_range.inside(self.document.song.tracks[s.seed.dest].notes, *s.seed.region)
@@ -375,6 +428,7 @@ class GenerateController(QObject):
     def _end_session(self) -> None:
         self.session = None
         self._shown = ()
+        self.ghost_chords.emit(())
         self._debounce.stop()
         self._preview_timer.stop()
         if self.busy:
@@ -399,6 +453,8 @@ class GenerateController(QObject):
             if self.options.live and not self.busy:  # one random seed while live: stable ghosts
                 self._start(CONTINUE, self._continue_seed, self._live_random)
             return
+        if s.mode in HARMONY_MODES:
+            return  # their seeds do not follow edits
         if max(s.seed.track, s.seed.dest) >= len(song.tracks):
             self.dismiss()
             return

@@ -7,7 +7,9 @@ there), Continue (LSTM; a seed far from
 the model's register is moved by whole octaves to ``MODEL_CENTER`` and the result moved back,
 so it continues in the seed's own register), Vary and Interpolate (VAE; the steps laid out one
 after another as a single morph, between phrases A and B when they fit there, else after B).
-Also finds notes by value in a track (for Vary's replace-on-accept). Ticks throughout.
+The chord lock passes the song's chord track to Continue and Vary; the harmony modes' jobs are
+made in ``harmony_modes``. Also finds notes by value in a track (for Vary's replace-on-accept).
+Ticks throughout.
 """
 
 from __future__ import annotations
@@ -86,10 +88,15 @@ def morph_layout(song: Song, notes, steps: int, swap: bool = False) -> tuple[lis
 
 def make_job(s: "Session", song: Song, o: "GenerateOptions", key: Key | None):
     """(job, model kind, tick offset of results) for session ``s`` over a snapshot of ``song``."""
+    from musicapp.ui.generate import harmony_modes
+
+    if s.mode in harmony_modes.HARMONY_MODES:
+        return harmony_modes.make_job(s, song, o, key)
     seed, meters, ppq, rs = s.seed, song.meters, song.ppq, s.random_seed
     notes = list(seed.notes)
     if s.mode == INFILL_MODE:
         return _infill_job(notes, seed.region, song, o, key, rs), INFILL, 0
+    lock = {"chords": song.chords} if o.chord_lock and song.chords else {}
     if s.mode == CONTINUE:
         lo, hi = sorted((o.pitch_low, o.pitch_high))
         gap = continue_gap(song, seed, o.bars)
@@ -105,7 +112,7 @@ def make_job(s: "Session", song: Song, o: "GenerateOptions", key: Key | None):
             found = svc.continue_melody(moved, bars=o.bars, variations=o.variations, temperature=o.temperature,
                                         top_p=o.top_p, key=key, pitch_range=rng, random_seed=rs,
                                         scale_mask=o.key_lock, meters=meters, start_tick=seed.start,
-                                        cancel=cancel, progress=progress, ppq=ppq, steering=steering)
+                                        cancel=cancel, progress=progress, ppq=ppq, steering=steering, **lock)
             return [transposed(c, -shift) for c in found] if shift else found
         return job, LSTM, 0
     if s.mode == VARY:
@@ -114,7 +121,7 @@ def make_job(s: "Session", song: Song, o: "GenerateOptions", key: Key | None):
 
         def job(svc, cancel, progress):
             return svc.vary(notes, amount=o.amount, variations=o.variations, meters=meters, start_tick=start,
-                            seed=rs, temperature=o.temperature, cancel=cancel, steering=steering)
+                            seed=rs, temperature=o.temperature, cancel=cancel, steering=steering, **lock)
         return job, VAE, 0
     a, b, place, span = morph_layout(song, notes, o.variations, o.swap_ab)
     start_a, start_b, steps = seeds.bar_floor(song, a[0].start), seeds.bar_floor(song, b[0].start), o.variations

@@ -1,6 +1,7 @@
 """The Generate panel (a dock): mode, seed source and what the seed is ("Seed: bars 1-4 of
-Lead (30 notes)"), length, variations (Interpolate: steps), temperature, key lock, pitch range,
-model and device with status, the main button, candidate navigation, progress and messages.
+Lead (30 notes)"), length, variations (Interpolate: steps), temperature, key and chord
+lock, pitch range, the harmony modes' chords per bar and styles, model and device with status,
+the main button, candidate navigation, progress and messages.
 
 Owns only widgets: every control writes ``GenerateController.options`` and every button calls a
 controller verb, so the keyboard (menu actions) and the panel do the same thing. Refreshes
@@ -16,15 +17,20 @@ from PySide6.QtWidgets import (
     QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
+from musicapp.core.accompany_styles import STYLE_HELP, STYLES
 from musicapp.core.song import NOTE_NAMES, Key
 from musicapp.ui.generate import seed as seeds
 from musicapp.ui.generate.jobs import morph_layout
 from musicapp.ui.generate.controller import CONTINUE, INFILL_MODE, INTERPOLATE, MODES, VARY, GenerateController
-from musicapp.ui.generate.services import DEVICES, INFILL, LSTM, VAE
+from musicapp.ui.generate import harmony_modes as hm
+from musicapp.ui.generate.harmony_modes import ACCOMPANY_MODE, HARMONISE
+from musicapp.ui.generate.services import ACCOMPANY, DEVICES, HARMONY, INFILL, LSTM, VAE
 from musicapp.ui.generate.steer_box import SteeringBox
 
 BUTTON_TEXT = {CONTINUE: "Continue phrase", VARY: "Vary selection", INTERPOLATE: "Interpolate selection",
-               INFILL_MODE: "Infill range"}
+               INFILL_MODE: "Infill range", HARMONISE: "Harmonise melody", ACCOMPANY_MODE: "Accompany chords"}
+KINDS = {CONTINUE: LSTM, INFILL_MODE: INFILL, HARMONISE: HARMONY, ACCOMPANY_MODE: ACCOMPANY}  # others: VAE
+PER_BAR = {"Auto": "auto", "1 a bar": 1, "2 a bar": 2, "4 a bar": 4}
 KEYS = [Key(t, m) for t in range(12) for m in ("major", "minor")]
 NOT_LOADED = "not loaded (loads on first use)"
 PROGRESS_MS = 100
@@ -74,6 +80,20 @@ class GeneratePanel(QWidget):
         self.steer = SteeringBox(controller)
         self.key_lock = QCheckBox("Key lock")
         self.key_lock.setChecked(o.key_lock)
+        self.chord_lock = QCheckBox("Chord lock")
+        self.chord_lock.setChecked(o.chord_lock)
+        self.chord_lock.setToolTip("Favour the chord track's tones on the beats (and the scale between)")
+        self.per_bar = QComboBox()
+        self.per_bar.addItems(list(PER_BAR))
+        self.harmony_style = QComboBox()
+        self.harmony_style.addItems(["simple", "rich"])
+        self.harmony_style.setToolTip("simple: triads in the key; rich: sevenths, secondary dominants, "
+                                      "borrowed chords")
+        self.accompany_style = QComboBox()
+        for name in STYLES:
+            self.accompany_style.addItem(name)
+            self.accompany_style.setItemData(self.accompany_style.count() - 1, STYLE_HELP[name], Qt.ToolTipRole)
+        self.accompany_style.setCurrentText(o.accompany_style)
         self.key = QComboBox()
         self.key.addItem("Auto")
         for k in KEYS:
@@ -136,8 +156,14 @@ class GeneratePanel(QWidget):
         form.addRow("Steering", self.steer)
         key_row = QHBoxLayout()
         key_row.addWidget(self.key_lock)
+        key_row.addWidget(self.chord_lock)  # the chord lock sits beside the key lock
         key_row.addWidget(self.key, 1)
         form.addRow("Key", key_row)
+        style_row = QHBoxLayout()  # one row: Harmonise shows chords per bar + style, Accompany its style
+        style_row.addWidget(self.per_bar)
+        style_row.addWidget(self.harmony_style)
+        style_row.addWidget(self.accompany_style, 1)
+        form.addRow("Style", style_row)
         rng = QHBoxLayout()
         rng.addWidget(self.low)
         rng.addWidget(QLabel("to"))
@@ -172,6 +198,10 @@ class GeneratePanel(QWidget):
         self.temperature.valueChanged.connect(lambda v: c.set_options(temperature=v))
         self.amount.valueChanged.connect(lambda v: c.set_options(amount=v))
         self.key_lock.toggled.connect(lambda on: c.set_options(key_lock=on))
+        self.chord_lock.toggled.connect(lambda on: c.set_options(chord_lock=on))
+        self.per_bar.currentTextChanged.connect(lambda t: c.set_options(per_bar=PER_BAR[t]))
+        self.harmony_style.currentTextChanged.connect(lambda t: c.set_options(harmony_style=t))
+        self.accompany_style.currentTextChanged.connect(lambda t: c.set_options(accompany_style=t))
         self.key.currentIndexChanged.connect(lambda i: c.set_options(key=self.key.itemData(i)))
         self.low.valueChanged.connect(lambda v: c.set_options(pitch_low=v))
         self.high.valueChanged.connect(lambda v: c.set_options(pitch_high=v))
@@ -194,7 +224,7 @@ class GeneratePanel(QWidget):
             sig.connect(self.seed_moved)
 
     def _kind(self) -> str:
-        return {CONTINUE: LSTM, INFILL_MODE: INFILL}.get(self.ctrl.options.mode, VAE)
+        return KINDS.get(self.ctrl.options.mode, VAE)
 
     def refresh_models(self) -> None:
         """Re-read the model list (a model was learned, renamed or deleted); a vanished choice
@@ -223,6 +253,12 @@ class GeneratePanel(QWidget):
         mode = self.ctrl.options.mode
         self.go.setText(BUTTON_TEXT[mode])
         self.bars.setEnabled(mode == CONTINUE)
+        self.chord_lock.setEnabled(mode in (CONTINUE, VARY))
+        self.per_bar.setVisible(mode == HARMONISE)
+        self.harmony_style.setVisible(mode == HARMONISE)
+        self.accompany_style.setVisible(mode == ACCOMPANY_MODE)
+        self.accompany_style.setEnabled(mode == ACCOMPANY_MODE)
+        self.temperature.setEnabled(mode != ACCOMPANY_MODE)
         self.amount.setEnabled(mode == VARY)
         self.key_lock.setEnabled(mode in (CONTINUE, INFILL_MODE))
         self.steer.setEnabled(mode in (CONTINUE, INFILL_MODE, VARY))
@@ -294,6 +330,8 @@ class GeneratePanel(QWidget):
     def _seed_text(self, seed: seeds.Seed | None) -> str:
         c, song = self.ctrl, self.ctrl.document.song
         mode = c.session.mode if c.session is not None else c.options.mode
+        if mode in (HARMONISE, ACCOMPANY_MODE):
+            return hm.describe_span(song, mode, seed)
         if seed is None:
             return "Seed: select two phrases (A and B)" if mode == INTERPOLATE else (
                 "Seed: select the notes to vary" if mode == VARY else

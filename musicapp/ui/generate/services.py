@@ -13,18 +13,27 @@ seed=, cancel=)`` and ``interpolate(a, b, steps, meters=, start_a=, start_b=, ca
 All return lists of candidate melodies, each a list of ``Note`` in ticks. ``steering`` is a
 plain mapping (``STEERING_KEYS``: density notes per bar or None, rhythm 'seed'/'free',
 repeat 0..1 or None), so the UI never needs the ML types.
+A "harmony" service is a ``HarmonyService`` (chord progressions for a melody) and an
+"accompany" service an ``AccompanyService`` (bass and keys tracks for the chord track).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
 
 from musicapp.core.song import Key, Note, TimeSignature
+
+if TYPE_CHECKING:
+    from musicapp.core.accompany import AccompanyOptions
+    from musicapp.core.chords import Chord
+    from musicapp.core.song import Song, Track
 
 LSTM = "lstm"
 VAE = "vae"
 INFILL = "infill"
+HARMONY = "harmony"
+ACCOMPANY = "accompany"
 STEERING_KEYS = ("density", "rhythm", "repeat")
 #: cancel flag (a threading.Event or a callable) and progress(done, total): one state for every service
 Cancel = Any
@@ -41,6 +50,24 @@ class InfillService(Protocol):
              cancel: Cancel = None, progress: ProgressFn = None, ppq: int = ...) -> list[list[Note]]: ...
 #: shown name -> device string handed to the services ("auto": CUDA/MPS if present).
 DEVICES: dict[str, str] = {"Auto": "auto", "CPU": "cpu", "GPU": "cuda"}
+
+
+class HarmonyService(Protocol):
+    """Proposes chord progressions for a melody (``ml.harmony.Harmonizer``)."""
+
+    def harmonize(self, melody: Sequence["Note"], song: "Song | None" = None, *, key: "Key | None" = None,
+                  per_bar: int | str = "auto", variations: int = 4, temperature: float = 0.8,
+                  style: str = "simple", locked: Sequence["Chord"] = (), seed: int | None = None,
+                  cancel: Any = None) -> list[tuple["Chord", ...]]:
+        """``variations`` progressions (each sorted Chords in ticks), best first."""
+
+
+class AccompanyService(Protocol):
+    """Writes bass and keys tracks that follow a song's chord track (``core.accompany.Accompanist``)."""
+
+    def accompany(self, song: "Song", options: "AccompanyOptions", start: int = 0, end: int | None = None, *,
+                  variations: int = 1, seed: int = 0, cancel: Any = None) -> list[tuple["Track", ...]]:
+        """``variations`` candidates, each a tuple of new tracks, best first."""
 
 
 @dataclass
