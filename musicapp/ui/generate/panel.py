@@ -159,11 +159,13 @@ class GeneratePanel(QWidget):
         key_row.addWidget(self.chord_lock)  # the chord lock sits beside the key lock
         key_row.addWidget(self.key, 1)
         form.addRow("Key", key_row)
-        style_row = QHBoxLayout()  # one row: Harmonise shows chords per bar + style, Accompany its style
-        style_row.addWidget(self.per_bar)
-        style_row.addWidget(self.harmony_style)
-        style_row.addWidget(self.accompany_style, 1)
-        form.addRow("Style", style_row)
+        # one row, shown in place of Amount (a Vary option): Harmonise shows chords per bar and
+        # style, Accompany its style; the panel stays as tall as before (window minimum 700 px)
+        self._style_row = QHBoxLayout()
+        self._style_row.addWidget(self.per_bar)
+        self._style_row.addWidget(self.harmony_style)
+        self._style_row.addWidget(self.accompany_style, 1)
+        form.addRow("Style", self._style_row)
         rng = QHBoxLayout()
         rng.addWidget(self.low)
         rng.addWidget(QLabel("to"))
@@ -254,6 +256,9 @@ class GeneratePanel(QWidget):
         self.go.setText(BUTTON_TEXT[mode])
         self.bars.setEnabled(mode == CONTINUE)
         self.chord_lock.setEnabled(mode in (CONTINUE, VARY))
+        harmony = mode in (HARMONISE, ACCOMPANY_MODE)
+        self._form.setRowVisible(self._style_row, harmony)
+        self._form.setRowVisible(self.amount, not harmony)
         self.per_bar.setVisible(mode == HARMONISE)
         self.harmony_style.setVisible(mode == HARMONISE)
         self.accompany_style.setVisible(mode == ACCOMPANY_MODE)
