@@ -62,3 +62,17 @@ def test_unknown_style_is_refused_by_the_parser(tmp_path, capsys) -> None:
     with pytest.raises(SystemExit):
         main(["accompany", str(tmp_path / "in.mid"), "--style", "polka", "-o", str(tmp_path / "o.mid")])
     assert "invalid choice: 'polka'" in capsys.readouterr().err
+
+
+def test_a_file_with_block_chords_but_no_markers_gets_detected_chords(tmp_path, capsys) -> None:
+    pytest.importorskip("musicapp.core.chord_detect")
+    melody = _song(chords=False).tracks[0]
+    piano = Track("Piano", 1, 0, tuple(Note(b * BAR, p, BAR) for b, ch in enumerate([(48, 52, 55), (45, 48, 52)] * 4)
+                                       for p in ch))
+    write_midi(Song(tracks=(melody, piano)), tmp_path / "in.mid")
+    assert main(["accompany", str(tmp_path / "in.mid"), "-o", str(tmp_path / "out.mid")]) == 0
+    out = read_midi(tmp_path / "out.mid")
+    from musicapp.core.chords import chord_at
+
+    assert [chord_at(out.chords, b * BAR).root for b in range(8)] == [0, 9] * 4  # the piano's C and Am
+    assert "detected" in capsys.readouterr().out

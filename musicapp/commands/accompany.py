@@ -2,8 +2,9 @@
 subcommand: adds a bass and/or keys track that follow the song's chords.
 
 Thin layer over ``core.accompany``. The chords are the file's chord track (chord markers in a
-.mid, the chord track of a project); a file without them is harmonised first with the shipped
-harmoniser (``ml.harmony``) when it is installed. Errors are ``MusicappError``s (one line).
+.mid, the chord track of a project); a file without them gets chords first: detected
+(``core.chord_detect``) when it already has harmony (several pitched tracks, or notes sounding
+together), else harmonised from its melody with the shipped harmoniser (``ml.harmony``). Errors are ``MusicappError``s (one line).
 """
 
 from __future__ import annotations
@@ -44,12 +45,28 @@ def _accompany(args: argparse.Namespace) -> int:
     song, _facts = _load(args.input)
     how = "its chords"
     if not song.chords:
-        song, how = harmonised(song), "chords harmonised from its melody"
+        song, how = with_chords(song)
     out = add_accompaniment(song, AccompanyOptions(style=args.style, bass=args.bass, keys=args.keys))
     write_midi(out, args.output)
     added = ", ".join(f"{t.name} ({len(t.notes)} notes)" for t in out.tracks[len(song.tracks):])
     print(f"wrote {args.output}: {added} following {len(song.chords)} chords ({how})")
     return 0
+
+
+def with_chords(song):
+    """(``song`` with a chord track, how it was found) for a file without chords."""
+    pitched = [t for t in song.tracks if not t.is_drums and t.notes]
+    polyphonic = len(pitched) > 1 or any(a.end > b.start for t in pitched for a, b in zip(t.notes, t.notes[1:]))
+    if polyphonic:
+        try:
+            from musicapp.core.chord_detect import detect_chords
+        except ImportError:
+            pass
+        else:
+            found = detect_chords([n for t in pitched for n in t.notes], song, "auto", song.key)
+            if found.chords:
+                return song.replace(chords=found.chords), "chords detected from its parts"
+    return harmonised(song), "chords harmonised from its melody"
 
 
 def harmonised(song):
