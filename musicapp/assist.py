@@ -88,15 +88,36 @@ def open_service(config: AssistConfig, kind: str, name: str, device: str) -> Any
     raise ValueError(f"unknown model kind {kind!r}")
 
 
-def _open_harmonizer(path: Path) -> Any:
-    """The shipped harmoniser at ``path`` (a ``HarmonyService``); one line if it is missing."""
-    from musicapp.core.errors import MusicappError
+class _HarmonyService:
+    """The harmoniser checkpoint at ``path`` as a ``HarmonyService`` the worker loads once
+    (``Harmonizer.load`` is a constructor, so the worker's ``load()`` goes through here)."""
 
-    try:
-        from musicapp.ml.harmony import Harmonizer
-    except ImportError:
-        raise MusicappError("this musicapp has no harmoniser (ml.harmony is missing)") from None
-    return Harmonizer.load(path)
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._harmonizer: Any = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._harmonizer is not None
+
+    def load(self) -> None:
+        from musicapp.core.errors import MusicappError
+
+        try:
+            from musicapp.ml.harmony import Harmonizer
+        except ImportError:
+            raise MusicappError("this musicapp has no harmoniser (ml.harmony is missing)") from None
+        self._harmonizer = Harmonizer.load(self.path)
+
+    def harmonize(self, *args, **kwargs):
+        if self._harmonizer is None:
+            self.load()
+        return self._harmonizer.harmonize(*args, **kwargs)
+
+
+def _open_harmonizer(path: Path) -> Any:
+    """An unloaded ``HarmonyService`` for the harmoniser checkpoint at ``path``."""
+    return _HarmonyService(path)
 
 
 def warmup(config: AssistConfig) -> None:

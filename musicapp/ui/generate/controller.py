@@ -239,14 +239,15 @@ class GenerateController(QObject):
         if s is None or not s.current:
             return False
         notes, track = s.current, s.seed.dest
-        replaced = s.seed.notes if s.mode == VARY else ()
-        clashes = seeds.overlapping(notes, self.document.song.tracks[track].notes, replaced)
-        self._end_session()
-        if s.mode in HARMONY_MODES:
+        if s.mode in HARMONY_MODES:  # chords or whole tracks, not notes of the seed track
+            self._end_session()
             self.document.apply(f"Accept {s.mode.lower()} candidate", hm.accept_edit(s.mode, notes, s.seed.region))
             self.document.clear_ghost_notes()
             self.message.emit(f"Accepted {hm.describe(s.mode, notes)}", False)
             return True
+        replaced = s.seed.notes if s.mode == VARY else ()
+        clashes = seeds.overlapping(notes, self.document.song.tracks[track].notes, replaced)
+        self._end_session()
 
         def edit(song: Song):
             if s.mode == INFILL_MODE:  # the range's notes go, nothing outside it changes
