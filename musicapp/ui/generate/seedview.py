@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication
 
 from musicapp.core.song import Note
 from musicapp.ui.generate import seed as seeds
-from musicapp.ui.generate.jobs import CONTINUE, INTERPOLATE, morph_layout
+from musicapp.ui.generate.jobs import CONTINUE, INFILL_MODE, INTERPOLATE, morph_layout
 from musicapp.ui.pianoroll.canvas import PaintContext, thin_pen
 
 if TYPE_CHECKING:
@@ -54,6 +54,8 @@ def plan_for(ctrl: "GenerateController") -> SeedPlan | None:
         except seeds.SeedError:
             return None
         return SeedPlan(seed, (a, b), (place, place + span * ctrl.options.variations))
+    if mode == INFILL_MODE:  # the candidates go into the range
+        return SeedPlan(seed, None, seed.region)
     if mode == CONTINUE:
         bar = song.meter_at(seed.start).bar_ticks(song.ppq)
         return SeedPlan(seed, None, (seed.start, seed.start + ctrl.options.bars * bar))
