@@ -10,9 +10,8 @@ model card between ``<!-- harmony-eval:start -->`` and ``<!-- harmony-eval:end -
 
 from __future__ import annotations
 
-import itertools
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
@@ -24,28 +23,11 @@ CARD_START, CARD_END = "<!-- harmony-eval:start -->", "<!-- harmony-eval:end -->
 
 
 def tune_decoder(harmonizer: Harmonizer, valid: list, log: Callable[[str], None] = print) -> DecoderWeights:
-    """The decoder weights with the best half-bar accuracy on ``valid`` among those whose share
-    of melody on chord tones is at least the true chords' (the best accuracy if none is)."""
-    best, best_key = harmonizer.weights, (-1, -1.0)
-    grid = itertools.product((0.3, 0.6, 1.0), (0.5, 1.0, 2.0, 3.0), (0.3, 0.8))
-    for transition, melody, in_key in grid:
-        w = replace(harmonizer.weights, transition=transition, melody=melody, in_key=in_key)
+    """The decoder weights chosen on ``valid`` (``harmony_tune.tune_weights``: half-bar accuracy
+    among settings whose share of melody on chord tones is at least the true chords')."""
+    from musicapp.ml.harmony_tune import tune_weights
 
-        def run(mel, song, key, per_bar, w=w):
-            from musicapp.core.song import Note
-
-            notes = [Note(int(a), int(p), int(max(b, 1))) for a, b, p in mel]
-            return harmonizer.harmonize(notes, song, key=key, per_bar=per_bar, variations=1, weights=w)[0]
-
-        res = evaluate_scores(valid, run, 2)
-        ok = res["model"]["melody_on_chord_tones"] >= res["true chords"]["melody_on_chord_tones"]
-        k = (int(ok), res["model"]["accuracy"])
-        log(f"decoder {transition}/{melody}/{in_key}: accuracy {k[1]:.3f}, melody on chord tones "
-            f"{res['model']['melody_on_chord_tones']:.3f} (true {res['true chords']['melody_on_chord_tones']:.3f})")
-        if k > best_key:
-            best, best_key = w, k
-    log(f"decoder weights chosen: {best}")
-    return best
+    return tune_weights(harmonizer, valid, log=log)[0]
 
 
 def evaluation(harmonizer: Harmonizer, test: list, folk_limit: int = 300) -> dict:
@@ -116,8 +98,9 @@ def train_and_ship(run_dir: str, out: str, minutes: float, card: str | None = No
     return path
 
 
-def update_metrics(path: str | Path, results: dict) -> None:
-    """Replace ``metrics.evaluation`` in a checkpoint's JSON (the weights and their hash stay)."""
+def _rewrite_json(path: str | Path, edit: Callable[[dict], None]) -> Path:
+    """Apply ``edit`` to a checkpoint's JSON document and write it back atomically (the weights
+    file and its hash stay); returns the JSON path."""
     import json
     import os
 
@@ -125,10 +108,21 @@ def update_metrics(path: str | Path, results: dict) -> None:
 
     json_path, _ = checkpoint_paths(path)
     doc = json.loads(json_path.read_text(encoding="utf-8"))
-    doc.setdefault("metrics", {})["evaluation"] = results
+    edit(doc)
     tmp = json_path.with_name(json_path.name + ".tmp")
     tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, json_path)
+    return json_path
+
+
+def update_metrics(path: str | Path, results: dict) -> None:
+    """Replace ``metrics.evaluation`` in a checkpoint's JSON (the weights and their hash stay)."""
+    _rewrite_json(path, lambda doc: doc.setdefault("metrics", {}).__setitem__("evaluation", results))
+
+
+def update_decoder(path: str | Path, weights: DecoderWeights) -> Path:
+    """Replace ``extra.decoder`` in a checkpoint's JSON with ``weights``; returns the JSON path."""
+    return _rewrite_json(path, lambda doc: doc.setdefault("extra", {}).__setitem__("decoder", asdict(weights)))
 
 
 def evaluate_checkpoint(path: str | None = None, card: str | None = None, folk_limit: int = 300,

@@ -158,3 +158,17 @@ def test_a_checkpoint_with_bad_decoder_weights_is_refused_with_one_line(tmp_path
     with pytest.raises(CheckpointError) as err:
         Harmonizer.load(path)
     assert "\n" not in str(err.value)
+
+
+def test_decoder_tuning_picks_grid_weights_on_the_given_split_and_prints_the_table(tiny):
+    from musicapp.ml.harmony_tune import IN_KEY, MELODY, RICH, TRANSITIONS, format_grid, tune_weights
+
+    valid = [piece_examples(synthetic_score(i)) for i in range(2)]
+    chosen, rows = tune_weights(tiny, valid, log=lambda s: None)
+    assert chosen.transition in TRANSITIONS and chosen.melody in MELODY
+    assert chosen.rich in RICH and chosen.in_key in IN_KEY
+    assert len(rows) == len(TRANSITIONS) * len(MELODY) + len(RICH) - 1 + len(IN_KEY)
+    best_rich = max(r["accuracy"] for r in rows if r["style"] == "rich")
+    assert all(0.0 <= r["accuracy"] <= 1.0 for r in rows) and best_rich > 0.0
+    table = format_grid(rows, chosen)
+    assert table.count("chosen") == 2 and "reference accuracy" in table
