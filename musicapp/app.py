@@ -35,8 +35,33 @@ def own_port(name: str) -> bool:
 class EngineOutputs:
     """The output choices for the transport bar: built-in synth, a virtual port, real ports."""
 
-    def __init__(self, transport):
+    def __init__(self, transport, soundfont: str = ""):
         self.transport = transport
+        self.soundfont = soundfont  # "" automatic, a .sf2 path, or "own" (ui.sound_menu)
+        self.current: str | None = None
+
+    def soundfonts(self) -> list[str]:
+        """Paths of the SoundFonts found on this system (best first)."""
+        from musicapp.engine.fluid import list_soundfonts
+
+        return [str(p) for p in list_soundfonts()]
+
+    def set_soundfont(self, choice: str) -> None:
+        """Play the built-in synth with ``choice`` from now on; reopens it if it is playing."""
+        if choice not in ("", "own") and not os.path.isfile(choice):
+            raise MusicappError(f"no such SoundFont: {choice}")
+        self.soundfont = choice
+        if self.current == BUILTIN_SYNTH:
+            self.select(BUILTIN_SYNTH)
+
+    def _builtin_synth(self):
+        from musicapp.engine import transport as engine
+
+        if self.soundfont == "own":
+            return engine.BuiltinSynthOutput(engine="own")
+        if self.soundfont:
+            return engine.BuiltinSynthOutput(engine="fluidsynth", soundfont=self.soundfont)
+        return engine.BuiltinSynthOutput()  # FluidSynth with the best SoundFont, else own
 
     def names(self) -> list[str]:
         from musicapp.engine.transport import list_output_ports
@@ -53,10 +78,11 @@ class EngineOutputs:
 
         if name == NO_OUTPUT:
             self.transport.set_output(None)
+            self.current = name
             return
         try:
             if name == BUILTIN_SYNTH:
-                output = engine.BuiltinSynthOutput()
+                output = self._builtin_synth()
             elif name == VIRTUAL_PORT:
                 output = engine.open_virtual_output("musicapp")
             else:
@@ -66,6 +92,7 @@ class EngineOutputs:
         except (ImportError, OSError, RuntimeError) as err:
             raise MusicappError(f"cannot open output {name!r}: {err}") from None
         self.transport.set_output(output)
+        self.current = name
 
 
 class EngineInputs:
@@ -205,6 +232,10 @@ def build_window(settings=None, dialogs=None, autosave=None, with_engine: bool =
 
     install_models_menu(win, model_services())  # Models > Learn From MIDI Files... (training in a child process)
     if chooser is not None:
+        from musicapp.ui.sound_menu import install_sound_menu
+
+        chooser.soundfont = win.settings.soundfont
+        install_sound_menu(win, chooser)
         from PySide6.QtCore import QTimer
 
         # after the window is up: opening an audio device or port can take a moment
@@ -258,6 +289,22 @@ def install_exit_signals(app, win) -> None:
     win._exit_signal_parts = (reader, writer, notifier)  # kept alive with the window
 
 
+def smoke_report(win) -> str:
+    """One line saying whether the running editor found what it ships with (for smoke runs
+    of installed builds: ``MUSICAPP_QUIT_AFTER_MS=3000 musicapp``)."""
+    from musicapp.engine.fluid import find_soundfont, library_loads
+    from musicapp.paths import models_dir, resources_dir
+
+    sf = find_soundfont()
+    models = sorted(p.stem for p in models_dir().glob("*.json"))
+    icon = not win.windowIcon().isNull()
+    notes = sum(len(t.notes) for t in win.document.song.tracks)
+    return (f"editor up: shown={win.isVisible()} icon={'ok' if icon else 'missing'} "
+            f"models={','.join(models) or 'none'} notes={notes} "
+            f"fluidsynth={'ok' if library_loads() else 'missing'} soundfont={sf.name if sf else 'none'} "
+            f"resources={resources_dir()} models_dir={models_dir()}")
+
+
 def run_app(path: str | None = None) -> int:
     """Start the GUI event loop, optionally opening ``path``; returns the exit code."""
     started = time.perf_counter()
@@ -277,6 +324,9 @@ def run_app(path: str | None = None) -> int:
         print(f"window shown after {time.perf_counter() - started:.3f} s", file=sys.stderr)
     QTimer.singleShot(0, lambda: win.startup(path))
     QTimer.singleShot(1500, win.generate.preload)  # torch + Continue model load on the ML worker
+    quit_ms = os.environ.get("MUSICAPP_QUIT_AFTER_MS")  # smoke runs (wheel test, bundle build)
+    if quit_ms:
+        QTimer.singleShot(int(quit_ms), lambda: (print(smoke_report(win), file=sys.stderr), app.quit()))
     code = app.exec()
     transport = win.playback.transport
     if transport is not None:

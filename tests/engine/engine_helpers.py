@@ -2,9 +2,32 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import time
 
+import pytest
+
 from musicapp.core.song import Note, Song, TempoChange, Track
+
+
+def needs_fluidsynth(test):
+    """Run ``test`` where libfluidsynth and a SoundFont are installed. Elsewhere it is skipped,
+    unless ``MUSICAPP_REQUIRE_FLUIDSYNTH=1`` (``./setup.sh test``, which installs both, sets
+    it): then the missing synth is a failure, so a fresh clone cannot silently skip them."""
+    from musicapp.engine import fluid
+
+    if fluid.available():
+        return test
+    if os.environ.get("MUSICAPP_REQUIRE_FLUIDSYNTH") != "1":
+        return pytest.mark.skip(reason="no libfluidsynth or SoundFont here")(test)
+
+    @functools.wraps(test)
+    def missing(*args, **kwargs):
+        pytest.fail("FluidSynth tests required (MUSICAPP_REQUIRE_FLUIDSYNTH=1) but libfluidsynth "
+                    "or a SoundFont is missing (Debian: libfluidsynth3 timgm6mb-soundfont)")
+
+    return missing
 
 
 def virtual_keyboard(client: str):
