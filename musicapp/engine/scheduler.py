@@ -353,8 +353,11 @@ class Scheduler:
         if self._clock_out:
             self._send_clock_position(tick, continuing=True)
 
-    def cmd_swap(self, events: EventList) -> None:
-        """New snapshot: keep notes the new song still holds here, silence the others."""
+    def cmd_swap(self, events: EventList, spans=None) -> None:
+        """New snapshot: keep notes the new song still holds here, silence the others.
+
+        ``spans`` (``compiler.note_spans`` of the new song, made on the compile thread) lets
+        the check look up only the sounding keys instead of walking every note here."""
         ph = self.playhead
         tick = self.current_tick()
         self._events = events
@@ -365,10 +368,19 @@ class Scheduler:
         wall = now() if now() > ph.anchor_wall else ph.anchor_wall
         self._index = events.index_after_seconds(seconds)
         self._publish(True, wall, seconds, ph.rest_tick)
-        held = _held_at(events, tick)
+        if spans is not None:
+            from musicapp.engine.compiler import sounds_at
+
+            def still_held(key) -> bool:
+                return sounds_at(spans, key, tick)
+        else:
+            held = _held_at(events, tick)
+
+            def still_held(key) -> bool:
+                return key in held
         for out in list(self._outputs):
             for ch, pitch in out.sounding_notes():
-                if (ch, pitch) not in held:
+                if not still_held((ch, pitch)):
                     try:
                         out.send(note_off(ch, pitch))
                     except Exception as err:
