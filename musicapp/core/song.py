@@ -152,6 +152,7 @@ class Track:
     controls: tuple[Control, ...] = ()
     #: events of its .mid track the song does not edit (lyrics, text, sysex...), by tick
     extras: tuple[KeptEvent, ...] = ()
+    _end: int = field(default=-1, init=False, repr=False, compare=False)  # cache of ``end``
 
     def __post_init__(self) -> None:
         if not 0 <= self.channel <= 15:
@@ -175,8 +176,13 @@ class Track:
 
     @property
     def end(self) -> int:
-        """Tick after the last note ends (0 when empty)."""
-        return max((n.end for n in self.notes), default=0)
+        """Tick after the last note ends (0 when empty). Computed once per Track: an edit
+        rebuilds only the tracks it changes, so ``Song.end`` stays cheap on big songs."""
+        end = self._end
+        if end < 0:
+            end = max((n.end for n in self.notes), default=0)
+            object.__setattr__(self, "_end", end)
+        return end
 
 
 @dataclass(frozen=True, slots=True, order=True)
