@@ -18,11 +18,15 @@ import threading
 from dataclasses import dataclass
 from typing import Callable
 
-from musicapp.core.song import Song
-from musicapp.engine.events import EventList, EventOptions, audible_tracks, compile_song
+from musicapp.core.song import Song, Track
+from musicapp.engine.events import (
+    EventList, EventOptions, Row, audible_tracks, compile_song, track_rows,
+)
 
-#: (channel, pitch) -> (note starts sorted, running maximum of their ends), both in ticks
-NoteSpans = dict[tuple[int, int], tuple[list[int], list[int]]]
+#: pitch -> (note starts sorted, running maximum of their ends), both in ticks; one per track
+PitchSpans = dict[int, tuple[list[int], list[int]]]
+#: (channel, PitchSpans) of every audible track
+NoteSpans = list[tuple[int, PitchSpans]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,42 +48,85 @@ class Compiled:
     loop: tuple[int, int] | None
 
 
-def note_spans(song: Song) -> NoteSpans:
-    """The audible notes by (channel, pitch): starts sorted, with the running maximum of the
-    ends, so ``sounds_at`` answers in O(log n) however notes of one key overlap."""
-    raw: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    for track in audible_tracks(song):
-        ch = track.channel
-        for n in track.notes:
-            raw.setdefault((ch, n.pitch), []).append((n.start, n.end))
-    spans: NoteSpans = {}
-    for key, v in raw.items():
-        v.sort()
+def track_spans(track: Track) -> PitchSpans:
+    """``track``'s notes by pitch: starts sorted, with the running maximum of the ends, so
+    ``sounds_at`` answers in O(log n) however notes of one pitch overlap."""
+    raw: dict[int, list[tuple[int, int]]] = {}
+    for n in track.notes:  # sorted by (start, pitch): each pitch's list comes out sorted
+        raw.setdefault(n.pitch, []).append((n.start, n.end))
+    spans: PitchSpans = {}
+    for pitch, v in raw.items():
         ends, top = [], -1
         for _, end in v:
-            top = max(top, end)
+            top = end if end > top else top
             ends.append(top)
-        spans[key] = ([s for s, _ in v], ends)
+        spans[pitch] = ([s for s, _ in v], ends)
     return spans
+
+
+def note_spans(song: Song, spans_of: Callable[[Track], PitchSpans] = track_spans) -> NoteSpans:
+    """The audible tracks' note spans with their channels."""
+    return [(t.channel, spans_of(t)) for t in audible_tracks(song)]
 
 
 def sounds_at(spans: NoteSpans, key: tuple[int, int], tick: float) -> bool:
     """True when a note of ``key`` (channel, pitch) sounds at ``tick`` (start <= tick < end)."""
-    v = spans.get(key)
-    if not v:
-        return False
-    i = bisect.bisect_right(v[0], tick)
-    return i > 0 and v[1][i - 1] > tick
+    ch, pitch = key
+    for channel, by_pitch in spans:
+        v = by_pitch.get(pitch) if channel == ch else None
+        if v:
+            i = bisect.bisect_right(v[0], tick)
+            if i > 0 and v[1][i - 1] > tick:
+                return True
+    return False
 
 
-def compile_job(job: CompileJob) -> Compiled:
+class TrackRowCache:
+    """Each track's compiled rows, kept from one compile to the next: Tracks are immutable and
+    an edit rebuilds only the tracks it changes, so the others are looked up, not recompiled.
+    Holds the tracks of the latest song only. Used by the compile thread alone."""
+
+    def __init__(self) -> None:
+        self._rows: dict[int, tuple[Track, list[Row]]] = {}
+        self._spans: dict[int, tuple[Track, PitchSpans]] = {}
+
+    def rows(self, track: Track) -> list[Row]:
+        hit = self._rows.get(id(track))
+        if hit is not None and hit[0] is track:
+            return hit[1]
+        rows = track_rows(track)
+        self._rows[id(track)] = (track, rows)
+        return rows
+
+    def spans(self, track: Track) -> PitchSpans:
+        hit = self._spans.get(id(track))
+        if hit is not None and hit[0] is track:
+            return hit[1]
+        spans = track_spans(track)
+        self._spans[id(track)] = (track, spans)
+        return spans
+
+    def keep_only(self, song: Song) -> None:
+        """Forget tracks that are not in ``song``."""
+        ids = {id(t) for t in song.tracks}
+        self._rows = {k: v for k, v in self._rows.items() if k in ids}
+        self._spans = {k: v for k, v in self._spans.items() if k in ids}
+
+
+def compile_job(job: CompileJob, cache: TrackRowCache | None = None) -> Compiled:
     """Compile ``job`` and warm its loop-start chase (runs on the compile thread)."""
     from dataclasses import replace
 
-    events = compile_song(job.song, replace(job.options, until_tick=job.until_tick))
+    options = replace(job.options, until_tick=job.until_tick)
+    if cache is None:
+        events, spans = compile_song(job.song, options), note_spans(job.song)
+    else:
+        events = compile_song(job.song, options, cache.rows)
+        spans = note_spans(job.song, cache.spans)
+        cache.keep_only(job.song)
     if job.loop:
         events.chase(job.loop[0])  # here, not in the engine thread: it walks every control
-    return Compiled(events, note_spans(job.song), job.loop)
+    return Compiled(events, spans, job.loop)
 
 
 class SnapshotCompiler:
@@ -87,8 +134,10 @@ class SnapshotCompiler:
 
     def __init__(self, deliver: Callable[[Compiled], None],
                  on_error: Callable[[Exception], None] = lambda err: None,
-                 compile_fn: Callable[[CompileJob], Compiled] = compile_job) -> None:
-        self._deliver, self._on_error, self._compile = deliver, on_error, compile_fn
+                 compile_fn: Callable[[CompileJob], Compiled] | None = None) -> None:
+        cache = TrackRowCache()
+        self._deliver, self._on_error = deliver, on_error
+        self._compile = compile_fn or (lambda job: compile_job(job, cache))
         self._cond = threading.Condition()
         self._pending: tuple[int, CompileJob] | None = None
         self._submitted = 0  # generation of the newest submission

@@ -22,9 +22,9 @@ def test_set_song_compiles_on_the_engines_compile_thread_not_the_callers(monkeyp
     threads = []
     original = events_mod.compile_song
 
-    def spy(song, options=EventOptions()):
+    def spy(*args, **kwargs):
         threads.append(threading.current_thread().name)
-        return original(song, options)
+        return original(*args, **kwargs)
 
     monkeypatch.setattr("musicapp.engine.compiler.compile_song", spy)
     with Transport(RecordingOutput()) as tr:
@@ -96,3 +96,22 @@ def test_note_spans_answer_which_keys_sound_like_a_walk_over_every_note():
             track = song.tracks[key[0]]
             expected = any(n.pitch == key[1] and n.start <= tick < n.end for n in track.notes)
             assert sounds_at(spans, key, tick) == expected, (key, tick)
+
+
+def test_cached_track_rows_compile_the_same_events_as_a_fresh_compile():
+    from musicapp.engine.compiler import TrackRowCache
+    from musicapp.engine.events import compile_song
+
+    rng = random.Random(2)
+    tracks = tuple(Track(channel=c, notes=tuple(Note(rng.randrange(0, 8000), rng.randrange(40, 90),
+                                                     rng.randrange(1, 500)) for _ in range(200)))
+                   for c in range(3))
+    song = Song(tracks=tracks)
+    cache = TrackRowCache()
+    compile_job(CompileJob(song, EventOptions(), None), cache)
+    edited = song.with_track(1, tracks[1].with_notes(n.moved(dp=1) for n in tracks[1].notes))
+    got = compile_job(CompileJob(edited, EventOptions(metronome=True), (0, 960), 9600), cache)
+    fresh = compile_song(edited, EventOptions(metronome=True, until_tick=9600))
+    assert (got.events.ticks, got.events.seconds, got.events.messages) == \
+        (fresh.ticks, fresh.seconds, fresh.messages)
+    assert got.spans == note_spans(edited)
