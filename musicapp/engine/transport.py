@@ -29,13 +29,13 @@ from musicapp.engine.ports import (
     MidiPortOutput, VirtualOutput, list_input_ports, list_output_ports, open_output_port,
     open_virtual_output,
 )
-from musicapp.engine.scheduler import Scheduler, SchedulerConfig, TransportEvent
+from musicapp.engine.scheduler import Clock, ManualClock, Scheduler, SchedulerConfig, TransportEvent
 
 __all__ = [
     "Transport", "TransportEvent", "SchedulerConfig", "Output", "RecordingOutput",
     "MidiPortOutput", "VirtualOutput", "list_output_ports", "list_input_ports",
     "open_output_port", "open_virtual_output", "BuiltinSynthOutput", "MidiInput",
-    "open_input_port", "open_virtual_input", "Recorder", "free_running_ticks",
+    "open_input_port", "open_virtual_input", "Recorder", "free_running_ticks", "ManualClock",
 ]
 
 Listener = Callable[[TransportEvent], None]
@@ -58,7 +58,9 @@ class Transport:
     """
 
     def __init__(self, output: Output | None = None, song: Song | None = None,
-                 config: SchedulerConfig = SchedulerConfig()) -> None:
+                 config: SchedulerConfig = SchedulerConfig(), clock: Clock | None = None) -> None:
+        """``clock``: seconds on a monotonic scale for every deadline (default
+        ``time.perf_counter``; tests pass a ``ManualClock``)."""
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         self._song = song if song is not None else Song()
@@ -66,7 +68,8 @@ class Transport:
         self._loop: tuple[int, int] | None = None
         self._open_end = False
         self._closed = False
-        self._sched = Scheduler(compile_song(self._song, self._options), config, self._dispatch)
+        self._sched = Scheduler(compile_song(self._song, self._options), config, self._dispatch,
+                                **({"clock": clock} if clock is not None else {}))
         self._compiler = SnapshotCompiler(self._deliver, self._compile_failed)
         if output is not None:
             self.set_output(output)
