@@ -96,20 +96,14 @@ class EngineOutputs:
 
 
 class EngineInputs:
-    """The MIDI input choices for the transport bar, thru to the transport and take recording.
-
-    The open input echoes what it receives to the transport's outputs on the thru channel (the
-    active track's), and while a take runs also feeds a ``Recorder`` timed by the transport's
-    clock. Both handlers run in the input's poll thread and only enqueue or record.
-    """
+    """The MIDI input choices for the transport bar; thru and take recording are the engine's
+    (``engine.thru.MidiThru``): this only opens the chosen port and hands it over."""
 
     def __init__(self, transport):
+        from musicapp.engine.thru import MidiThru
+
         self.transport = transport
-        self._input = None
-        self._recorder = None
-        self._channel = 0
-        self._held: dict[tuple[int, int], int] = {}  # (input channel, key) -> thru channel used
-        self._pedal: set[int] = set()  # thru channels whose sustain pedal is down
+        self.thru = MidiThru(transport)
 
     def names(self) -> list[str]:
         from musicapp.engine.transport import list_input_ports
@@ -124,83 +118,35 @@ class EngineInputs:
         """Listen to ``name`` from now on; raises MusicappError with a one-line reason."""
         from musicapp.engine import transport as engine
 
-        self.close()
+        self.thru.close()
         if name == NO_INPUT:
             return
         try:
-            self._input = engine.open_virtual_input("musicapp") if name == VIRTUAL_INPUT \
+            midi_input = engine.open_virtual_input("musicapp") if name == VIRTUAL_INPUT \
                 else engine.open_input_port(name)
         except MusicappError:
             raise
         except (ImportError, OSError, RuntimeError) as err:
             raise MusicappError(f"cannot open MIDI input {name!r}: {err}") from None
-        self._input.add_handler(self._thru)
-        self._input.add_handler(self._record)
+        self.thru.attach(midi_input)
 
     @property
     def is_open(self) -> bool:
-        return self._input is not None
+        return self.thru.is_open
 
     def set_thru_channel(self, channel: int) -> None:
         """Play what comes in on ``channel`` (0-15), the active track's."""
-        self._channel = channel
+        self.thru.set_channel(channel)
 
     def start_take(self) -> None:
-        from musicapp.engine.transport import Recorder
-
-        self._recorder = Recorder(self.transport.tick_at)
+        self.thru.start_take()
 
     def finish_take(self, quantize_ticks: int | None = None, end_tick: int | None = None):
-        """(notes, controls) played since ``start_take``, in song ticks; keys still held end
-        at ``end_tick`` (default: where the playhead is now)."""
-        rec, self._recorder = self._recorder, None
-        if rec is None:
-            return [], []
-        return rec.notes(quantize_ticks, end_tick=end_tick), rec.controls()
+        """(notes, controls) played since ``start_take``, in song ticks."""
+        return self.thru.finish_take(quantize_ticks, end_tick)
 
     def close(self) -> None:
-        inp, self._input = self._input, None
-        if inp is not None:
-            inp.close()
-        self._release_held()
-
-    def _thru(self, _wall: float, msg) -> None:
-        """Echo on the thru channel; a key's note-off goes where its note-on went, even if the
-        active track (and so the thru channel) changed while it was held."""
-        if msg[0] >= 0xF0:
-            return self._send(msg)
-        kind, key = msg[0] & 0xF0, (msg[0] & 0x0F, msg[1] if len(msg) > 1 else 0)
-        if kind == 0x90 and msg[2] > 0:
-            self._held[key] = self._channel
-            out = self._channel
-        elif kind in (0x80, 0x90):
-            out = self._held.pop(key, self._channel)
-        else:
-            out = self._channel
-            if kind == 0xB0 and msg[1] == 64:  # sustain pedal: remember where it is down
-                (self._pedal.add if msg[2] >= 64 else self._pedal.discard)(out)
-        self._send(((kind | out), *msg[1:]))
-
-    def _send(self, msg) -> None:
-        try:
-            self.transport.send_now(msg)
-        except MusicappError:
-            pass  # the transport is closing; a dropped echo loses nothing
-
-    def _release_held(self) -> None:
-        """Note-offs for keys echoed but not yet released, and pedal up where it was left down
-        (the input is going away)."""
-        held, self._held = self._held, {}
-        for (_in_ch, pitch), out in held.items():
-            self._send((0x80 | out, pitch, 0))
-        pedal, self._pedal = self._pedal, set()
-        for out in sorted(pedal):
-            self._send((0xB0 | out, 64, 0))
-
-    def _record(self, wall: float, msg) -> None:
-        rec = self._recorder
-        if rec is not None:
-            rec.feed(wall, msg)
+        self.thru.close()
 
 
 def build_window(settings=None, dialogs=None, autosave=None, with_engine: bool = True):
