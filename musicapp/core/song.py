@@ -134,6 +134,17 @@ class Control:
         return (self.kind, self.number)
 
 
+def _notes_sorted(notes: tuple[Note, ...]) -> bool:
+    """True when ``notes`` are in Note order; compares whole notes only where starts tie (an
+    edit re-checks every note of the track it changes, so this runs per edit)."""
+    for a, b in zip(notes, notes[1:]):
+        if a.start < b.start:
+            continue
+        if a.start > b.start or a > b:
+            return False
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class Track:
     """A named part: notes sorted by (start, pitch), channel 0-15, GM program 0-127.
@@ -160,7 +171,7 @@ class Track:
         if not 0 <= self.program <= 127:
             raise SongError(f"program {self.program} outside 0..127")
         notes = tuple(self.notes)
-        if any(notes[i] > notes[i + 1] for i in range(len(notes) - 1)):
+        if not _notes_sorted(notes):
             notes = tuple(sorted(notes))
         object.__setattr__(self, "notes", notes)
         object.__setattr__(self, "controls", _by_tick(self.controls))  # same-tick order kept
