@@ -35,8 +35,11 @@ def own_port(name: str) -> bool:
 class EngineOutputs:
     """The output choices for the transport bar: built-in synth, a virtual port, real ports."""
 
-    def __init__(self, transport, soundfont: str = ""):
+    def __init__(self, transport, soundfont: str = "", synth_factory=None):
+        """``synth_factory(**kwargs)`` makes the built-in synth output (default
+        ``engine.transport.BuiltinSynthOutput`` on the default audio device)."""
         self.transport = transport
+        self._synth_factory = synth_factory
         self.soundfont = soundfont  # "" automatic, a .sf2 path, or "own" (ui.sound_menu)
         self.current: str | None = None
 
@@ -57,11 +60,12 @@ class EngineOutputs:
     def _builtin_synth(self):
         from musicapp.engine import transport as engine
 
+        make = self._synth_factory or engine.BuiltinSynthOutput
         if self.soundfont == "own":
-            return engine.BuiltinSynthOutput(engine="own")
+            return make(engine="own")
         if self.soundfont:
-            return engine.BuiltinSynthOutput(engine="fluidsynth", soundfont=self.soundfont)
-        return engine.BuiltinSynthOutput()  # FluidSynth with the best SoundFont, else own
+            return make(engine="fluidsynth", soundfont=self.soundfont)
+        return make()  # FluidSynth with the best SoundFont, else the own synth
 
     def names(self) -> list[str]:
         from musicapp.engine.transport import list_output_ports

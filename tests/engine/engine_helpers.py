@@ -6,6 +6,7 @@ import functools
 import os
 import time
 
+import numpy as np
 import pytest
 
 from musicapp.core.song import Note, Song, TempoChange, Track
@@ -103,3 +104,25 @@ def scale_song(notes: int = 8, step: int = 240, bpm: float = 120.0, length: int 
     track = Track("melody", channel=0, program=0, notes=tuple(
         Note(i * step, start_pitch + i, length, 90) for i in range(notes)))
     return Song(tracks=(track,), tempos=(TempoChange.from_bpm(0, bpm),))
+
+
+class FakeStream:
+    """Stands in for a PortAudio stream where no sound card exists."""
+
+    def __init__(self, **kwargs) -> None:
+        self.kwargs = kwargs
+        self.started = self.closed = False
+
+    def start(self) -> None:
+        self.started = True
+
+    def stop(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+    def pull(self, frames: int) -> np.ndarray:
+        out = np.zeros((frames, 2), dtype=np.float32)
+        self.kwargs["callback"](out, frames, None, None)
+        return out

@@ -29,7 +29,12 @@ def app_win(jack_server, qtbot, tmp_path):
                     timeout=5000)
     yield win
     win.playback.stop()
+    watcher = getattr(win, "port_watcher", None)
+    if watcher is not None:  # no port polling from a closed window during later tests
+        watcher.timer.stop()
     win.close()
+    win.playback.transport.close()
+    win.deleteLater()
 
 
 def _output_port_named(suffix: str) -> str:

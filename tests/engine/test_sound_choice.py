@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import pytest
 
-from engine_helpers import needs_fluidsynth
+from engine_helpers import FakeStream, needs_fluidsynth
 from musicapp.app import BUILTIN_SYNTH, EngineOutputs
 from musicapp.core.errors import MusicappError
 from musicapp.engine import fluid
+from musicapp.engine.audio import BuiltinSynthOutput
 from musicapp.engine.transport import Transport
 
 
 @pytest.fixture
-def chooser(jack_server):  # JACK gives PortAudio an audio device here
+def chooser():
+    """The editor's output chooser with the real synths on a stand-in audio stream (a PortAudio
+    stream on the test JACK server would tie JACK's cycle to this process's GIL)."""
     transport = Transport()
-    yield EngineOutputs(transport)
+
+    def synth(**kwargs):
+        return BuiltinSynthOutput(stream_factory=lambda **kw: FakeStream(**kw), **kwargs)
+
+    yield EngineOutputs(transport, synth_factory=synth)
     transport.close()
 
 
@@ -51,3 +58,12 @@ def test_unreadable_soundfont_falls_back_to_the_own_synth_when_automatic(tmp_pat
     assert isinstance(make_synth(24000, "auto", bad), Synth)
     with pytest.raises(MusicappError, match="could not load"):
         make_synth(24000, "fluidsynth", bad)
+
+
+@needs_fluidsynth
+def test_the_chosen_soundfont_is_what_the_playing_synth_renders(chooser):
+    chooser.select(BUILTIN_SYNTH)
+    (out,) = chooser.transport.outputs()
+    out.send((0x90, 69, 100))
+    block = out._stream.pull(4800)
+    assert abs(block).max() > 0.01  # FluidSynth sounds the note through the stream callback

@@ -16,7 +16,7 @@ from musicapp.engine.audio import BuiltinSynthOutput, render_song, write_wav
 from musicapp.engine.errors import AudioDeviceError, EngineError
 from musicapp.engine.synth import Synth, SynthConfig, midi_to_hz
 
-from engine_helpers import needs_fluidsynth
+from engine_helpers import FakeStream, needs_fluidsynth
 
 SR = 24000
 
@@ -173,28 +173,6 @@ def test_fluidsynth_with_system_soundfont_plays_the_right_pitch():
     song = Song(tracks=(Track(program=0, notes=(Note(0, 69, 960, 100),)),))
     audio = render_song(song, sample_rate=SR, engine="fluidsynth", tail_s=0.1)
     assert abs(lowest_strong_peak(audio[SR // 10: SR], SR) - 440.0) < 4.0
-
-
-class FakeStream:
-    """Stands in for a PortAudio stream where no sound card exists."""
-
-    def __init__(self, **kwargs) -> None:
-        self.kwargs = kwargs
-        self.started = self.closed = False
-
-    def start(self) -> None:
-        self.started = True
-
-    def stop(self) -> None:
-        pass
-
-    def close(self) -> None:
-        self.closed = True
-
-    def pull(self, frames: int) -> np.ndarray:
-        out = np.zeros((frames, 2), dtype=np.float32)
-        self.kwargs["callback"](out, frames, None, None)
-        return out
 
 
 def test_live_synth_output_applies_messages_in_the_audio_callback():
