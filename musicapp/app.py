@@ -35,8 +35,37 @@ def own_port(name: str) -> bool:
 class EngineOutputs:
     """The output choices for the transport bar: built-in synth, a virtual port, real ports."""
 
-    def __init__(self, transport):
+    def __init__(self, transport, soundfont: str = "", synth_factory=None):
+        """``synth_factory(**kwargs)`` makes the built-in synth output (default
+        ``engine.transport.BuiltinSynthOutput`` on the default audio device)."""
         self.transport = transport
+        self._synth_factory = synth_factory
+        self.soundfont = soundfont  # "" automatic, a .sf2 path, or "own" (ui.sound_menu)
+        self.current: str | None = None
+
+    def soundfonts(self) -> list[str]:
+        """Paths of the SoundFonts found on this system (best first)."""
+        from musicapp.engine.fluid import list_soundfonts
+
+        return [str(p) for p in list_soundfonts()]
+
+    def set_soundfont(self, choice: str) -> None:
+        """Play the built-in synth with ``choice`` from now on; reopens it if it is playing."""
+        if choice not in ("", "own") and not os.path.isfile(choice):
+            raise MusicappError(f"no such SoundFont: {choice}")
+        self.soundfont = choice
+        if self.current == BUILTIN_SYNTH:
+            self.select(BUILTIN_SYNTH)
+
+    def _builtin_synth(self):
+        from musicapp.engine import transport as engine
+
+        make = self._synth_factory or engine.BuiltinSynthOutput
+        if self.soundfont == "own":
+            return make(engine="own")
+        if self.soundfont:
+            return make(engine="fluidsynth", soundfont=self.soundfont)
+        return make()  # FluidSynth with the best SoundFont, else the own synth
 
     def names(self) -> list[str]:
         from musicapp.engine.transport import list_output_ports
@@ -53,10 +82,11 @@ class EngineOutputs:
 
         if name == NO_OUTPUT:
             self.transport.set_output(None)
+            self.current = name
             return
         try:
             if name == BUILTIN_SYNTH:
-                output = engine.BuiltinSynthOutput()
+                output = self._builtin_synth()
             elif name == VIRTUAL_PORT:
                 output = engine.open_virtual_output("musicapp")
             else:
@@ -66,23 +96,18 @@ class EngineOutputs:
         except (ImportError, OSError, RuntimeError) as err:
             raise MusicappError(f"cannot open output {name!r}: {err}") from None
         self.transport.set_output(output)
+        self.current = name
 
 
 class EngineInputs:
-    """The MIDI input choices for the transport bar, thru to the transport and take recording.
-
-    The open input echoes what it receives to the transport's outputs on the thru channel (the
-    active track's), and while a take runs also feeds a ``Recorder`` timed by the transport's
-    clock. Both handlers run in the input's poll thread and only enqueue or record.
-    """
+    """The MIDI input choices for the transport bar; thru and take recording are the engine's
+    (``engine.thru.MidiThru``): this only opens the chosen port and hands it over."""
 
     def __init__(self, transport):
+        from musicapp.engine.thru import MidiThru
+
         self.transport = transport
-        self._input = None
-        self._recorder = None
-        self._channel = 0
-        self._held: dict[tuple[int, int], int] = {}  # (input channel, key) -> thru channel used
-        self._pedal: set[int] = set()  # thru channels whose sustain pedal is down
+        self.thru = MidiThru(transport)
 
     def names(self) -> list[str]:
         from musicapp.engine.transport import list_input_ports
@@ -97,83 +122,35 @@ class EngineInputs:
         """Listen to ``name`` from now on; raises MusicappError with a one-line reason."""
         from musicapp.engine import transport as engine
 
-        self.close()
+        self.thru.close()
         if name == NO_INPUT:
             return
         try:
-            self._input = engine.open_virtual_input("musicapp") if name == VIRTUAL_INPUT \
+            midi_input = engine.open_virtual_input("musicapp") if name == VIRTUAL_INPUT \
                 else engine.open_input_port(name)
         except MusicappError:
             raise
         except (ImportError, OSError, RuntimeError) as err:
             raise MusicappError(f"cannot open MIDI input {name!r}: {err}") from None
-        self._input.add_handler(self._thru)
-        self._input.add_handler(self._record)
+        self.thru.attach(midi_input)
 
     @property
     def is_open(self) -> bool:
-        return self._input is not None
+        return self.thru.is_open
 
     def set_thru_channel(self, channel: int) -> None:
         """Play what comes in on ``channel`` (0-15), the active track's."""
-        self._channel = channel
+        self.thru.set_channel(channel)
 
     def start_take(self) -> None:
-        from musicapp.engine.transport import Recorder
-
-        self._recorder = Recorder(self.transport.tick_at)
+        self.thru.start_take()
 
     def finish_take(self, quantize_ticks: int | None = None, end_tick: int | None = None):
-        """(notes, controls) played since ``start_take``, in song ticks; keys still held end
-        at ``end_tick`` (default: where the playhead is now)."""
-        rec, self._recorder = self._recorder, None
-        if rec is None:
-            return [], []
-        return rec.notes(quantize_ticks, end_tick=end_tick), rec.controls()
+        """(notes, controls) played since ``start_take``, in song ticks."""
+        return self.thru.finish_take(quantize_ticks, end_tick)
 
     def close(self) -> None:
-        inp, self._input = self._input, None
-        if inp is not None:
-            inp.close()
-        self._release_held()
-
-    def _thru(self, _wall: float, msg) -> None:
-        """Echo on the thru channel; a key's note-off goes where its note-on went, even if the
-        active track (and so the thru channel) changed while it was held."""
-        if msg[0] >= 0xF0:
-            return self._send(msg)
-        kind, key = msg[0] & 0xF0, (msg[0] & 0x0F, msg[1] if len(msg) > 1 else 0)
-        if kind == 0x90 and msg[2] > 0:
-            self._held[key] = self._channel
-            out = self._channel
-        elif kind in (0x80, 0x90):
-            out = self._held.pop(key, self._channel)
-        else:
-            out = self._channel
-            if kind == 0xB0 and msg[1] == 64:  # sustain pedal: remember where it is down
-                (self._pedal.add if msg[2] >= 64 else self._pedal.discard)(out)
-        self._send(((kind | out), *msg[1:]))
-
-    def _send(self, msg) -> None:
-        try:
-            self.transport.send_now(msg)
-        except MusicappError:
-            pass  # the transport is closing; a dropped echo loses nothing
-
-    def _release_held(self) -> None:
-        """Note-offs for keys echoed but not yet released, and pedal up where it was left down
-        (the input is going away)."""
-        held, self._held = self._held, {}
-        for (_in_ch, pitch), out in held.items():
-            self._send((0x80 | out, pitch, 0))
-        pedal, self._pedal = self._pedal, set()
-        for out in sorted(pedal):
-            self._send((0xB0 | out, 64, 0))
-
-    def _record(self, wall: float, msg) -> None:
-        rec = self._recorder
-        if rec is not None:
-            rec.feed(wall, msg)
+        self.thru.close()
 
 
 def build_window(settings=None, dialogs=None, autosave=None, with_engine: bool = True):
@@ -205,6 +182,10 @@ def build_window(settings=None, dialogs=None, autosave=None, with_engine: bool =
 
     install_models_menu(win, model_services())  # Models > Learn From MIDI Files... (training in a child process)
     if chooser is not None:
+        from musicapp.ui.sound_menu import install_sound_menu
+
+        chooser.soundfont = win.settings.soundfont
+        install_sound_menu(win, chooser)
         from PySide6.QtCore import QTimer
 
         # after the window is up: opening an audio device or port can take a moment
@@ -258,6 +239,22 @@ def install_exit_signals(app, win) -> None:
     win._exit_signal_parts = (reader, writer, notifier)  # kept alive with the window
 
 
+def smoke_report(win) -> str:
+    """One line saying whether the running editor found what it ships with (for smoke runs
+    of installed builds: ``MUSICAPP_QUIT_AFTER_MS=3000 musicapp``)."""
+    from musicapp.engine.fluid import find_soundfont, library_loads
+    from musicapp.paths import models_dir, resources_dir
+
+    sf = find_soundfont()
+    models = sorted(p.stem for p in models_dir().glob("*.json"))
+    icon = not win.windowIcon().isNull()
+    notes = sum(len(t.notes) for t in win.document.song.tracks)
+    return (f"editor up: shown={win.isVisible()} icon={'ok' if icon else 'missing'} "
+            f"models={','.join(models) or 'none'} notes={notes} "
+            f"fluidsynth={'ok' if library_loads() else 'missing'} soundfont={sf.name if sf else 'none'} "
+            f"resources={resources_dir()} models_dir={models_dir()}")
+
+
 def run_app(path: str | None = None) -> int:
     """Start the GUI event loop, optionally opening ``path``; returns the exit code."""
     started = time.perf_counter()
@@ -277,6 +274,9 @@ def run_app(path: str | None = None) -> int:
         print(f"window shown after {time.perf_counter() - started:.3f} s", file=sys.stderr)
     QTimer.singleShot(0, lambda: win.startup(path))
     QTimer.singleShot(1500, win.generate.preload)  # torch + Continue model load on the ML worker
+    quit_ms = os.environ.get("MUSICAPP_QUIT_AFTER_MS")  # smoke runs (wheel test, bundle build)
+    if quit_ms:
+        QTimer.singleShot(int(quit_ms), lambda: (print(smoke_report(win), file=sys.stderr), app.quit()))
     code = app.exec()
     transport = win.playback.transport
     if transport is not None:

@@ -25,6 +25,12 @@ Handler = Callable[[argparse.Namespace], int]
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser with every registered subcommand."""
+    return _build()[0]
+
+
+def _build() -> tuple[argparse.ArgumentParser, frozenset[str]]:
+    """The parser and the names of its subcommands (the subparsers action's public
+    ``choices``, kept here so nobody reads argparse's private ``_subparsers``)."""
     parser = argparse.ArgumentParser(
         prog="musicapp",
         description="Offline composing assistant. With no command, starts the editor "
@@ -43,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(sub)
-    return parser
+    return parser, frozenset(sub.choices)
 
 
 def _run_gui(args: argparse.Namespace) -> int:
@@ -55,8 +61,7 @@ def _run_gui(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    known = set(parser._subparsers._group_actions[0].choices) if parser._subparsers else set()
+    parser, known = _build()
     if not argv or (argv[0] not in known and not argv[0].startswith("-")):
         argv = ["gui", *argv]
     args = parser.parse_args(argv)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from importlinter.cli import lint_imports
 
@@ -50,3 +51,36 @@ def test_importing_core_loads_no_qt_torch_or_rtmidi() -> None:
     run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == ""
+
+
+def _demo_ui_importing_engine(tmp_path, ui_source: str) -> Path:
+    pkg = tmp_path / "layerdemo2"
+    for sub in ("engine", "ui"):
+        (pkg / sub).mkdir(parents=True, exist_ok=True)
+        (pkg / sub / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "engine" / "transport.py").write_text("class Transport: ...\n")
+    (pkg / "ui" / "playback.py").write_text(ui_source)
+    config = tmp_path / "contracts.toml"
+    config.write_text(textwrap.dedent("""
+        [tool.importlinter]
+        root_package = "layerdemo2"
+        exclude_type_checking_imports = true
+        [[tool.importlinter.contracts]]
+        name = "ui gets the engine injected"
+        type = "forbidden"
+        source_modules = ["layerdemo2.ui"]
+        forbidden_modules = ["layerdemo2.engine"]
+    """))
+    return config
+
+
+def test_ui_may_name_engine_types_under_type_checking_but_not_import_them(tmp_path, monkeypatch,
+                                                                         capsys) -> None:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    typed = _demo_ui_importing_engine(tmp_path, "from typing import TYPE_CHECKING\n"
+                                      "if TYPE_CHECKING:\n    from layerdemo2.engine.transport import Transport\n")
+    assert lint_imports(config_filename=str(typed), no_cache=True, no_logo=True) == 0
+    real = _demo_ui_importing_engine(tmp_path, "from layerdemo2.engine.transport import Transport\n")
+    assert lint_imports(config_filename=str(real), no_cache=True, no_logo=True) == 1
+    assert "1 broken" in capsys.readouterr().out

@@ -2,11 +2,18 @@
 
 Owns the bounded read (``read_limited``: only regular files, opened without blocking, and
 never more than the limit read whatever stat says: a FIFO, /dev/zero or a /proc file cannot
-hang or exhaust memory) and the one safe way to put bytes on disk: write a temporary file in the target's folder,
-flush and fsync it, optionally keep a ``.bak`` copy of the file being replaced, then rename
-over the target. Any ``OSError`` (disk full, permission, missing folder) removes the
-temporary file, leaves the old file untouched and becomes the caller's one-line
-``MusicappError`` subclass.
+hang or exhaust memory) and the one safe way to put a file on disk, used by every writer of
+the app (projects, MIDI, WAV, checkpoints, training logs and plots, corpus shards, model
+cards): write a temporary file with a unique name in the target's folder, flush and fsync it,
+optionally keep a ``.bak`` copy of the file being replaced, then rename over the target. Any
+``OSError`` (disk full, permission, missing folder) removes the temporary file, leaves the old
+file untouched and becomes the caller's one-line ``MusicappError`` subclass (or stays an
+``OSError`` where no class is given).
+
+``atomic_write_bytes`` / ``atomic_write_text`` take the data; ``atomic_path`` is for writers
+that insist on writing a file themselves (``np.savez``, ``savefig``): it yields the temporary
+path (ending in the target's suffix, so format sniffing still works) and commits it when the
+block ends without an error.
 """
 
 from __future__ import annotations
@@ -15,8 +22,9 @@ import os
 import secrets
 import shutil
 import stat
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 from musicapp.core.errors import MusicappError
 
@@ -117,9 +125,53 @@ def atomic_write_bytes(
         raise error_cls(f"cannot write {target}: {_reason(err)}") from None
 
 
+def atomic_write_text(path: str | os.PathLike, text: str,
+                      error_cls: type[MusicappError] | None = None, *,
+                      keep_backup: bool = False) -> None:
+    """``text`` as UTF-8 to ``path`` atomically (see ``atomic_write_bytes``); without
+    ``error_cls`` a failure stays an ``OSError``."""
+    data = text.encode("utf-8")
+    if error_cls is None:
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
+        return
+    atomic_write_bytes(path, data, error_cls, keep_backup=keep_backup)
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike,
+                error_cls: type[MusicappError] | None = None) -> Iterator[Path]:
+    """Yield a unique temporary path beside ``path`` for a writer to fill; when the block ends
+    without an error the file is fsynced and renamed over ``path``, else it is removed.
+
+    The temporary name ends in ``path``'s suffix (``.npz``, ``.png``), so writers that add or
+    sniff a suffix keep working. OSErrors become ``error_cls`` when one is given.
+    """
+    target = Path(path)
+    tmp = _temp_name(target)
+    try:
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except BaseException as err:
+        _remove_quietly(tmp)
+        if error_cls is not None and isinstance(err, OSError):
+            raise error_cls(f"cannot write {target}: {_reason(err)}") from None
+        raise
+
+
+def _temp_name(target: Path) -> Path:
+    """``.NAME.RANDOM.tmpSUFFIX`` beside ``target``: unique per writer, hidden, same suffix."""
+    return target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp{target.suffix}")
+
+
 def _write_temp(target: Path, data: bytes) -> Path:
     """A fsynced temporary file holding ``data`` beside ``target``; removed on failure."""
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
+    tmp = _temp_name(target)
     # 0o666 so the umask decides the final permissions, as for any newly created file.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:

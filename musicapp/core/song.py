@@ -134,6 +134,17 @@ class Control:
         return (self.kind, self.number)
 
 
+def _notes_sorted(notes: tuple[Note, ...]) -> bool:
+    """True when ``notes`` are in Note order; compares whole notes only where starts tie (an
+    edit re-checks every note of the track it changes, so this runs per edit)."""
+    for a, b in zip(notes, notes[1:]):
+        if a.start < b.start:
+            continue
+        if a.start > b.start or a > b:
+            return False
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class Track:
     """A named part: notes sorted by (start, pitch), channel 0-15, GM program 0-127.
@@ -152,6 +163,7 @@ class Track:
     controls: tuple[Control, ...] = ()
     #: events of its .mid track the song does not edit (lyrics, text, sysex...), by tick
     extras: tuple[KeptEvent, ...] = ()
+    _end: int = field(default=-1, init=False, repr=False, compare=False)  # cache of ``end``
 
     def __post_init__(self) -> None:
         if not 0 <= self.channel <= 15:
@@ -159,7 +171,7 @@ class Track:
         if not 0 <= self.program <= 127:
             raise SongError(f"program {self.program} outside 0..127")
         notes = tuple(self.notes)
-        if any(notes[i] > notes[i + 1] for i in range(len(notes) - 1)):
+        if not _notes_sorted(notes):
             notes = tuple(sorted(notes))
         object.__setattr__(self, "notes", notes)
         object.__setattr__(self, "controls", _by_tick(self.controls))  # same-tick order kept
@@ -175,8 +187,13 @@ class Track:
 
     @property
     def end(self) -> int:
-        """Tick after the last note ends (0 when empty)."""
-        return max((n.end for n in self.notes), default=0)
+        """Tick after the last note ends (0 when empty). Computed once per Track: an edit
+        rebuilds only the tracks it changes, so ``Song.end`` stays cheap on big songs."""
+        end = self._end
+        if end < 0:
+            end = max((n.end for n in self.notes), default=0)
+            object.__setattr__(self, "_end", end)
+        return end
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import collections
 import os
-import tempfile
 import wave
 from pathlib import Path
 
 import numpy as np
 
+from musicapp.core.atomic import atomic_path
 from musicapp.core.song import Song
 from musicapp.engine.errors import AudioDeviceError, EngineError
 from musicapp.engine.events import compile_song
@@ -28,11 +28,14 @@ from musicapp.engine.synth import Synth, SynthConfig
 ENGINES = ("auto", "own", "fluidsynth")
 
 
-def make_synth(sample_rate: int = 48000, engine: str = "auto"):
+def make_synth(sample_rate: int = 48000, engine: str = "auto",
+               soundfont: str | os.PathLike | None = None):
     """A synth object with ``handle(msg)`` / ``render(frames)``.
 
     ``engine``: "fluidsynth" (SoundFont, error if missing), "own" (numpy synth) or "auto"
-    (FluidSynth when a SoundFont is present, else own).
+    (FluidSynth when a SoundFont is present, else own). ``soundfont``: the .sf2 to load
+    (default: ``fluid.find_soundfont()``); with "auto" a SoundFont that fails to load falls
+    back to the own synth.
     """
     if engine not in ENGINES:
         raise EngineError(f"synth engine must be one of {', '.join(ENGINES)}, not {engine!r}")
@@ -40,8 +43,13 @@ def make_synth(sample_rate: int = 48000, engine: str = "auto"):
         raise EngineError(f"sample rate {sample_rate} Hz outside 8000..192000")
     from musicapp.engine import fluid
 
-    if engine == "fluidsynth" or (engine == "auto" and fluid.available()):
-        return fluid.FluidSynthEngine(sample_rate)
+    if engine == "fluidsynth":
+        return fluid.FluidSynthEngine(sample_rate, soundfont)
+    if engine == "auto" and fluid.library_loads() and (soundfont or fluid.find_soundfont()):
+        try:
+            return fluid.FluidSynthEngine(sample_rate, soundfont)
+        except AudioDeviceError:
+            pass  # an unreadable SoundFont: the own synth still plays
     return Synth(SynthConfig(sample_rate=sample_rate))
 
 
@@ -88,20 +96,13 @@ def write_wav(path: str | os.PathLike, audio: np.ndarray, sample_rate: int) -> N
         raise EngineError(f"audio must have shape (frames, 1 or 2), got {data.shape}")
     pcm = (np.clip(data, -1.0, 1.0) * 32767).astype("<i2")
     target = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".render-", suffix=".wav", dir=target.parent or ".")
-    except OSError as err:
-        raise EngineError(f"cannot write {target}: {err.strerror or err}") from None
-    try:
-        with os.fdopen(fd, "wb") as fh, wave.open(fh, "wb") as w:
-            w.setnchannels(data.shape[1])
-            w.setsampwidth(2)
-            w.setframerate(int(sample_rate))
-            w.writeframes(pcm.tobytes())
-        os.replace(tmp, target)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise EngineError(f"cannot write {target}: {err.strerror or err}") from None
+    if target.is_dir():
+        raise EngineError(f"cannot write {target}: it is a folder")
+    with atomic_path(target, EngineError) as tmp, open(tmp, "wb") as fh, wave.open(fh, "wb") as w:
+        w.setnchannels(data.shape[1])
+        w.setsampwidth(2)
+        w.setframerate(int(sample_rate))
+        w.writeframes(pcm.tobytes())
 
 
 def default_output_device():
@@ -126,15 +127,17 @@ class BuiltinSynthOutput(Output):
     """
 
     def __init__(self, engine: str = "auto", sample_rate: int = 48000, blocksize: int = 512,
-                 device: int | str | None = None, stream_factory=None) -> None:
+                 device: int | str | None = None, stream_factory=None,
+                 soundfont: str | os.PathLike | None = None) -> None:
         super().__init__()
         if stream_factory is None:
             stream_factory = default_output_device().OutputStream
-        self._synth = make_synth(sample_rate, engine)
+        self._synth = make_synth(sample_rate, engine, soundfont)
         self._pending: collections.deque[Message] = collections.deque()
         self.blocks_rendered = 0  # audio callbacks so far (for diagnostics)
         self.peak = 0.0  # highest absolute sample so far
-        kind = "FluidSynth" if hasattr(self._synth, "soundfont") else "own synth"
+        sf = getattr(self._synth, "soundfont", None)
+        kind = f"FluidSynth, {sf.name}" if sf is not None else "own synth"
         self.name = f"built-in synth ({kind})"
         try:
             self._stream = stream_factory(samplerate=sample_rate, channels=2, dtype="float32",

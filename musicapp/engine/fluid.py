@@ -12,6 +12,7 @@ import ctypes
 import ctypes.util
 import glob
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,24 +25,43 @@ SYSTEM_SOUNDFONTS = ("/usr/share/sounds/sf2/FluidR3_GM.sf2", "/usr/share/sounds/
                      "/usr/share/sounds/sf2/*.sf2", "/usr/share/soundfonts/*.sf2")
 
 
-def find_soundfont() -> Path | None:
-    """A General MIDI SoundFont on this system, or None."""
+def list_soundfonts() -> list[Path]:
+    """Every SoundFont found, best first: ``$MUSICAPP_SOUNDFONT``, the app's own
+    ``resources/soundfonts`` (the bundle ships one there), then the system's (Debian:
+    ``fluid-soundfont-gm``, ``timgm6mb-soundfont``)."""
     from musicapp.paths import resources_dir
 
     env = os.environ.get("MUSICAPP_SOUNDFONT")
     patterns = ([env] if env else []) + [str(resources_dir() / "soundfonts" / "*.sf2"),
                                          *SYSTEM_SOUNDFONTS]
+    found: list[Path] = []
     for pattern in patterns:
         for hit in sorted(glob.glob(pattern)):
-            if os.path.isfile(hit) and os.path.getsize(hit) > 0:
-                return Path(hit)
-    return None
+            path = Path(os.path.realpath(hit))
+            if path not in found and path.is_file() and path.stat().st_size > 0:
+                found.append(path)
+    return found
+
+
+def find_soundfont() -> Path | None:
+    """The best General MIDI SoundFont on this system (see ``list_soundfonts``), or None."""
+    found = list_soundfonts()
+    return found[0] if found else None
+
+
+def _library_candidates() -> list[str]:
+    """Where libfluidsynth may be: beside a frozen bundle's executable first, then the system."""
+    names = ["libfluidsynth.so.3", "libfluidsynth.so.2", "libfluidsynth.3.dylib",
+             "libfluidsynth.dylib", "libfluidsynth-3.dll"]
+    out = []
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle:
+        out += [os.path.join(bundle, n) for n in names if os.path.exists(os.path.join(bundle, n))]
+    return out + [ctypes.util.find_library("fluidsynth") or "", *names]
 
 
 def _load_library():
-    name = ctypes.util.find_library("fluidsynth")
-    for candidate in filter(None, (name, "libfluidsynth.so.3", "libfluidsynth.so.2",
-                                   "libfluidsynth.dylib", "libfluidsynth-3.dll")):
+    for candidate in filter(None, _library_candidates()):
         try:
             lib = ctypes.CDLL(candidate)
         except OSError:
@@ -69,7 +89,12 @@ def _load_library():
 
 def available() -> bool:
     """True when libfluidsynth loads and a SoundFont is present."""
-    return find_soundfont() is not None and _load_library() is not None
+    return find_soundfont() is not None and library_loads()
+
+
+def library_loads() -> bool:
+    """True when libfluidsynth can be loaded (whether or not a SoundFont is present)."""
+    return _load_library() is not None
 
 
 class FluidSynthEngine:

@@ -247,6 +247,7 @@ class VirtualOutput(_RtmidiOutput):
                                 "loopback driver such as loopMIDI and use --port") from None
             raise PortError(f"cannot create virtual MIDI port {name!r}: {err}") from None
         self.name = name
+        settle(self._midi)  # JACK: a port registered this cycle drops what is sent in it
 
 
 def open_output_port(name_or_part: str) -> MidiPortOutput:

@@ -31,7 +31,30 @@ from typing import Callable, NamedTuple
 from musicapp.engine.events import EventList, Message, count_in_clicks, note_off
 from musicapp.engine.outputs import Output
 
-now = time.perf_counter
+Clock = Callable[[], float]  # seconds on a monotonic scale (``time.perf_counter`` by default)
+
+
+class ManualClock:
+    """A clock that moves only when told (tests): ``advance(seconds)`` moves it and wakes the
+    scheduler attached to it, which then sends whatever has come due. Use it with
+    ``SchedulerConfig(spin_s=0)`` so the scheduler never busy-waits on it."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._t = float(start)
+        self._wakers: list[threading.Event] = []
+
+    def __call__(self) -> float:
+        return self._t
+
+    def attach(self, wake: threading.Event) -> None:
+        self._wakers.append(wake)
+
+    def advance(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("a clock does not go back")
+        self._t += seconds
+        for wake in self._wakers:
+            wake.set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +97,9 @@ class Scheduler:
     """The engine thread. Methods prefixed ``_cmd_`` run in that thread only."""
 
     def __init__(self, events: EventList, config: SchedulerConfig,
-                 notify: Callable[[TransportEvent], None]) -> None:
+                 notify: Callable[[TransportEvent], None], clock: Clock = time.perf_counter) -> None:
         self.config = config
+        self.now = clock  # deadlines and the playhead are on this clock
         self._notify = notify
         self._queue: collections.deque = collections.deque()
         self._wake = threading.Event()
@@ -96,6 +120,8 @@ class Scheduler:
         self._saved_switch = sys.getswitchinterval()
         if config.switch_interval_s:
             sys.setswitchinterval(config.switch_interval_s)
+        if isinstance(clock, ManualClock):
+            clock.attach(self._wake)
         self._thread = threading.Thread(target=self._run, name="musicapp-engine", daemon=True)
         self._thread.start()
 
@@ -131,6 +157,7 @@ class Scheduler:
                 pass
         cfg = self.config
         spin = cfg.spin_s
+        now = self.now
         while True:
             self._wake.clear()
             self._run_commands()
@@ -246,7 +273,7 @@ class Scheduler:
         holds the GIL, so no other thread could run this safely during playback either: the
         loop asks only when the next deadline is at least ``liveness_gap_s`` away.
         """
-        self._next_liveness = now() + self.config.liveness_every_s
+        self._next_liveness = self.now() + self.config.liveness_every_s
         for out in list(self._outputs):
             try:
                 alive = out.is_alive()
@@ -285,7 +312,7 @@ class Scheduler:
         ph = self.playhead
         if not ph.playing:
             return ph.rest_tick
-        seconds = ph.anchor_seconds + (now() - ph.anchor_wall)
+        seconds = ph.anchor_seconds + (self.now() - ph.anchor_wall)
         if seconds <= ph.anchor_seconds:
             return ph.rest_tick
         return max(0.0, ph.events.song.seconds_to_tick(seconds))
@@ -306,7 +333,7 @@ class Scheduler:
     def _anchor_at(self, tick: float, extra_delay: float = 0.0) -> float:
         """Start playing ``tick`` at now + lead + ``extra_delay``; returns that wall time."""
         ev = self._events
-        wall = now() + self.config.start_lead_s + extra_delay
+        wall = self.now() + self.config.start_lead_s + extra_delay
         self._index = ev.index_at_tick(tick)
         self._loop_active = self._loop is not None and tick < self._loop[1]
         self._publish(True, wall, ev.song.tick_to_seconds(tick), tick)
@@ -353,8 +380,11 @@ class Scheduler:
         if self._clock_out:
             self._send_clock_position(tick, continuing=True)
 
-    def cmd_swap(self, events: EventList) -> None:
-        """New snapshot: keep notes the new song still holds here, silence the others."""
+    def cmd_swap(self, events: EventList, spans=None) -> None:
+        """New snapshot: keep notes the new song still holds here, silence the others.
+
+        ``spans`` (``compiler.note_spans`` of the new song, made on the compile thread) lets
+        the check look up only the sounding keys instead of walking every note here."""
         ph = self.playhead
         tick = self.current_tick()
         self._events = events
@@ -362,13 +392,22 @@ class Scheduler:
             self._publish(False, 0.0, 0.0, ph.rest_tick)
             return
         seconds = events.song.tick_to_seconds(tick)
-        wall = now() if now() > ph.anchor_wall else ph.anchor_wall
+        wall = self.now() if self.now() > ph.anchor_wall else ph.anchor_wall
         self._index = events.index_after_seconds(seconds)
         self._publish(True, wall, seconds, ph.rest_tick)
-        held = _held_at(events, tick)
+        if spans is not None:
+            from musicapp.engine.compiler import sounds_at
+
+            def still_held(key) -> bool:
+                return sounds_at(spans, key, tick)
+        else:
+            held = _held_at(events, tick)
+
+            def still_held(key) -> bool:
+                return key in held
         for out in list(self._outputs):
             for ch, pitch in out.sounding_notes():
-                if (ch, pitch) not in held:
+                if not still_held((ch, pitch)):
                     try:
                         out.send(note_off(ch, pitch))
                     except Exception as err:
@@ -407,7 +446,7 @@ class Scheduler:
         self._send(msg)
         if off_after is not None:
             off = (0x80 | (msg[0] & 0x0F), msg[1], 0)
-            heapq.heappush(self._timed, (now() + off_after, next(self._seq), off))
+            heapq.heappush(self._timed, (self.now() + off_after, next(self._seq), off))
 
     def cmd_close(self) -> None:
         self._halt(self.current_tick())

@@ -18,6 +18,7 @@ import weakref
 from typing import Callable, Sequence
 
 from musicapp.core.song import Song
+from musicapp.engine.compiler import Compiled, CompileJob, SnapshotCompiler
 from musicapp.engine.errors import EngineError
 from musicapp.engine.events import EventOptions, compile_song, note_on
 from musicapp.engine.midi_input import (
@@ -28,13 +29,13 @@ from musicapp.engine.ports import (
     MidiPortOutput, VirtualOutput, list_input_ports, list_output_ports, open_output_port,
     open_virtual_output,
 )
-from musicapp.engine.scheduler import Scheduler, SchedulerConfig, TransportEvent
+from musicapp.engine.scheduler import Clock, ManualClock, Scheduler, SchedulerConfig, TransportEvent
 
 __all__ = [
     "Transport", "TransportEvent", "SchedulerConfig", "Output", "RecordingOutput",
     "MidiPortOutput", "VirtualOutput", "list_output_ports", "list_input_ports",
     "open_output_port", "open_virtual_output", "BuiltinSynthOutput", "MidiInput",
-    "open_input_port", "open_virtual_input", "Recorder", "free_running_ticks",
+    "open_input_port", "open_virtual_input", "Recorder", "free_running_ticks", "ManualClock",
 ]
 
 Listener = Callable[[TransportEvent], None]
@@ -57,7 +58,9 @@ class Transport:
     """
 
     def __init__(self, output: Output | None = None, song: Song | None = None,
-                 config: SchedulerConfig = SchedulerConfig()) -> None:
+                 config: SchedulerConfig = SchedulerConfig(), clock: Clock | None = None) -> None:
+        """``clock``: seconds on a monotonic scale for every deadline (default
+        ``time.perf_counter``; tests pass a ``ManualClock``)."""
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         self._song = song if song is not None else Song()
@@ -65,19 +68,32 @@ class Transport:
         self._loop: tuple[int, int] | None = None
         self._open_end = False
         self._closed = False
-        self._sched = Scheduler(compile_song(self._song, self._options), config, self._dispatch)
+        self._sched = Scheduler(compile_song(self._song, self._options), config, self._dispatch,
+                                **({"clock": clock} if clock is not None else {}))
+        self._compiler = SnapshotCompiler(self._deliver, self._compile_failed)
         if output is not None:
             self.set_output(output)
         atexit.register(_close_at_exit, weakref.ref(self))
 
     # ----- song ---------------------------------------------------------------------------
     def set_song(self, song: Song) -> None:
-        """Play ``song`` from now on; while playing the swap is seamless (held notes go on)."""
+        """Play ``song`` from now on; while playing the swap is seamless (held notes go on).
+
+        Returns at once: the engine's compile thread compiles the snapshot (a burst of calls
+        compiles once, for the newest song) and the scheduler swaps it in a few ms later.
+        ``play`` waits for it, so play always plays the newest song."""
         if not isinstance(song, Song):
             raise EngineError(f"set_song needs a Song, got {type(song).__name__}")
+        if self._closed:
+            raise EngineError("the transport is closed")
         with self._lock:
             self._song = song
         self._recompile()
+
+    def wait_compiled(self, timeout: float = 10.0) -> bool:
+        """Block until every song/option change so far is compiled and handed to the
+        scheduler; False on timeout."""
+        return self._compiler.flush(timeout)
 
     @property
     def song(self) -> Song:
@@ -87,6 +103,7 @@ class Transport:
     def play(self, from_tick: float | None = None) -> None:
         """Start playing at ``from_tick`` (default: where the playhead is); seeks if playing."""
         tick = None if from_tick is None else self._check_tick(from_tick)
+        self._compiler.flush()  # the newest song first (nothing to wait for unless just edited)
         self._call(lambda: self._sched.cmd_play(tick))
 
     def stop(self) -> None:
@@ -115,8 +132,7 @@ class Transport:
             loop = (start, end)
         with self._lock:
             self._loop = loop
-        self._recompile()
-        self._call(lambda: self._sched.cmd_set_loop(loop))
+        self._recompile()  # the scheduler takes the loop with the events compiled for it
 
     @property
     def loop(self) -> tuple[int, int] | None:
@@ -221,6 +237,7 @@ class Transport:
         if self._closed:
             return
         self._closed = True
+        self._compiler.close()
         try:
             self._sched.post(self._sched.cmd_close)
         except RuntimeError:
@@ -240,16 +257,29 @@ class Transport:
         return self._sched.post(fn, wait=wait)
 
     def _recompile(self) -> None:
+        """Hand the current song, options and loop to the compile thread (returns at once)."""
         with self._lock:
             song, options, loop = self._song, self._options, self._loop
-        until = loop[1] if loop else 0
-        if self._open_end:
-            until = max(until, song.end + OPEN_END_BARS * song.meters[-1].bar_ticks(song.ppq))
-        options = _replace(options, until_tick=until)
-        events = compile_song(song, options)
-        if loop:
-            events.chase(loop[0])  # here, not in the engine thread: it walks every control
-        self._call(lambda: self._sched.cmd_swap(events))
+            until = loop[1] if loop else 0
+            if self._open_end:
+                until = max(until, song.end + OPEN_END_BARS * song.meters[-1].bar_ticks(song.ppq))
+            self._compiler.submit(CompileJob(song, options, loop, until))
+
+    def _deliver(self, compiled: Compiled) -> None:
+        """Compile thread: queue the swap (and the loop it was made for) for the scheduler."""
+        sched = self._sched
+
+        def swap() -> None:
+            sched.cmd_swap(compiled.events, compiled.spans)
+            sched.cmd_set_loop(compiled.loop)
+
+        try:
+            sched.post(swap, wait=False)
+        except RuntimeError:
+            pass  # the engine thread has stopped (closing)
+
+    def _compile_failed(self, err: Exception) -> None:
+        self._dispatch(TransportEvent("error", self.position_ticks(), f"cannot play this song: {err}"))
 
     def _dispatch(self, event: TransportEvent) -> None:
         with self._lock:

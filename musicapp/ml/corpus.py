@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from musicapp.core.atomic import atomic_path
+
 #: corpora (music21 corpus folder names) used for training, never ``nottingham-dataset``.
 TRAIN_CORPORA: tuple[str, ...] = (
     "essenFolksong",
@@ -44,9 +46,11 @@ STEPS_PER_QUARTER = 4
 
 
 def cache_dir() -> Path:
-    """Where prepared shards live (``$MUSICAPP_CACHE`` or ``~/.cache/musicapp``)."""
-    root = os.environ.get("MUSICAPP_CACHE") or os.path.join(Path.home(), ".cache", "musicapp")
-    return Path(root) / f"corpus-v{CACHE_VERSION}"
+    """Where prepared shards live (``$MUSICAPP_CACHE`` or the user cache folder, on Linux
+    ``~/.cache/musicapp``)."""
+    from musicapp.paths import user_cache_dir
+
+    return user_cache_dir() / f"corpus-v{CACHE_VERSION}"
 
 
 def music21_corpus_root() -> Path:
@@ -205,15 +209,14 @@ def prepare_corpus(corpus: str, workers: int = 2, progress=None) -> Path:
             bars.extend(tbars)
             tunes.append((n0, len(notes), b0, len(bars), tonic, mode))
             names.append(src.name)
-    tmp = out.with_suffix(".tmp.npz")
-    np.savez_compressed(
-        tmp,
-        notes=np.asarray(notes, dtype=np.int32).reshape(-1, 3),
-        bars=np.asarray(bars, dtype=np.int32).reshape(-1, 2),
-        tunes=np.asarray(tunes, dtype=np.int32).reshape(-1, 6),
-        names=np.asarray(names),
-    )
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        np.savez_compressed(
+            tmp,
+            notes=np.asarray(notes, dtype=np.int32).reshape(-1, 3),
+            bars=np.asarray(bars, dtype=np.int32).reshape(-1, 2),
+            tunes=np.asarray(tunes, dtype=np.int32).reshape(-1, 6),
+            names=np.asarray(names),
+        )
     return out
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from musicapp.core.atomic import atomic_write_text
 from musicapp.core.song import Key, Note
 from musicapp.ml.encoding import NUM_CLASSES, PITCH_OFFSET, TICKS_PER_STEP, decode_notes
 
@@ -218,7 +219,7 @@ def write_card(card: Path, table: str, start: str = CARD_START, end: str = CARD_
     else:
         title = f"{heading}\n\n" if heading is not None else ""
         text = text.rstrip() + f"\n\n{title}{block}\n"
-    card.write_text(text, encoding="utf-8")
+    atomic_write_text(card, text)
 
 
 def run_eval(cfg: EvalConfig, log=print) -> dict:
@@ -261,4 +262,4 @@ def _store_metrics(checkpoint: Path, fig: dict) -> None:
     json_path, _ = checkpoint_paths(checkpoint)
     doc = json.loads(json_path.read_text(encoding="utf-8"))
     doc["metrics"] = {**doc.get("metrics", {}), "eval": {k: v for k, v in fig.items() if k != "checkpoint"}}
-    json_path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    atomic_write_text(json_path, json.dumps(doc, indent=2, sort_keys=True) + "\n")

@@ -21,6 +21,7 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
+from musicapp.core.atomic import atomic_path
 from musicapp.core.errors import MusicappError
 from musicapp.ml.checkpoint import CheckpointError, CheckpointMeta, load_checkpoint, load_state, save_checkpoint
 
@@ -132,13 +133,11 @@ class LossLog:
 
     def _write_all(self) -> None:
         self.csv_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.csv_path.with_name(self.csv_path.name + ".tmp")
-        with open(tmp, "w", newline="") as f:
+        with atomic_path(self.csv_path) as tmp, open(tmp, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=list(self.columns), extrasaction="ignore")
             w.writeheader()
             for r in self.rows:
                 w.writerow({k: r.get(k, "") for k in self.columns})
-        os.replace(tmp, self.csv_path)
 
     def plot(self, title: str = "loss") -> None:
         """Draw every ``*_loss`` column against step into ``png_path`` (matplotlib, Agg)."""
@@ -160,10 +159,11 @@ class LossLog:
         ax.grid(alpha=0.3)
         ax.legend()
         fig.tight_layout()
-        tmp = self.png_path.with_name(self.png_path.stem + ".tmp.png")
-        fig.savefig(tmp)
-        plt.close(fig)
-        os.replace(tmp, self.png_path)
+        try:
+            with atomic_path(self.png_path) as tmp:
+                fig.savefig(tmp)
+        finally:
+            plt.close(fig)
 
 
 @dataclass

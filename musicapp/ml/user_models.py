@@ -17,6 +17,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from musicapp.core.atomic import atomic_write_text
 from musicapp.core.errors import MusicappError
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.+-]{0,63}$")
@@ -188,9 +189,7 @@ def delete_model(name: str) -> None:
 
 
 def _write_json(path: Path, doc: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")  # unique temp, fsync
 
 
 def install_checkpoint(tensors, meta, out: Path) -> Path:

@@ -52,6 +52,8 @@ class AppSettings:
                                 doc="Snap recorded notes to the grid when a take lands.")
     count_in_recording = _Value("engine/count_in_recording", False, bool,
                                 doc="A bar of clicks before a take that starts the transport.")
+    soundfont = _Value("engine/soundfont", "", doc="Built-in synth's SoundFont: '' = automatic, "
+                       "a .sf2 path, or 'own' = the own synth (``ui.sound_menu``).")
     follow = _Value("editor/follow", True, bool)
     draw_length = _Value("editor/draw_length", "auto", doc="Length of drawn notes: 'auto' or e.g. '1/8.'.")
     snap_scale = _Value("editor/snap_scale", False, bool, doc="Draw and drag notes onto the song key's scale.")

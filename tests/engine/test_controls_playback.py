@@ -88,7 +88,7 @@ def test_the_loop_starts_chase_is_ready_before_the_engine_thread_needs_it(monkey
     original = events_mod.track_chase
 
     def spy(track, tick):
-        if threading.current_thread().name != threading.main_thread().name:
+        if threading.current_thread().name == "musicapp-engine":
             engine_calls.append(tick)
         return original(track, tick)
 

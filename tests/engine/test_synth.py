@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from musicapp.core.song import Control, Note, Song, Track
-from musicapp.engine import fluid
 from musicapp.engine.audio import BuiltinSynthOutput, render_song, write_wav
 from musicapp.engine.errors import AudioDeviceError, EngineError
 from musicapp.engine.synth import Synth, SynthConfig, midi_to_hz
+
+from engine_helpers import FakeStream, needs_fluidsynth
 
 SR = 24000
 
@@ -167,33 +168,11 @@ def test_write_wav_round_trips(tmp_path):
         write_wav(tmp_path / "missing" / "y.wav", audio, SR)
 
 
-@pytest.mark.skipif(not fluid.available(), reason="no libfluidsynth or SoundFont here")
+@needs_fluidsynth
 def test_fluidsynth_with_system_soundfont_plays_the_right_pitch():
     song = Song(tracks=(Track(program=0, notes=(Note(0, 69, 960, 100),)),))
     audio = render_song(song, sample_rate=SR, engine="fluidsynth", tail_s=0.1)
     assert abs(lowest_strong_peak(audio[SR // 10: SR], SR) - 440.0) < 4.0
-
-
-class FakeStream:
-    """Stands in for a PortAudio stream where no sound card exists."""
-
-    def __init__(self, **kwargs) -> None:
-        self.kwargs = kwargs
-        self.started = self.closed = False
-
-    def start(self) -> None:
-        self.started = True
-
-    def stop(self) -> None:
-        pass
-
-    def close(self) -> None:
-        self.closed = True
-
-    def pull(self, frames: int) -> np.ndarray:
-        out = np.zeros((frames, 2), dtype=np.float32)
-        self.kwargs["callback"](out, frames, None, None)
-        return out
 
 
 def test_live_synth_output_applies_messages_in_the_audio_callback():
@@ -241,10 +220,11 @@ def test_live_synth_plays_through_jack_audio(jack_server):
     assert out.sounding_notes() == []
 
 
-@pytest.mark.skipif(not fluid.available(), reason="no libfluidsynth or SoundFont here")
+@needs_fluidsynth
 def test_fluidsynth_follows_a_tracks_pitch_bend():
     bend = (Control(480, "pitchwheel", 0, 8191),)  # +2 semitones from 0.5 s on
-    song = Song(tracks=(Track(program=19, notes=(Note(0, 69, 960, 100),), controls=bend),))
+    # a flute: organs in some GM SoundFonts (TimGM6mb) sound a 16' octave below the key
+    song = Song(tracks=(Track(program=73, notes=(Note(0, 69, 960, 100),), controls=bend),))
     audio = render_song(song, sample_rate=SR, engine="fluidsynth", tail_s=0.0)
     assert abs(lowest_strong_peak(audio[SR // 10: SR * 4 // 10], SR) - 440.0) < 5.0
     assert abs(lowest_strong_peak(audio[SR * 6 // 10: SR * 9 // 10], SR) - midi_to_hz(71)) < 5.0

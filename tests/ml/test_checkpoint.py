@@ -75,3 +75,15 @@ def test_pickle_file_is_refused_without_unpickling(tiny_checkpoint):
     torch.save({"w": torch.zeros(2)}, st)  # torch.save zip archive
     with pytest.raises(CheckpointError, match="pickle"):
         load_checkpoint(tiny_checkpoint)
+
+
+def test_saving_a_checkpoint_leaves_only_its_two_files(tiny_checkpoint):
+    from musicapp.ml.checkpoint import save_checkpoint
+
+    meta, tensors = load_checkpoint(tiny_checkpoint, kind="lstm")
+    target = tiny_checkpoint.parent / "copy"
+    before = set(tiny_checkpoint.parent.iterdir())
+    save_checkpoint(target, tensors, meta)
+    assert {p.name for p in set(tiny_checkpoint.parent.iterdir()) - before} == {"copy.json",
+                                                                                "copy.safetensors"}
+    assert load_checkpoint(target, kind="lstm")[1].keys() == tensors.keys()
