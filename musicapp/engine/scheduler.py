@@ -83,6 +83,8 @@ class Scheduler:
         self._index = 0
         self._outputs: list[Output] = []
         self._timed: list[tuple[float, int, Message]] = []
+        self._cued: list[tuple[float, int, Message]] = []  # a cue: messages at absolute walls
+        self._cue_sounding: dict[tuple[int, int], int] = {}  # its notes on now (channel, pitch)
         self._seq = itertools.count()
         self._loop: tuple[int, int] | None = None
         self._loop_active = False
@@ -167,6 +169,8 @@ class Scheduler:
         best: tuple[float, Callable[[float], None]] | None = None
         if self._timed:
             best = (self._timed[0][0], self._fire_timed)
+        if self._cued and (best is None or self._cued[0][0] < best[0]):
+            best = (self._cued[0][0], self._fire_cued)
         ph = self.playhead
         if ph.playing:
             ev = self._events
@@ -202,6 +206,18 @@ class Scheduler:
         while self._timed and self._timed[0][0] <= deadline:
             _, _, msg = heapq.heappop(self._timed)
             self._send(msg)
+
+    def _fire_cued(self, deadline: float) -> None:
+        while self._cued and self._cued[0][0] <= deadline:
+            _, _, msg = heapq.heappop(self._cued)
+            self._send(msg)
+            kind, key = msg[0] & 0xF0, (msg[0] & 0x0F, msg[1] if len(msg) > 1 else 0)
+            if kind == 0x90 and msg[2] > 0:
+                self._cue_sounding[key] = self._cue_sounding.get(key, 0) + 1
+            elif kind in (0x80, 0x90) and key in self._cue_sounding:
+                left = self._cue_sounding.pop(key) - 1
+                if left > 0:
+                    self._cue_sounding[key] = left
 
     def _fire_wrap(self, deadline: float) -> None:
         start, _ = self._loop
@@ -256,8 +272,11 @@ class Scheduler:
                 self._drop_output(out, f"MIDI port {out.name!r} has gone away")
 
     def _release(self) -> None:
-        """Every stop path ends here: pending timed messages dropped, every output released."""
+        """Every stop path ends here: pending timed and cued messages dropped, every output
+        released."""
         self._timed.clear()
+        self._cued.clear()
+        self._cue_sounding.clear()
         for out in list(self._outputs):
             try:
                 out.release_all()
@@ -368,7 +387,7 @@ class Scheduler:
         held = _held_at(events, tick)
         for out in list(self._outputs):
             for ch, pitch in out.sounding_notes():
-                if (ch, pitch) not in held:
+                if (ch, pitch) not in held and (ch, pitch) not in self._cue_sounding:
                     try:
                         out.send(note_off(ch, pitch))
                     except Exception as err:
@@ -408,6 +427,19 @@ class Scheduler:
         if off_after is not None:
             off = (0x80 | (msg[0] & 0x0F), msg[1], 0)
             heapq.heappush(self._timed, (now() + off_after, next(self._seq), off))
+
+    def cmd_cue(self, items: list[tuple[float, Message]]) -> None:
+        """Send each message at its wall time (``perf_counter`` seconds), playing or not."""
+        for wall, msg in items:
+            heapq.heappush(self._cued, (wall, next(self._seq), msg))
+
+    def cmd_cancel_cue(self) -> None:
+        """Drop the cue's pending messages and end the notes it has sounding, now."""
+        self._cued.clear()
+        sounding, self._cue_sounding = self._cue_sounding, {}
+        for (ch, pitch), n in sorted(sounding.items()):
+            for _ in range(n):
+                self._send(note_off(ch, pitch))
 
     def cmd_close(self) -> None:
         self._halt(self.current_tick())
