@@ -78,6 +78,7 @@ def clock_song(bpm: float):
 
 def _jam(args: argparse.Namespace) -> int:
     from musicapp.commands.engine import _open_output, _raise_terminated, _Terminated
+    from argparse import Namespace
     from musicapp.engine.jam import JamConfig, JamSession, exchange_tracks
     from musicapp.engine.transport import Transport, open_input_port
     from musicapp.jamming import find_model, jam_generate
@@ -91,7 +92,7 @@ def _jam(args: argparse.Namespace) -> int:
     generate = jam_generate(checkpoint)
     source = open_input_port(args.input)
     try:
-        output = _open_output(args)
+        output = _open_output(Namespace(port=args.output, virtual=args.virtual))
     except BaseException:
         source.close()
         raise

@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from musicapp.core.scales import detect_key, in_scale
+from musicapp.core.scales import in_scale, key_scores
 from musicapp.core.song import Key, Note, Song, TimeSignature, Track
 
 #: shortest register (semitones) an answer may use, around the call's own
@@ -146,10 +146,24 @@ def answer_register(call: Sequence[Note]) -> tuple[int, int]:
     return lo, hi
 
 
+#: keys scoring within this much (correlation) of the best count as equally likely
+KEY_TIE = 0.1
+
+
 def call_key(call: Sequence[Note], previous: Sequence[Note] = ()) -> Key:
-    """The key an answer is in: detected from this call and the one before it (a 2-bar call
-    alone is often ambiguous; a player rarely changes key every exchange)."""
-    return detect_key([*previous, *call])
+    """The key an answer is in: detected from this call and the one before it (a player rarely
+    changes key every exchange). A 2-bar phrase often fits two keys about equally (D major
+    and F# minor for D-F#-A-C#-B); then the one whose tonic the call starts on, else ends on,
+    else lies lowest on, wins: phrases start and end on the tonic more than on any other note."""
+    notes = [*previous, *call]
+    scores = key_scores(notes)
+    close = [k for k, score in scores if score >= scores[0][1] - KEY_TIE]
+    ordered = sorted(call)
+    for pc in (ordered[0].pitch % 12, ordered[-1].pitch % 12, min(n.pitch for n in call) % 12):
+        for key in close:
+            if key.tonic == pc:
+                return key
+    return scores[0][0]
 
 
 def similarity(call: Sequence[Note], call_start: int, answer: Sequence[Note], answer_start: int) -> float:

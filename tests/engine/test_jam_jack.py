@@ -145,14 +145,40 @@ def test_answer_when_i_pause_ends_the_call_after_a_beat_of_silence(rig):
     assert ex.answer_due == 8 * 480 and ex.bars == 2
 
 
-def test_a_lost_input_port_stops_the_jam_with_a_message(rig):
+def test_a_lost_input_port_stops_the_jam_with_a_message_and_releases_the_echoed_key(rig):
     keys, source, transport, inbox = rig
     events = []
-    session = JamSession(transport, source, downbeat_answer, JamConfig(bars=1), listener=events.append)
+    session = JamSession(transport, source, downbeat_answer, JamConfig(bars=1, thru_channel=0),
+                         listener=events.append)
     session.start()
-    source.error = "MIDI input 'jamkeys:out' failed: gone"
-    deadline = time.monotonic() + 2
+    play_at(keys, transport, [(0.5, (0x90, 55, 100))])
+    assert inbox.wait_until(lambda got: any(m == (0x90, 55, 100) for _, m in got))
+    keys.close_port()  # the keyboard is unplugged with its key down
+    deadline = time.monotonic() + 3
     while session.running and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not session.running
-    assert any(e.kind == "error" and "gone" in e.message for e in events)
+    assert any(e.kind == "error" and "gone away" in e.message for e in events)
+    assert not stuck_notes(inbox.collect(0.1))
+
+
+def test_a_real_model_answers_in_the_calls_key_and_register_without_copying_it(rig):
+    pytest.importorskip("torch")
+    from musicapp.core.scales import in_scale, parse_key
+    from musicapp.jamming import find_model, jam_generate
+
+    keys, source, transport, inbox = rig
+    generate = jam_generate(find_model(None))
+    session = JamSession(transport, source, generate, JamConfig(bars=2, answer_channel=1))
+    session.start()
+    d_major = (62, 66, 69, 74, 73, 71, 69, 66)
+    play_at(keys, transport, call(0, d_major))
+    assert inbox.wait_until(lambda got: any(m[0] == 0x91 for _, m in got), timeout=4 * BAR_S)
+    session.stop()
+    ex = session.exchanges()[0]
+    assert ex.shift == 0 and ex.ready_s > 0
+    assert ex.key == parse_key("D major")
+    assert ex.planned and all(n.start >= ex.answer_due and n.start % 120 == 0 for n in ex.planned)
+    assert all(in_scale(n.pitch, ex.key) and 59 <= n.pitch <= 77 for n in ex.planned)
+    assert [(n.start - ex.answer_due, n.pitch) for n in ex.planned] != \
+        [(i * 480, p) for i, p in enumerate(d_major)]
