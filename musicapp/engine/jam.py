@@ -19,6 +19,7 @@ answer cancels the cue (the engine sends the note-offs at once) and starts the n
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -27,7 +28,8 @@ from typing import Callable
 from musicapp.core.song import Key, Note
 from musicapp.engine.events import note_off, note_on
 from musicapp.engine.jam_parts import (
-    Exchange, Generate, Grid, JamRequest, answer_register, call_key, choose_answer, cut_answer,
+    Exchange, Generate, Grid, JamRequest, answer_pitch_classes, answer_register, call_key, choose_answer,
+    cut_answer,
     exchange_tracks, quantized_call,
 )
 from musicapp.engine.outputs import Message
@@ -35,6 +37,9 @@ from musicapp.engine.outputs import Message
 now = time.perf_counter
 #: an answer handed to the engine less than this long (seconds) before its bar line is late
 LATE_MARGIN_S = 0.006
+#: SCHED_FIFO priorities where allowed: below the engine thread (3) and JACK's threads, above
+#: every normal thread, so a busy machine delays neither the cue nor the answer's generation
+CONDUCTOR_PRIORITY, GEN_PRIORITY = 2, 1
 #: how often (seconds) the session asks whether its input port still exists
 ALIVE_EVERY_S = 1.0
 
@@ -216,15 +221,17 @@ class JamSession:
         else:
             start, bars = ex.answer_due, ex.bars
         held = [Note(s, k[1], max(1, start - s), v) for k, (s, v, e) in self._held.items() if e is ex]
-        seed = quantized_call([*ex.call, *held], self.grid, start)
+        played = [n for n in [*ex.call, *held] if self.grid.snap16(n.start) < start]
+        seed = quantized_call(played, self.grid, start)
         if not seed:
             return None
-        key = self.config.key
+        key, classes = self.config.key, None
         if key == "auto":
             previous = self._exchanges[-2].call if len(self._exchanges) > 1 else ()
-            key = call_key(seed, previous)
+            key = call_key(played, previous)  # as played: the seed's last note is stretched
+            classes = answer_pitch_classes(played, key)
         return JamRequest(seed, start, bars, key, answer_register(seed), self.grid.meters, self.grid.ppq,
-                          random_seed=len(self._exchanges))
+                          random_seed=len(self._exchanges), pitch_classes=classes)
 
     def _held_in(self, ex: Exchange) -> bool:
         return any(e is ex for _, _, e in self._held.values())
@@ -246,6 +253,7 @@ class JamSession:
 
     # ----- generation thread --------------------------------------------------------------
     def _generate_loop(self) -> None:
+        _realtime(GEN_PRIORITY)
         while True:
             with self._cond:
                 while not self._closing and self._gen_version == self._version:
@@ -271,6 +279,7 @@ class JamSession:
 
     # ----- conductor thread ---------------------------------------------------------------
     def _conduct(self) -> None:
+        _realtime(CONDUCTOR_PRIORITY)
         while True:
             events: list[JamEvent] = []
             with self._cond:
@@ -368,7 +377,8 @@ class JamSession:
     def _cut(self, tick: float) -> None:
         """The player cut in at ``tick`` (lock held): the rest of the answer never sounds."""
         ex = self._current
-        ex.interrupted = tick < self._tick(self._answer_end)
+        # a key a few ms before the answer's last bar line is the next call, not a cut
+        ex.interrupted = self.grid.snap16(tick) < self._tick(self._answer_end) - 1
         ex.answer = cut_answer(ex.planned, tick)
         self._cancel_cue()
         self._state = "listen"
@@ -402,3 +412,13 @@ class JamSession:
                 self._listener(event)
             except Exception:
                 pass
+
+
+def _realtime(priority: int) -> None:
+    """SCHED_FIFO for the calling thread where allowed (``MUSICAPP_NO_REALTIME=1``: never)."""
+    if os.environ.get("MUSICAPP_NO_REALTIME") or not hasattr(os, "sched_setscheduler"):
+        return
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+    except OSError:
+        pass

@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from musicapp.core.scales import in_scale, key_scores
+from musicapp.core.scales import in_scale, key_scores, scale_pitch_classes
 from musicapp.core.song import Key, Note, Song, TimeSignature, Track
 
 #: shortest register (semitones) an answer may use, around the call's own
@@ -26,7 +26,8 @@ RANGE_MARGIN = 3
 class JamRequest:
     """What the model is asked: continue ``seed`` (the call so far, quantized to 16ths, song
     ticks) from ``start_tick`` for ``bars`` bars in ``key``, pitches within ``pitch_range``
-    (inclusive). ``random_seed`` varies the answer from one exchange to the next."""
+    (inclusive) and of ``pitch_classes`` (0-11; None: the key's scale). ``random_seed`` varies
+    the answer from one exchange to the next."""
 
     seed: tuple[Note, ...]
     start_tick: int
@@ -36,6 +37,7 @@ class JamRequest:
     meters: tuple[TimeSignature, ...]
     ppq: int
     random_seed: int
+    pitch_classes: frozenset[int] | None = None
 
 
 #: ``generate(request, cancel)`` -> candidate answers (lists of Notes in song ticks, starting
@@ -122,14 +124,15 @@ class Grid:
 
 def quantized_call(notes: Sequence[Note], grid: Grid, until: int) -> tuple[Note, ...]:
     """The call as the model reads it: starts and ends on 16ths, every note at least a 16th,
-    nothing at or past ``until`` (the answer's start), notes held there end there."""
+    nothing at or past ``until`` (the answer's start). The last note is read as lasting until
+    ``until``, however long it was held: so its note-off never changes the request, and the
+    answer for the call as it will be is ready from the last note-on on (a beat or more)."""
     s = grid.sixteenth
+    kept = sorted(n for n in notes if grid.snap16(n.start) < until)
     out = []
-    for n in sorted(notes):
+    for i, n in enumerate(kept):
         start = grid.snap16(n.start)
-        if start >= until:
-            continue
-        end = min(until, max(start + s, grid.snap16(n.end)))
+        end = until if i == len(kept) - 1 else min(until, max(start + s, grid.snap16(n.end)))
         out.append(Note(start, n.pitch, end - start, n.velocity, n.channel))
     return tuple(out)
 
@@ -146,17 +149,27 @@ def answer_register(call: Sequence[Note]) -> tuple[int, int]:
     return lo, hi
 
 
+#: fewest pitch classes an answer is confined to before the likeliest key's scale is used
+MIN_CLASSES = 5
 #: keys scoring within this much (correlation) of the best count as equally likely
 KEY_TIE = 0.1
 
 
+def _containing_keys(call: Sequence[Note]) -> list[Key]:
+    """Major and minor keys whose scale holds every pitch class the call played."""
+    used = {n.pitch % 12 for n in call}
+    return [k for k in (Key(t, m) for t in range(12) for m in ("major", "minor"))
+            if used <= scale_pitch_classes(k)]
+
+
 def call_key(call: Sequence[Note], previous: Sequence[Note] = ()) -> Key:
-    """The key an answer is in: detected from this call and the one before it (a player rarely
-    changes key every exchange). A 2-bar phrase often fits two keys about equally (D major
-    and F# minor for D-F#-A-C#-B); then the one whose tonic the call starts on, else ends on,
-    else lies lowest on, wins: phrases start and end on the tonic more than on any other note."""
-    notes = [*previous, *call]
-    scores = key_scores(notes)
+    """The key an answer is in: the likeliest (Krumhansl-Schmuckler over this call and the one
+    before it: a player rarely changes key every exchange) of the keys whose scale holds every
+    note of this call. A 2-bar phrase often fits two keys about equally (D major and F# minor
+    for D-F#-A-C#-B); then the one whose tonic the call starts on, else ends on, else lies
+    lowest on, wins: phrases start and end on the tonic more than on any other note."""
+    fits = set(_containing_keys(call))
+    scores = [(k, s) for k, s in key_scores([*previous, *call]) if not fits or k in fits]
     close = [k for k, score in scores if score >= scores[0][1] - KEY_TIE]
     ordered = sorted(call)
     for pc in (ordered[0].pitch % 12, ordered[-1].pitch % 12, min(n.pitch for n in call) % 12):
@@ -164,6 +177,17 @@ def call_key(call: Sequence[Note], previous: Sequence[Note] = ()) -> Key:
             if key.tonic == pc:
                 return key
     return scores[0][0]
+
+
+def answer_pitch_classes(call: Sequence[Note], key: Key | None) -> frozenset[int] | None:
+    """Pitch classes an answer may use: those in the scale of *every* major or minor key that
+    holds all of the call's notes (so the answer is in the call's key whichever of them it
+    is); when that leaves fewer than ``MIN_CLASSES`` (a call of few notes), ``key``'s scale."""
+    keys = _containing_keys(call)
+    certain = frozenset.intersection(*[scale_pitch_classes(k) for k in keys]) if keys else frozenset()
+    if len(certain) >= MIN_CLASSES:
+        return certain
+    return scale_pitch_classes(key) if key is not None else None
 
 
 def similarity(call: Sequence[Note], call_start: int, answer: Sequence[Note], answer_start: int) -> float:
