@@ -218,6 +218,8 @@ def main() -> None:
         source.close()
         exchanges = session.exchanges()
     finally:
+        if player.poll() is None:
+            player.stdin.close()
         player.wait(30)
         time.sleep(0.3)
         probe.send_signal(signal.SIGTERM)
@@ -275,6 +277,7 @@ def main() -> None:
         print(f"  {name:<68} {target:>12}  {value}")
 
     print(f"\nload average after: {os.getloadavg()[0]:.2f}; machine: {os.cpu_count()} CPUs")
+    print("exchanges:", [(e.call_start // (4 * PPQ), len(e.call), len(e.planned), e.shift) for e in exchanges])
     print(f"exchanges answered {len(answered)}, cut by the player {cuts}, answer notes matched "
           f"{len(errors)} (missing {missing})")
     row("answer notes' timing error vs grid, p50 / p99 / max (ms)", "p99 <= 2",

@@ -19,18 +19,16 @@ answer cancels the cue (the engine sends the note-offs at once) and starts the n
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Callable
 
-from musicapp.core.song import Key, Note
+from musicapp.core.song import Note
 from musicapp.engine.events import note_off, note_on
 from musicapp.engine.jam_parts import (
-    Exchange, Generate, Grid, JamRequest, answer_pitch_classes, answer_register, call_key, choose_answer,
-    cut_answer,
-    exchange_tracks, quantized_call,
+    Exchange, Generate, Grid, JamConfig, JamEvent, JamRequest, realtime_thread, answer_pitch_classes,
+    answer_register, call_key, choose_answer, cut_answer, exchange_tracks, quantized_call,
 )
 from musicapp.engine.outputs import Message
 
@@ -45,34 +43,6 @@ ALIVE_EVERY_S = 1.0
 
 __all__ = ["JamConfig", "JamEvent", "JamSession", "Exchange", "JamRequest", "Generate",
            "exchange_tracks"]
-
-
-@dataclass(frozen=True, slots=True)
-class JamConfig:
-    """``bars``: call length (fixed mode); ``on_pause``: a gap of ``pause_beats`` beats with no
-    key down ends the call instead (answers then last as many bars as the call, at most
-    ``max_bars``). ``key``: 'auto' (from the calls), a Key, or None (no key). ``thru_channel``:
-    echo the player on this channel (None: no echo). ``lead_s``: the answer is handed to the
-    engine this long (seconds) before it is due."""
-
-    bars: int = 2
-    on_pause: bool = False
-    pause_beats: float = 1.0
-    max_bars: int = 8
-    key: Key | str | None = "auto"
-    answer_channel: int = 1
-    thru_channel: int | None = None
-    lead_s: float = 0.015
-
-
-@dataclass(frozen=True, slots=True)
-class JamEvent:
-    """What listeners get: ``kind`` is call, answer, interrupted, done, late, error or stopped;
-    ``index`` the exchange it is about (-1: none)."""
-
-    kind: str
-    index: int = -1
-    message: str = ""
 
 
 class JamSession:
@@ -253,7 +223,7 @@ class JamSession:
 
     # ----- generation thread --------------------------------------------------------------
     def _generate_loop(self) -> None:
-        _realtime(GEN_PRIORITY)
+        realtime_thread(GEN_PRIORITY)
         while True:
             with self._cond:
                 while not self._closing and self._gen_version == self._version:
@@ -279,7 +249,7 @@ class JamSession:
 
     # ----- conductor thread ---------------------------------------------------------------
     def _conduct(self) -> None:
-        _realtime(CONDUCTOR_PRIORITY)
+        realtime_thread(CONDUCTOR_PRIORITY)
         while True:
             events: list[JamEvent] = []
             with self._cond:
@@ -413,12 +383,3 @@ class JamSession:
             except Exception:
                 pass
 
-
-def _realtime(priority: int) -> None:
-    """SCHED_FIFO for the calling thread where allowed (``MUSICAPP_NO_REALTIME=1``: never)."""
-    if os.environ.get("MUSICAPP_NO_REALTIME") or not hasattr(os, "sched_setscheduler"):
-        return
-    try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
-    except OSError:
-        pass

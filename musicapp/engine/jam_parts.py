@@ -1,5 +1,6 @@
-"""The pieces of a jam that need no threads: the bar/beat grid, the model request, the exchange
-record and choosing an answer among candidates.
+"""The pieces of a jam besides its threads: its options and events, the bar/beat grid, the model
+request, the exchange record, the answer's key and register, choosing an answer among
+candidates.
 
 Owns what a call-and-response exchange *is* (``Exchange``: call and answer notes in song ticks,
 where the answer was due, how late it was) and what the model is asked (``JamRequest``: the
@@ -9,6 +10,7 @@ model itself is injected as a ``Generate`` callable, so the engine never imports
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -20,6 +22,34 @@ from musicapp.core.song import Key, Note, Song, TimeSignature, Track
 MIN_RANGE = 12
 #: semitones an answer may reach past the call's lowest and highest note
 RANGE_MARGIN = 3
+
+
+@dataclass(frozen=True, slots=True)
+class JamConfig:
+    """``bars``: call length (fixed mode); ``on_pause``: a gap of ``pause_beats`` beats with no
+    key down ends the call instead (answers then last as many bars as the call, at most
+    ``max_bars``). ``key``: 'auto' (from the calls), a Key, or None (no key). ``thru_channel``:
+    echo the player on this channel (None: no echo). ``lead_s``: the answer is handed to the
+    engine this long (seconds) before it is due."""
+
+    bars: int = 2
+    on_pause: bool = False
+    pause_beats: float = 1.0
+    max_bars: int = 8
+    key: Key | str | None = "auto"
+    answer_channel: int = 1
+    thru_channel: int | None = None
+    lead_s: float = 0.015
+
+
+@dataclass(frozen=True, slots=True)
+class JamEvent:
+    """What listeners get: ``kind`` is call, answer, interrupted, done, late, error or stopped;
+    ``index`` the exchange it is about (-1: none)."""
+
+    kind: str
+    index: int = -1
+    message: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,3 +266,13 @@ def exchange_tracks(exchanges: Sequence[Exchange], call_channel: int = 0, answer
                      for e in exchanges for n in e.answer)
     return (Track("Jam calls", call_channel, program, tuple(calls)),
             Track("Jam answers", answer_channel, program, tuple(answers)))
+
+
+def realtime_thread(priority: int) -> None:
+    """SCHED_FIFO for the calling thread where allowed (``MUSICAPP_NO_REALTIME=1``: never)."""
+    if os.environ.get("MUSICAPP_NO_REALTIME") or not hasattr(os, "sched_setscheduler"):
+        return
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+    except OSError:
+        pass

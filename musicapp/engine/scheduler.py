@@ -4,8 +4,10 @@ Owns everything that happens in real time: when each message goes out, loop wrap
 end, count-in clicks, auditioned notes, MIDI clock start/stop/continue and song position,
 swapping in a new snapshot mid-play, dropping an output that failed or vanished, sending the
 chase (programs and controller state, ``EventList.chase``) before playing from anywhere,
-playing on past the song's end while recording (open end), and releasing every sounding note
-on each stop path. Only this thread touches the outputs.
+playing on past the song's end while recording (open end), a *cue* beside the song (messages at
+absolute deadlines, e.g. a jam's answer: cancelled at once with note-offs for what it has
+sounding, left alone by snapshot swaps), and releasing every sounding note on each stop path.
+Only this thread touches the outputs.
 
 Timing: each deadline is ``anchor_wall + (event_seconds - anchor_seconds)`` on
 ``time.perf_counter`` (monotonic); nothing is ever summed. The thread sleeps with the GIL
