@@ -58,7 +58,7 @@ def make_script(exchanges: int, bars: int, seed: int = 7):
     for i in range(exchanges):
         if i % KEY_EVERY == 0:
             tonic, minor = rng.randrange(12), rng.random() < 0.4
-            base = rng.randrange(55, 68)
+            base = rng.randrange(57, 74)  # the tonic between A3 and C#5; calls reach a 4th below
             root = base - (base - tonic) % 12
         scale = MINOR if minor else MAJOR
         call_start = start_bar * bar
