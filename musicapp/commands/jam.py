@@ -1,7 +1,8 @@
 """``musicapp jam``: live call-and-response with a MIDI keyboard, in the terminal.
 
 Thin layer: parse the options, load the model (``musicapp.jamming``), open the input and the
-output, play a count-in and the metronome on the transport and run an ``engine.jam``
+output, play a count-in and the metronome on the transport (at ``--tempo``, or at the tempo and
+on the beat of MIDI clock coming in on the input) and run an ``engine.jam``
 session until Ctrl-C (or SIGTERM, or a port going away); every note is released on the way
 out and ``--record`` writes the calls and answers as two tracks.
 """
@@ -12,6 +13,7 @@ import argparse
 import signal
 import sys
 import threading
+import time
 
 from musicapp.core.errors import MusicappError
 
@@ -19,6 +21,9 @@ from musicapp.core.errors import MusicappError
 #: without clicks
 CLOCK_BARS = 4096
 MAX_BARS = 8
+DEFAULT_TEMPO = 120.0
+#: seconds an input's MIDI clock is listened to (at least) before the jam takes its tempo
+CLOCK_LISTEN_S = 2.0
 
 
 class JamError(MusicappError):
@@ -39,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     where.add_argument("--synth", action="store_true", help="built-in synth (default)")
     p.add_argument("--bars", default="2", metavar="N",
                    help=f"bars per call, 1-{MAX_BARS} (2), or 'pause': a beat with no key down ends the call")
-    p.add_argument("--tempo", type=float, default=120.0, metavar="BPM", help="tempo in BPM (120)")
+    p.add_argument("--tempo", type=float, metavar="BPM",
+                   help="tempo in BPM (default: the MIDI clock coming in on --input, else 120)")
     p.add_argument("--key", default="auto", metavar="auto|NAME",
                    help="key of the answers: 'auto' (from your calls, the default) or e.g. 'D minor'")
     p.add_argument("--model", metavar="NAME", help="melody model: a name in models/ or a checkpoint path "
@@ -80,22 +86,39 @@ def _jam(args: argparse.Namespace) -> int:
     from musicapp.commands.engine import _open_output, _raise_terminated, _Terminated
     from argparse import Namespace
     from musicapp.engine.jam import JamConfig, JamSession, exchange_tracks
+    from musicapp.engine.clock_in import ClockFollower
+    from musicapp.engine.midi_input import InputConfig
     from musicapp.engine.transport import Transport, open_input_port
     from musicapp.jamming import find_model, jam_generate
 
     bars, on_pause = parse_bars(args.bars)
-    if not 20 <= args.tempo <= 300:
+    if args.tempo is not None and not 20 <= args.tempo <= 300:
         raise JamError(f"--tempo must be 20-300 BPM, not {args.tempo:g}")
     key = parse_jam_key(args.key)
     checkpoint = find_model(args.model)
-    print(f"loading {checkpoint.stem} ...", flush=True)
-    generate = jam_generate(checkpoint)
-    source = open_input_port(args.input)
+    source = open_input_port(args.input, InputConfig(ignore_clock=False))
+    clock = ClockFollower()
+    source.add_handler(clock.feed)  # listens for a master's clock while the model loads
+    opened = time.perf_counter()
     try:
+        print(f"loading {checkpoint.stem} ...", flush=True)
+        generate = jam_generate(checkpoint)
         output = _open_output(Namespace(port=args.output, virtual=args.virtual))
     except BaseException:
         source.close()
         raise
+    bpm, clocked = args.tempo, None
+    if bpm is None:
+        while time.perf_counter() < opened + CLOCK_LISTEN_S and clock.running:
+            time.sleep(0.02)
+        clocked = clock.tempo_bpm()
+        if clocked is not None and not 20 <= clocked <= 300:
+            print(f"musicapp: ignoring the MIDI clock on {source.name} ({clocked:.0f} BPM)", file=sys.stderr)
+            clocked = None
+        bpm = clocked if clocked is not None else DEFAULT_TEMPO
+        if clocked is not None:
+            print(f"following the MIDI clock on {source.name}: {bpm:.1f} BPM", flush=True)
+    args.tempo = bpm
     done = threading.Event()
     status = {"code": 0}
 
@@ -131,10 +154,13 @@ def _jam(args: argparse.Namespace) -> int:
         transport.set_metronome(True)
         transport.set_open_end(True)
         transport.set_count_in(1)
-        transport.play(0)
+        downbeat = None
+        if clocked is not None:  # the count-in ends on the master's next bar line (or beat)
+            downbeat = clock.next_beat(time.perf_counter() + 4 * 60.0 / bpm + 0.05)
+        transport.play(0, at=downbeat)
         session.start()
         how = "pause for a beat to hear the answer" if on_pause else f"play {bars}-bar calls"
-        print(f"jamming at {args.tempo:g} BPM on {output.name}: after the count-in, {how}; Ctrl-C stops",
+        print(f"jamming at {round(bpm, 1):g} BPM on {output.name}: after the count-in, {how}; Ctrl-C stops",
               flush=True)
         while not done.wait(0.1):
             pass

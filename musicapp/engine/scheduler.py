@@ -334,7 +334,9 @@ class Scheduler:
         return wall
 
     # ----- commands (engine thread) -------------------------------------------------------
-    def cmd_play(self, tick: float | None) -> None:
+    def cmd_play(self, tick: float | None, at: float | None = None) -> None:
+        """Play from ``tick``; with ``at`` (a wall time), ``tick`` sounds then, after the
+        count-in (as soon as possible if that is too soon)."""
         if self.playhead.playing:
             if tick is not None:
                 self.cmd_seek(tick)
@@ -348,7 +350,10 @@ class Scheduler:
         count_len, clicks = 0.0, []
         if self._count_in_bars:
             count_len, clicks = count_in_clicks(self._events.song, int(tick), self._count_in_bars)
-        wall = self._anchor_at(tick, count_len)
+        extra = count_len
+        if at is not None:
+            extra = max(count_len, at - now() - self.config.start_lead_s)
+        wall = self._anchor_at(tick, extra)
         for offset, msg in clicks:
             heapq.heappush(self._timed, (wall - count_len + offset, next(self._seq), msg))
         if self._clock_out:

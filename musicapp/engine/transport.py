@@ -84,10 +84,12 @@ class Transport:
         return self._song
 
     # ----- transport ----------------------------------------------------------------------
-    def play(self, from_tick: float | None = None) -> None:
-        """Start playing at ``from_tick`` (default: where the playhead is); seeks if playing."""
+    def play(self, from_tick: float | None = None, at: float | None = None) -> None:
+        """Start playing at ``from_tick`` (default: where the playhead is); seeks if playing.
+        ``at``: the ``time.perf_counter()`` value at which ``from_tick`` is to sound (after the
+        count-in; e.g. on another device's beat), else as soon as possible."""
         tick = None if from_tick is None else self._check_tick(from_tick)
-        self._call(lambda: self._sched.cmd_play(tick))
+        self._call(lambda: self._sched.cmd_play(tick, at))
 
     def stop(self) -> None:
         """Stop, release every note, and rewind to where play last started."""

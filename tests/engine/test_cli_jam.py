@@ -6,6 +6,8 @@ from __future__ import annotations
 import signal
 import time
 
+import numpy as np
+
 import pytest
 
 from engine_helpers import stuck_notes, virtual_keyboard
@@ -62,3 +64,61 @@ def test_bad_jam_options_give_one_line_and_no_traceback(jack_server, args, messa
     assert res.returncode == 1
     assert message in res.stderr and "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+@pytest.fixture
+def clock_keys(jack_server):
+    yield from virtual_keyboard("clockkeys")
+
+
+def test_jam_without_a_tempo_follows_the_midi_clock_on_its_input(inbox, clock_keys):
+    import threading
+
+    bpm, stop, sent = 150.0, threading.Event(), []
+    pulse = 60.0 / (bpm * 24)
+
+    def master() -> None:  # a drum machine: Start, then 24 pulses per beat, bars of 1.6 s
+        t0 = time.perf_counter() + 0.01
+        clock_keys.send_message((0xFA,))
+        k = 0
+        while not stop.is_set():
+            at = t0 + k * pulse
+            while time.perf_counter() < at:
+                time.sleep(0.0003)
+            clock_keys.send_message((0xF8,))
+            sent.append((k, time.perf_counter()))
+            k += 1
+
+    th = threading.Thread(target=master, daemon=True)
+    try:
+        with running_cli("jam", "--input", "clockkeys:out", "--output", inbox.name, "--bars", "1") as proc:
+            assert proc.stdout.readline().startswith("loading")  # the input is open
+            th.start()  # the player presses Start on the drum machine
+            heard: list[float] = []  # perf_counter when each click was polled (~2 ms late)
+            deadline = time.perf_counter() + 60
+            while len(heard) < 7 and time.perf_counter() < deadline and proc.poll() is None:
+                before = len(inbox.received)
+                got = inbox.drain()
+                heard += [time.perf_counter() for _, m in got[before:] if m[0] == 0x99]
+                time.sleep(0.001)
+            proc.send_signal(signal.SIGINT)
+            proc.wait(15)
+            stdout, stderr = proc.stdout.read(), proc.stderr.read()
+    finally:
+        stop.set()
+        if th.is_alive():
+            th.join(2)
+    import re
+
+    found = re.search(r"following the MIDI clock on clockkeys:out: ([0-9.]+) BPM", stdout)
+    assert found, stdout + stderr
+    assert abs(float(found.group(1)) - bpm) < 0.75  # the pulses are timed by polling: +-0.5 %
+    gaps = sorted(b - a for a, b in zip(heard, heard[1:]))
+    assert abs(gaps[len(gaps) // 2] - 0.4) < 0.012  # a beat at 150 BPM
+    # the 4 count-in clicks end on one of the master's bar lines (every 96 pulses from its
+    # Start), as its pulses really went out (a line through their send times)
+    ks, ws = np.array([k for k, _ in sent], float), np.array([w for _, w in sent])
+    per_pulse, origin = np.polyfit(ks, ws, 1)
+    off = (heard[4] - origin) % (96 * per_pulse)
+    assert min(off, 96 * per_pulse - off) < 0.03
+    assert [m[1] for _, m in inbox.received if m[0] == 0x99][4] == 76  # the accent

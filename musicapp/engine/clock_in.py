@@ -1,0 +1,76 @@
+"""Incoming MIDI clock: the tempo and beat of another device (a drum machine, a DAW) to play to.
+
+Owns reading MIDI clock from an input: ``ClockFollower.feed`` is a ``MidiInput`` handler (open
+the input with ``InputConfig(ignore_clock=False)``) that keeps the arrival times of the clock
+pulses (24 per quarter note) since the last Start; ``tempo_bpm`` fits a line through them
+(least squares, so the poll thread's jitter of a few ms averages out), and ``next_beat``
+predicts the wall time (``time.perf_counter``) of a coming beat: counted from the last Start
+when one was seen (beat 1 of the master's bar then falls on a whole bar), else from the first
+pulse heard.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+
+from musicapp.engine.outputs import Message
+
+PULSES_PER_BEAT = 24
+CLOCK, START, CONTINUE, STOP = 0xF8, 0xFA, 0xFB, 0xFC
+
+
+class ClockFollower:
+    """Collects clock pulses; thread-safe (fed by the input's poll thread)."""
+
+    def __init__(self, keep: int = 24 * 16) -> None:
+        self._lock = threading.Lock()
+        self._pulses: deque[tuple[int, float]] = deque(maxlen=keep)  # (pulse number, wall)
+        self._count = 0  # pulses since the last Start (or since the first heard)
+        self.started = False  # a Start was seen: pulse 0 is the master's downbeat
+        self.running = False
+
+    def feed(self, wall: float, msg: Message) -> None:
+        status = msg[0] if msg else 0
+        with self._lock:
+            if status == CLOCK:
+                self._pulses.append((self._count, wall))
+                self._count += 1
+                self.running = True
+            elif status == START:
+                self._pulses.clear()
+                self._count, self.started, self.running = 0, True, True
+            elif status == CONTINUE:
+                self.running = True
+            elif status == STOP:
+                self.running = False
+
+    def tempo_bpm(self, min_pulses: int = 12) -> float | None:
+        """The master's tempo from the pulses kept, or None with fewer than ``min_pulses``."""
+        with self._lock:
+            pulses = list(self._pulses)
+        if len(pulses) < min_pulses:
+            return None
+        n = len(pulses)
+        mx = sum(p for p, _ in pulses) / n
+        my = sum(w for _, w in pulses) / n
+        sxx = sum((p - mx) ** 2 for p, _ in pulses)
+        if sxx <= 0:
+            return None
+        slope = sum((p - mx) * (w - my) for p, w in pulses) / sxx  # seconds per pulse
+        return 60.0 / (slope * PULSES_PER_BEAT) if slope > 0 else None
+
+    def next_beat(self, after: float, beats_per_bar: int = 4, on_bar: bool = True) -> float | None:
+        """Wall time of the first beat (bar line, with ``on_bar`` and a Start seen) after
+        ``after``, extrapolated from the pulses kept; None without a tempo."""
+        bpm = self.tempo_bpm()
+        if bpm is None:
+            return None
+        with self._lock:
+            pulses = list(self._pulses)
+        per_pulse = 60.0 / (bpm * PULSES_PER_BEAT)
+        # the line through the pulses: wall = w0 + pulse * per_pulse (w0 from their mean)
+        w0 = sum(w - p * per_pulse for p, w in pulses) / len(pulses)
+        step = PULSES_PER_BEAT * (beats_per_bar if on_bar and self.started else 1)
+        k = int((after - w0) / (per_pulse * step)) + 1
+        return w0 + k * step * per_pulse
