@@ -15,8 +15,6 @@ from musicapp.core.errors import MusicappError
 
 #: candidate answers sampled per request (one batch); the session keeps one that is not a copy
 VARIATIONS = 4
-#: MIDI pitch the shipped model's melodies centre on (the corpora's: around G4)
-MODEL_MIDDLE = 67
 #: sampling temperature of jam answers (a little tamer than the editor's default 1.0)
 TEMPERATURE = 0.9
 
@@ -59,19 +57,13 @@ def jam_generate(checkpoint: Path, device: str = "cpu", threads: int = 1):
         raise ModelNotFound(f"cannot load model {checkpoint}: {err}") from None
 
     def generate(request, cancel: threading.Event):
-        # the model knows melodies around the treble staff: a call far below or above it is
-        # continued there, whole octaves away, and moved back (key and register unchanged)
-        middle = sum(n.pitch for n in request.seed) / len(request.seed) if request.seed else MODEL_MIDDLE
-        shift = 12 * round((MODEL_MIDDLE - middle) / 12)
-        lo, hi = request.pitch_range
-        shift = max(-lo, min(127 - hi, shift))
-        seed = [n.moved(dp=shift) for n in request.seed]
-        answers = generator.continue_melody(
-            seed, bars=request.bars, variations=VARIATIONS, temperature=TEMPERATURE,
-            key=request.key, pitch_range=(lo + shift, hi + shift), random_seed=request.random_seed,
+        # register steering: a call far below or above the melodies the model knows is
+        # continued whole octaves nearer them and moved back (low calls got silent answers)
+        return generator.continue_melody(
+            request.seed, bars=request.bars, variations=VARIATIONS, temperature=TEMPERATURE,
+            key=request.key, pitch_range=request.pitch_range, random_seed=request.random_seed,
             meters=request.meters, start_tick=request.start_tick, cancel=cancel, ppq=request.ppq,
-            pitch_classes=request.pitch_classes)
-        return [[n.moved(dp=-shift) for n in answer] for answer in answers]
+            pitch_classes=request.pitch_classes, steering={"register": True})
 
     generate(_warmup_request(), threading.Event())  # first call pays torch's one-off costs
     return generate
