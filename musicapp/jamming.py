@@ -20,24 +20,16 @@ TEMPERATURE = 0.9
 
 
 class ModelNotFound(MusicappError):
-    """``--model`` names no LSTM checkpoint."""
+    """The checkpoint ``--model`` named cannot be loaded as a melody LSTM."""
 
 
 def find_model(name: str | None) -> Path:
-    """The LSTM checkpoint (``.json``) for ``name``: None for the shipped one, a name in the
-    models folder (as the editor's model list shows them), or a path to a checkpoint."""
-    from musicapp.paths import models_dir
+    """The LSTM checkpoint (``.json``) for ``--model``: None for the shipped one, a checkpoint
+    path, or a model name (the user's fine-tuned models first, then the shipped ones), as
+    every ``--model`` option resolves it (``ml.user_models.resolve_model``)."""
+    from musicapp.ml.user_models import resolve_model
 
-    folder = models_dir()
-    names = sorted(p.stem for p in folder.glob("lstm*.json")) if folder.is_dir() else []
-    if not name:
-        name = "lstm"
-    path = Path(name).expanduser()
-    for candidate in (path, path.with_suffix(".json"), folder / f"{name}.json"):
-        if candidate.suffix == ".json" and candidate.is_file() and candidate.with_suffix(".safetensors").is_file():
-            return candidate
-    raise ModelNotFound(f"no melody model {name!r} (available: {', '.join(names) or 'none'}; "
-                        "or give a checkpoint path, NAME.json with NAME.safetensors beside it)")
+    return resolve_model(name, "lstm")
 
 
 def jam_generate(checkpoint: Path, device: str = "cpu", threads: int = 1):

@@ -22,8 +22,8 @@ from musicapp.core.errors import MusicappError
 CLOCK_BARS = 4096
 MAX_BARS = 8
 DEFAULT_TEMPO = 120.0
-#: seconds an input's MIDI clock is listened to (at least) before the jam takes its tempo
-CLOCK_LISTEN_S = 2.0
+#: seconds an input's MIDI clock is listened to, once the model is loaded, for its tempo
+CLOCK_LISTEN_S = 1.5
 
 
 class JamError(MusicappError):
@@ -99,7 +99,6 @@ def _jam(args: argparse.Namespace) -> int:
     source = open_input_port(args.input, InputConfig(ignore_clock=False))
     clock = ClockFollower()
     source.add_handler(clock.feed)  # listens for a master's clock while the model loads
-    opened = time.perf_counter()
     try:
         print(f"loading {checkpoint.stem} ...", flush=True)
         generate = jam_generate(checkpoint)
@@ -108,9 +107,14 @@ def _jam(args: argparse.Namespace) -> int:
         source.close()
         raise
     bpm, clocked = args.tempo, None
-    if bpm is None:
-        while time.perf_counter() < opened + CLOCK_LISTEN_S and clock.running:
+    if bpm is None and clock.running:
+        # loading the model starves the input's poll thread (the GIL): pulses polled then
+        # come in bunches; the tempo is measured over pulses polled afterwards
+        clock.forget()
+        listen_from = time.perf_counter()
+        while time.perf_counter() < listen_from + CLOCK_LISTEN_S and clock.running:
             time.sleep(0.02)
+    if bpm is None:
         clocked = clock.tempo_bpm()
         if clocked is not None and not 20 <= clocked <= 300:
             print(f"musicapp: ignoring the MIDI clock on {source.name} ({clocked:.0f} BPM)", file=sys.stderr)

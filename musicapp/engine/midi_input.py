@@ -2,8 +2,7 @@
 
 Owns live input. Each ``MidiInput`` polls its rtmidi port from one small thread (no Python
 callback ever runs in the driver's thread, which could stall JACK) and hands every message
-with its arrival time (``time.perf_counter`` seconds, from the driver's timestamps:
-``ArrivalClock``) to handlers. Handlers only enqueue or
+with its arrival time (``time.perf_counter`` seconds) to handlers. Handlers only enqueue or
 record: ``Recorder.feed`` stores notes and controls (pedal, bend, ...) under a lock, thru goes through
 ``Transport.send_now`` (a queue into the engine thread).
 
@@ -129,14 +128,13 @@ class MidiInput:
 
     def _run(self) -> None:
         get, poll = self._midi.get_message, self.config.poll_s
-        stamp = ArrivalClock()
         while not self._stop.wait(poll):
             try:
                 while True:
                     item = get()
                     if not item:
                         break
-                    self._dispatch(stamp(time.perf_counter(), item[1]), tuple(item[0]))
+                    self._dispatch(time.perf_counter(), tuple(item[0]))
             except Exception as err:  # the port broke: stop polling, keep the message
                 self.error = f"MIDI input {self.name!r} failed: {err}"
                 return
@@ -149,34 +147,6 @@ class MidiInput:
                 handler(t, msg)
             except Exception:
                 continue
-
-
-class ArrivalClock:
-    """Arrival times from the driver's own clock instead of the poll's.
-
-    rtmidi gives each message the seconds since the previous one as the driver (JACK, ALSA)
-    timed it; summed, they are exact but on an unknown origin. The origin is the smallest
-    (poll time - driver time) seen: the message polled soonest after it came. It may creep
-    later by ``drift`` seconds per second (a sound card's clock against ``perf_counter``).
-    So messages polled together (several clock pulses in one 2 ms poll, or a poll thread
-    kept waiting on a busy machine) keep the times they really arrived at.
-    """
-
-    def __init__(self, drift: float = 1e-4) -> None:
-        self._driver = 0.0
-        self._origin: float | None = None
-        self._last = 0.0
-        self._drift = drift
-
-    def __call__(self, polled: float, delta: float) -> float:
-        self._driver += max(0.0, delta)
-        seen = polled - self._driver
-        if self._origin is None or seen < self._origin + (polled - self._last) * self._drift:
-            self._origin = seen
-        else:
-            self._origin += (polled - self._last) * self._drift
-        self._last = polled
-        return min(polled, self._driver + self._origin)
 
 
 def open_input_port(name_or_part: str, config: InputConfig = InputConfig()) -> MidiInput:

@@ -51,3 +51,24 @@ def test_a_candidate_copying_the_call_is_passed_over():
 def test_a_cut_keeps_what_sounded_up_to_the_cut():
     planned = [Note(0, 60, 480), Note(480, 62, 480), Note(960, 64, 480)]
     assert cut_answer(planned, 600) == [Note(0, 60, 480), Note(480, 62, 120)]
+
+
+def test_the_clock_follower_reads_tempo_and_bar_lines_through_late_bunched_stamps():
+    import random
+
+    from musicapp.engine.clock_in import ClockFollower
+
+    rng, clock = random.Random(1), ClockFollower()
+    pulse = 60.0 / (150 * 24)
+    clock.feed(99.0, (0xFA,))
+    held = 0.0
+    for k in range(150):
+        true = 100.0 + k * pulse
+        late = 0.002 * rng.random()
+        if 40 <= k < 55:  # the poll thread starved: these arrive together, 30 ms late at most
+            held = max(held, 100.0 + 55 * pulse)
+            late = held - true
+        clock.feed(true + late, (0xF8,))
+    assert abs(clock.tempo_bpm() - 150) < 0.5
+    bar = clock.next_beat(101.0)
+    assert abs(bar - (100.0 + 96 * pulse)) < 0.003  # the next bar line from the Start
