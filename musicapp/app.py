@@ -138,6 +138,11 @@ class EngineInputs:
     def is_open(self) -> bool:
         return self.thru.is_open
 
+    @property
+    def source(self):
+        """The open ``MidiInput`` (None when none is), for the jam to listen to as well."""
+        return self._input
+
     def set_thru_channel(self, channel: int) -> None:
         """Play what comes in on ``channel`` (0-15), the active track's."""
         self.thru.set_channel(channel)
@@ -181,6 +186,10 @@ def build_window(settings=None, dialogs=None, autosave=None, with_engine: bool =
     from musicapp.ui.models_menu import install_models_menu
 
     install_models_menu(win, model_services())  # Models > Learn From MIDI Files... (training in a child process)
+    from musicapp.jamming import EngineJam
+    from musicapp.ui.jam import install_jam
+
+    install_jam(win, EngineJam(transport, inputs) if inputs is not None else None)
     if chooser is not None:
         from musicapp.ui.sound_menu import install_sound_menu
 

@@ -18,7 +18,7 @@ from musicapp import __version__
 from musicapp.core.errors import MusicappError
 
 #: modules under musicapp.commands that each define ``register(subparsers)``.
-COMMAND_MODULES: tuple[str, ...] = ("files", "ml", "vae", "engine", "accompany", "finetune", "infill", "harmony")
+COMMAND_MODULES: tuple[str, ...] = ("files", "ml", "vae", "engine", "accompany", "finetune", "infill", "harmony", "jam")
 
 Handler = Callable[[argparse.Namespace], int]
 

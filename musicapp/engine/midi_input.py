@@ -47,6 +47,7 @@ class MidiInput:
     def __init__(self, name_or_part: str | None = None, virtual: str | None = None,
                  config: InputConfig = InputConfig()) -> None:
         self.config = config
+        self._virtual = virtual is not None
         self._midi = _make("in", client=f"{CLIENT_NAME}-in")
         try:
             with _quiet_stderr():
@@ -100,6 +101,16 @@ class MidiInput:
 
         self.add_handler(thru)
         return thru
+
+    def is_alive(self) -> bool:
+        """Whether the port read from is still listed (a virtual port always is). Asks the MIDI
+        server with the GIL held (python-rtmidi): call it now and then, not in a hurry."""
+        if self._virtual or self.error:
+            return not self.error
+        try:
+            return self.name in self._midi.get_ports()
+        except Exception:
+            return False
 
     def close(self) -> None:
         self._stop.set()

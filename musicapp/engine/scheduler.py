@@ -4,8 +4,10 @@ Owns everything that happens in real time: when each message goes out, loop wrap
 end, count-in clicks, auditioned notes, MIDI clock start/stop/continue and song position,
 swapping in a new snapshot mid-play, dropping an output that failed or vanished, sending the
 chase (programs and controller state, ``EventList.chase``) before playing from anywhere,
-playing on past the song's end while recording (open end), and releasing every sounding note
-on each stop path. Only this thread touches the outputs.
+playing on past the song's end while recording (open end), a *cue* beside the song (messages at
+absolute deadlines, e.g. a jam's answer: cancelled at once with note-offs for what it has
+sounding, left alone by snapshot swaps), and releasing every sounding note on each stop path.
+Only this thread touches the outputs.
 
 Timing: each deadline is ``anchor_wall + (event_seconds - anchor_seconds)`` on
 ``time.perf_counter`` (monotonic); nothing is ever summed. The thread sleeps with the GIL
@@ -107,6 +109,8 @@ class Scheduler:
         self._index = 0
         self._outputs: list[Output] = []
         self._timed: list[tuple[float, int, Message]] = []
+        self._cued: list[tuple[float, int, Message]] = []  # a cue: messages at absolute walls
+        self._cue_sounding: dict[tuple[int, int], int] = {}  # its notes on now (channel, pitch)
         self._seq = itertools.count()
         self._loop: tuple[int, int] | None = None
         self._loop_active = False
@@ -194,6 +198,8 @@ class Scheduler:
         best: tuple[float, Callable[[float], None]] | None = None
         if self._timed:
             best = (self._timed[0][0], self._fire_timed)
+        if self._cued and (best is None or self._cued[0][0] < best[0]):
+            best = (self._cued[0][0], self._fire_cued)
         ph = self.playhead
         if ph.playing:
             ev = self._events
@@ -229,6 +235,18 @@ class Scheduler:
         while self._timed and self._timed[0][0] <= deadline:
             _, _, msg = heapq.heappop(self._timed)
             self._send(msg)
+
+    def _fire_cued(self, deadline: float) -> None:
+        while self._cued and self._cued[0][0] <= deadline:
+            _, _, msg = heapq.heappop(self._cued)
+            self._send(msg)
+            kind, key = msg[0] & 0xF0, (msg[0] & 0x0F, msg[1] if len(msg) > 1 else 0)
+            if kind == 0x90 and msg[2] > 0:
+                self._cue_sounding[key] = self._cue_sounding.get(key, 0) + 1
+            elif kind in (0x80, 0x90) and key in self._cue_sounding:
+                left = self._cue_sounding.pop(key) - 1
+                if left > 0:
+                    self._cue_sounding[key] = left
 
     def _fire_wrap(self, deadline: float) -> None:
         start, _ = self._loop
@@ -283,8 +301,11 @@ class Scheduler:
                 self._drop_output(out, f"MIDI port {out.name!r} has gone away")
 
     def _release(self) -> None:
-        """Every stop path ends here: pending timed messages dropped, every output released."""
+        """Every stop path ends here: pending timed and cued messages dropped, every output
+        released."""
         self._timed.clear()
+        self._cued.clear()
+        self._cue_sounding.clear()
         for out in list(self._outputs):
             try:
                 out.release_all()
@@ -340,7 +361,9 @@ class Scheduler:
         return wall
 
     # ----- commands (engine thread) -------------------------------------------------------
-    def cmd_play(self, tick: float | None) -> None:
+    def cmd_play(self, tick: float | None, at: float | None = None) -> None:
+        """Play from ``tick``; with ``at`` (a wall time), ``tick`` sounds then, after the
+        count-in (as soon as possible if that is too soon)."""
         if self.playhead.playing:
             if tick is not None:
                 self.cmd_seek(tick)
@@ -354,7 +377,10 @@ class Scheduler:
         count_len, clicks = 0.0, []
         if self._count_in_bars:
             count_len, clicks = count_in_clicks(self._events.song, int(tick), self._count_in_bars)
-        wall = self._anchor_at(tick, count_len)
+        extra = count_len
+        if at is not None:
+            extra = max(count_len, at - self.now() - self.config.start_lead_s)
+        wall = self._anchor_at(tick, extra)
         for offset, msg in clicks:
             heapq.heappush(self._timed, (wall - count_len + offset, next(self._seq), msg))
         if self._clock_out:
@@ -407,7 +433,7 @@ class Scheduler:
                 return key in held
         for out in list(self._outputs):
             for ch, pitch in out.sounding_notes():
-                if not still_held((ch, pitch)):
+                if not still_held((ch, pitch)) and (ch, pitch) not in self._cue_sounding:
                     try:
                         out.send(note_off(ch, pitch))
                     except Exception as err:
@@ -447,6 +473,19 @@ class Scheduler:
         if off_after is not None:
             off = (0x80 | (msg[0] & 0x0F), msg[1], 0)
             heapq.heappush(self._timed, (self.now() + off_after, next(self._seq), off))
+
+    def cmd_cue(self, items: list[tuple[float, Message]]) -> None:
+        """Send each message at its wall time (``perf_counter`` seconds), playing or not."""
+        for wall, msg in items:
+            heapq.heappush(self._cued, (wall, next(self._seq), msg))
+
+    def cmd_cancel_cue(self) -> None:
+        """Drop the cue's pending messages and end the notes it has sounding, now."""
+        self._cued.clear()
+        sounding, self._cue_sounding = self._cue_sounding, {}
+        for (ch, pitch), n in sorted(sounding.items()):
+            for _ in range(n):
+                self._send(note_off(ch, pitch))
 
     def cmd_close(self) -> None:
         self._halt(self.current_tick())

@@ -100,11 +100,13 @@ class Transport:
         return self._song
 
     # ----- transport ----------------------------------------------------------------------
-    def play(self, from_tick: float | None = None) -> None:
-        """Start playing at ``from_tick`` (default: where the playhead is); seeks if playing."""
+    def play(self, from_tick: float | None = None, at: float | None = None) -> None:
+        """Start playing at ``from_tick`` (default: where the playhead is); seeks if playing.
+        ``at``: the ``time.perf_counter()`` value at which ``from_tick`` is to sound (after the
+        count-in; e.g. on another device's beat), else as soon as possible."""
         tick = None if from_tick is None else self._check_tick(from_tick)
         self._compiler.flush()  # the newest song first (nothing to wait for unless just edited)
-        self._call(lambda: self._sched.cmd_play(tick))
+        self._call(lambda: self._sched.cmd_play(tick, at))
 
     def stop(self) -> None:
         """Stop, release every note, and rewind to where play last started."""
@@ -231,6 +233,25 @@ class Transport:
             return ph.rest_tick
         seconds = ph.anchor_seconds + (wall - ph.anchor_wall)
         return max(0.0, ph.events.song.seconds_to_tick(seconds))
+
+    def wall_at(self, tick: float) -> float | None:
+        """``time.perf_counter()`` value at which the playhead reaches ``tick`` while playing
+        (inverse of ``tick_at``); None while stopped."""
+        ph = self._sched.playhead
+        if not ph.playing:
+            return None
+        return ph.anchor_wall + ph.events.song.tick_to_seconds(tick) - ph.anchor_seconds
+
+    def cue(self, messages: Sequence[tuple[float, Sequence[int]]]) -> None:
+        """Send each ``(wall, message)`` at ``wall`` (``time.perf_counter`` seconds) on every
+        output, beside the song (a live answer). A new cue adds to the pending one; the song
+        swapping under it leaves its notes sounding; stop and pause drop it."""
+        items = [(float(wall), check_message(msg)) for wall, msg in messages]
+        self._call(lambda: self._sched.cmd_cue(items), wait=False)
+
+    def cancel_cue(self) -> None:
+        """Drop what the cue has not sent yet and end its sounding notes at once."""
+        self._call(self._sched.cmd_cancel_cue, wait=False)
 
     def close(self) -> None:
         """Stop, release every note, close every output and end the engine thread."""

@@ -134,7 +134,8 @@ class MelodyGenerator:
                         meters: Sequence[TimeSignature] = (TimeSignature(0),), start_tick: int | None = None,
                         cancel: Cancel = None, progress: Progress = None, ppq: int = PPQ,
                         chords: Sequence[Chord] = (), chord_strength: float = DEFAULT_STRENGTH,
-                        steering: Steering | None = None) -> list[list[Note]]:
+                        steering: Steering | None = None,
+                        pitch_classes: Sequence[int] | None = None) -> list[list[Note]]:
         """``variations`` candidate continuations of ``seed_notes`` (ticks), each a list of Notes.
 
         The continuation starts at ``start_tick`` (default: where the seed's last note ends,
@@ -148,6 +149,8 @@ class MelodyGenerator:
         beats and scale tones between are favoured by ``chord_strength`` nats (0 = off).
         ``steering`` (:class:`musicapp.ml.steering.Steering`: density, rhythm, repeat, register)
         shapes the sampling; None keeps the model's own choices.
+        ``pitch_classes`` (0-11), when given, is the set note-ons are masked to instead of the
+        key's scale.
         """
         if not 1 <= int(bars) <= MAX_BARS:
             raise GenerationError(f"bars must be 1..{MAX_BARS}, not {bars}")
@@ -170,27 +173,36 @@ class MelodyGenerator:
             raise GenerationError(f"key must be 'auto', a Key or None, not {key!r}")
         if not 0.0 <= float(chord_strength) <= 10.0:
             raise GenerationError(f"chord strength must be 0..10, not {chord_strength}")
+        if pitch_classes is not None:
+            pitch_classes = frozenset(int(pc) % 12 for pc in pitch_classes)
+            if not pitch_classes:
+                raise GenerationError("pitch_classes is empty")
+        mask_by = pitch_classes if pitch_classes is not None else bool(scale_mask)
         steering = Steering.of(steering)
         shift = octave_shift(n.pitch for n in seed) if steering is not None and steering.register else 0
         if start_tick is None and seed:
             start_tick = round(max(n.end for n in seed) / (ppq // STEPS_PER_QUARTER)) * (ppq // STEPS_PER_QUARTER)
         out = self._continue(shift_notes(seed, shift), int(bars), int(variations), float(temperature), float(top_p),
-                             key, bool(scale_mask), shift_range(pitch_range, shift), int(random_seed),
+                             key, mask_by, shift_range(pitch_range, shift), int(random_seed),
                              tuple(meters) or (TimeSignature(0),), start_tick, cancel, progress, ppq, tuple(chords),
                              float(chord_strength), steering)
         return [shift_notes(c, -shift) for c in out]
 
     @staticmethod
-    def _allowed(key: Key | None, pitch_range: tuple[int, int] | None) -> np.ndarray:
-        """Additive mask ``(130,)``: 0 where a token may be sampled, -inf where not (REST/HOLD always may)."""
-        pcs = scale_pitch_classes(key) if key is not None else frozenset(range(12))
+    def _allowed(key: Key | frozenset | None, pitch_range: tuple[int, int] | None) -> np.ndarray:
+        """Additive mask ``(130,)``: 0 where a token may be sampled, -inf where not (REST/HOLD always may).
+        ``key`` may also be the set of pitch classes itself."""
+        if isinstance(key, frozenset):
+            pcs = key
+        else:
+            pcs = scale_pitch_classes(key) if key is not None else frozenset(range(12))
         lo, hi = pitch_range if pitch_range is not None else (0, 127)
         ok = [True, True] + [p % 12 in pcs and lo <= p <= hi for p in range(128)]
         return np.where(np.array(ok), 0.0, -np.inf).astype(np.float32)
 
     def _continue(self, seed: list[Note], bars: int, variations: int, temperature: float, top_p: float,
-                  key: Key | None, scale_mask: bool, pitch_range, random_seed: int, meters, start_tick: int | None,
-                  cancel: Cancel, progress: Progress, ppq: int, chords: tuple = (),
+                  key: Key | None, scale_mask: bool | frozenset, pitch_range, random_seed: int, meters,
+                  start_tick: int | None, cancel: Cancel, progress: Progress, ppq: int, chords: tuple = (),
                   chord_strength: float = 0.0, steering: Steering | None = None) -> list[list[Note]]:
         model, stepper = self._ready()
         tps = ppq // STEPS_PER_QUARTER
@@ -210,7 +222,8 @@ class MelodyGenerator:
         n_gen = self._span(meters, start_step, bars, ppq)
         pos, bar_len = positions_from_meters(meters, origin, n_seed + n_gen, ppq)
         rng = np.random.default_rng(random_seed)
-        mask = self._allowed(key if scale_mask else None, pitch_range)
+        mask = self._allowed(scale_mask if isinstance(scale_mask, frozenset) else key if scale_mask else None,
+                             pitch_range)
         first_mask = mask.copy()
         if n_seed and self._sounding(tokens):
             first_mask[HOLD] = -np.inf  # never lengthen the seed's last note

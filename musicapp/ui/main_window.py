@@ -44,6 +44,8 @@ from musicapp.ui.window_habits import apply_first_geometry, install_window_habit
 class MainWindow(QMainWindow):
     """The editor window for one document."""
 
+    jam = None  # Transport > Jam's controller, when installed (ui.jam.install_jam)
+
     def __init__(self, settings: AppSettings | None = None, dialogs=None, playback: Playback | None = None,
                  output_chooser: OutputChooser | None = None, autosave: AutosaveConfig | None = None,
                  document: Document | None = None, input_chooser: InputChooser | None = None):
@@ -440,6 +442,8 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.autosaver.stop()
         self.autosaver.discard()
+        if self.jam is not None:
+            self.jam.close()
         self.recording.close()
         self.playback.close()
         self.files.cleanup()

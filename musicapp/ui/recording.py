@@ -6,6 +6,7 @@ Record on (the transport plays from the edit cursor if it stands, after a bar of
 clicks when that is on) and off again (or the
 transport stopping), which lands the take in the active track as one undo step: its notes,
 snapped to the grid when "Quantize Recording" is on, and its pedal/bend/controller moves.
+While a jam runs (``take_override``), the jam starts and lands takes instead.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class Recording(QObject):
         self._recording = False
         self._current = ""
         self._last_tick = 0  # playhead while the take ran: where keys still held end
+        self.take_override = None  # while set (the jam), it starts and lands takes instead
         self.box = QComboBox()
         self.box.setToolTip("MIDI input: what you play is heard on the active track and recorded with Record (R)")
         self.box.setMinimumWidth(150)
@@ -118,7 +120,7 @@ class Recording(QObject):
             self._sync_thru()
             self._last_tick = self._cursor()
             self.playback.set_open_end(True)  # a take may run past the song's end
-            self.chooser.start_take()
+            (self.take_override or self.chooser).start_take()
             self._recording = True
             self.recording_changed.emit(True)
             if not self.playback.is_playing:
@@ -128,11 +130,14 @@ class Recording(QObject):
             self._report("Recording")
             return
         self._recording = False
-        self.playback.set_open_end(False)
+        self.playback.set_open_end(self.take_override is not None)  # a jam plays on
         self.recording_changed.emit(False)
         self._land()
 
     def _land(self) -> None:
+        if self.take_override is not None:
+            self.take_override.land_take()
+            return
         notes, controls = self.chooser.finish_take(self._grid_ticks() if self.quantize else None,
                                                    self._last_tick)
         ti = self.document.active_track
