@@ -141,7 +141,7 @@ class EngineInputs:
     @property
     def source(self):
         """The open ``MidiInput`` (None when none is), for the jam to listen to as well."""
-        return self._input
+        return self.thru.source
 
     def set_thru_channel(self, channel: int) -> None:
         """Play what comes in on ``channel`` (0-15), the active track's."""

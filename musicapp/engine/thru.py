@@ -30,6 +30,11 @@ class MidiThru:
     def is_open(self) -> bool:
         return self._input is not None
 
+    @property
+    def source(self) -> MidiInput | None:
+        """The attached input (None when none is), for others (the jam) to listen to as well."""
+        return self._input
+
     def attach(self, midi_input: MidiInput) -> None:
         """Listen to ``midi_input`` from now on (the previous one is closed first)."""
         self.close()
