@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
 
 from musicapp.core.song import Note, TimeSignature
 from musicapp.engine.jam_parts import JamRequest
-from musicapp.jamming import ModelNotFound, find_model, jam_generate
+from musicapp.jamming import find_model, jam_generate
 
 pytest.importorskip("torch")
 
@@ -22,9 +23,13 @@ def test_find_model_takes_the_shipped_name_a_path_or_says_what_there_is(tmp_path
     assert find_model(str(shipped)) == shipped
     with pytest.raises(MusicappError, match="available: .*lstm"):
         find_model("nope")
-    (tmp_path / "half.json").write_text("{}")  # no weights beside it
-    with pytest.raises(ModelNotFound, match="cannot load model"):
+    (tmp_path / "half.json").write_text("{}")  # not a checkpoint: the loader names the file
+    with pytest.raises(MusicappError, match="half.json is not a musicapp checkpoint"):
         jam_generate(find_model(str(tmp_path / "half.json")))
+    good = json.loads(shipped.read_text())
+    (tmp_path / "noweights.json").write_text(json.dumps(good))  # its weights file is not beside it
+    with pytest.raises(MusicappError, match="noweights|lstm.safetensors|not found"):
+        jam_generate(find_model(str(tmp_path / "noweights.json")))
 
 
 def test_a_call_two_octaves_down_is_answered_down_there():
