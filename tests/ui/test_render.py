@@ -53,3 +53,40 @@ def test_dense_view_draws_every_note_through_the_raster(win):
     assert pixel(win, n.start, n.pitch) == win.roll.theme.color("note_selected")
     empty_pitch = 39  # below every note
     assert pixel(win, n.start, empty_pitch) != win.roll.theme.color("note_selected")
+
+
+def test_a_note_edit_repaints_over_the_kept_background_and_a_meter_change_redraws_it(win):
+    from dataclasses import replace
+
+    from musicapp.core.song import TimeSignature
+
+    win.document.reset(song_with([Note(0, 60, 480)]))
+    win.roll.view.scroll_to(left_tick=0, top_pitch=84)
+    canvas, v = win.roll.canvas, win.roll.view
+
+    def at(tick: float, pitch: int) -> QColor:  # no invalidate: the caches as an edit meets them
+        image = canvas.grab().toImage()
+        return image.pixelColor(int(v.tick_to_x(tick)) + 1, int(v.pitch_to_y(pitch) + v.row_height / 2))
+
+    at(0, 60)
+    background = canvas._background
+    win.document.set_selection({(0, 0)})
+    win.actions_.up.trigger()  # the note moves to 61
+    def near(a: QColor, b: QColor) -> bool:  # the seed tint may lie over a note
+        return max(abs(a.red() - b.red()), abs(a.green() - b.green()), abs(a.blue() - b.blue())) <= 12
+
+    selected = win.roll.theme.color("note_selected")
+    assert near(at(100, 61), selected)
+    assert not near(at(100, 60), selected)
+    assert canvas._background is background  # rows and bar lines were not drawn again
+
+    def line_at(tick: int) -> QColor:
+        image = canvas.grab().toImage()
+        return image.pixelColor(int(v.tick_to_x(tick)), int(v.pitch_to_y(69) + v.row_height / 2))
+
+    bar_line = line_at(1920)  # 4/4: bar 2 starts at 1920, tick 1440 is a beat line
+    assert line_at(1440) != bar_line
+    song = win.document.song
+    win.document.reset(replace(song, meters=(TimeSignature(0, 3, 4),)))
+    assert line_at(1440) == bar_line  # a 3/4 bar line now: the background followed the meter
+    assert canvas._background is not background

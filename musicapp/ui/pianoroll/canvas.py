@@ -98,6 +98,8 @@ class NoteCanvas(QWidget):
         self._cache: QPixmap | None = None
         self._cache_key: tuple = ()
         self._cache_refs: tuple = ()
+        self._background: QPixmap | None = None  # the background layers alone (rows, bar lines)
+        self._background_key: tuple = ()
 
     # ----- painting ---------------------------------------------------------------------------
     def set_preview(self, preview: Preview | None) -> None:
@@ -110,7 +112,7 @@ class NoteCanvas(QWidget):
 
     def invalidate(self) -> None:
         """Drop the cached static layers so the next paint redraws everything."""
-        self._cache = None
+        self._cache = self._background = None
 
     def cache_key(self) -> tuple[tuple, tuple]:
         """(values, objects) that decide the static layers; objects are compared by identity."""
@@ -120,6 +122,26 @@ class NoteCanvas(QWidget):
                   roll.show_other_tracks, roll.document.active_track)
         objects = (roll.document.song, roll.document.selection, pv.moved, pv.hidden, pv.velocities or None)
         return values, objects
+
+    def _background_pixmap(self, values: tuple, w: float, h: float, t0: float, t1: float,
+                           p_lo: int, p_hi: int) -> QPixmap:
+        """The ``background`` layers (pitch rows, bar/beat/grid lines) for this view, kept while
+        only notes change: an edit repaints the notes over it (~2 ms saved per edit)."""
+        song = self.roll.document.song
+        key = (values[:-1], song.ppq, song.meters, song.key)  # not the active track
+        if self._background is not None and key == self._background_key:
+            return self._background
+        ratio = self.devicePixelRatioF()
+        pixmap = QPixmap(max(1, int(w * ratio)), max(1, int(h * ratio)))
+        pixmap.setDevicePixelRatio(ratio)
+        painter = QPainter(pixmap)
+        ctx = PaintContext(self.roll, painter, w, h, t0, t1, p_lo, p_hi)
+        for layer in self.layers:
+            if getattr(layer, "background", False):
+                layer.paint(ctx)
+        painter.end()
+        self._background, self._background_key = pixmap, key
+        return pixmap
 
     def paintEvent(self, event) -> None:  # Qt override
         view = self.roll.view
@@ -131,12 +153,14 @@ class NoteCanvas(QWidget):
                  and len(objects) == len(self._cache_refs) and all(a is b for a, b in zip(objects, self._cache_refs)))
         if not fresh:
             ratio = self.devicePixelRatioF()
-            pixmap = QPixmap(max(1, int(w * ratio)), max(1, int(h * ratio)))
+            background = self._background_pixmap(values, w, h, t0, t1, p_lo, p_hi)
+            pixmap = QPixmap(background.size())
             pixmap.setDevicePixelRatio(ratio)
             painter = QPainter(pixmap)
+            painter.drawPixmap(0, 0, background)
             ctx = PaintContext(self.roll, painter, w, h, t0, t1, p_lo, p_hi)
             for layer in self.layers:
-                if getattr(layer, "static", False):
+                if getattr(layer, "static", False) and not getattr(layer, "background", False):
                     layer.paint(ctx)
             painter.end()
             self._cache, self._cache_key, self._cache_refs = pixmap, values, objects

@@ -32,9 +32,12 @@ def note_name(pitch: int) -> str:
 
 
 class BackgroundLayer:
-    """Pitch rows (scale-aware shading) and vertical bar, beat and grid lines."""
+    """Pitch rows (scale-aware shading) and vertical bar, beat and grid lines. Reads only the
+    view, theme, grid, scale and the song's ppq, meters and key (the canvas caches it apart
+    from the notes on that promise)."""
 
     static = True
+    background = True
 
     def paint(self, ctx: PaintContext) -> None:
         roll, p = ctx.roll, ctx.painter
