@@ -7,7 +7,7 @@ table is rebuilt only when track metadata changes, not on every note edit.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QStringListModel
+from PySide6.QtCore import QStringListModel, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QHBoxLayout, QHeaderView, QPushButton, QSpinBox, QTableWidget,
     QTableWidgetItem, QToolButton, QVBoxLayout, QWidget,
@@ -25,6 +25,9 @@ EAGER_ROWS = 64
 
 class TrackList(QWidget):
     """Table of the document's tracks with add/remove buttons."""
+
+    #: cell widgets were made for some rows (after a song change or a scroll)
+    widgets_made = Signal()
 
     def __init__(self, document: Document, parent: QWidget | None = None):
         super().__init__(parent)
@@ -119,6 +122,7 @@ class TrackList(QWidget):
         """
         tracks = self.document.song.tracks
         was, self._building = self._building, True
+        made = False
         try:
             for row in rows:
                 if row in self._made or row >= len(tracks):
@@ -129,8 +133,11 @@ class TrackList(QWidget):
                 self.table.setCellWidget(row, 2, self._program_box(row, t.program, t.channel == DRUM_CHANNEL))
                 self.table.setCellWidget(row, 3, self._toggle(row, "M", t.mute, edits.set_track_mute, "Mute"))
                 self.table.setCellWidget(row, 4, self._toggle(row, "S", t.solo, edits.set_track_solo, "Solo"))
+                made = True
         finally:
             self._building = was
+        if made:
+            self.widgets_made.emit()
 
     def _on_scrolled(self, *_args) -> None:
         if len(self._made) < self.table.rowCount():

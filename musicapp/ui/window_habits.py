@@ -83,12 +83,12 @@ class PortWatcher(QObject):
 def install_window_habits(win: "MainWindow") -> None:
     """Port watching, the Send MIDI Clock action (Transport menu), the time display reset, and
     the keyboard policy of ``ui.focus`` on the tool bars and the track list (its cell widgets
-    are rebuilt with the song, so it is applied again after each change)."""
+    are made with the song's tracks and on scrolling, so it is applied again whenever they are)."""
     home = lambda: win.roll.canvas  # noqa: E731
     for bar in win.findChildren(QToolBar):
         tame_focus(bar, home)
     tame_focus(win.track_list, home)
-    win.document.song_changed.connect(lambda: tame_focus(win.track_list, home))
+    win.track_list.widgets_made.connect(lambda: tame_focus(win.track_list, home))  # not per edit
     win.port_watcher = PortWatcher(win)
     clock = QAction("Send MIDI &Clock", win)
     clock.setCheckable(True)

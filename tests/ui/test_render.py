@@ -90,3 +90,30 @@ def test_a_note_edit_repaints_over_the_kept_background_and_a_meter_change_redraw
     win.document.reset(replace(song, meters=(TimeSignature(0, 3, 4),)))
     assert line_at(1440) == bar_line  # a 3/4 bar line now: the background followed the meter
     assert canvas._background is not background
+
+
+def test_a_note_edit_repaints_the_roll_but_not_the_keyboard_unless_the_scale_changes(win, qtbot):
+    from PySide6.QtCore import QEvent, QObject
+
+    from musicapp.core.song import Key
+
+    class Count(QObject):
+        n = 0
+
+        def eventFilter(self, obj, event):  # noqa: N802 (Qt override)
+            if event.type() == QEvent.Paint:
+                Count.n += 1
+            return False
+
+    win.document.reset(song_with([Note(0, 60, 480)]))
+    qtbot.wait(20)
+    counter = Count()
+    win.roll.keyboard.installEventFilter(counter)
+    win.document.set_selection({(0, 0)})
+    win.actions_.up.trigger()
+    win.roll.canvas.repaint()
+    qtbot.wait(20)
+    assert Count.n == 0
+    win.document.apply("Key", lambda s: s.replace(key=Key(2, "major")))  # D major: the scale shows
+    qtbot.waitUntil(lambda: Count.n > 0, timeout=2000)
+    win.roll.keyboard.removeEventFilter(counter)

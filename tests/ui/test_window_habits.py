@@ -78,3 +78,25 @@ def test_the_tempo_field_and_the_track_list_leave_the_editor_keys_working(win):
     QTest.mouseClick(table.viewport(), Qt.LeftButton, Qt.NoModifier, table.visualItemRect(table.item(0, 0)).center())
     QTest.keyClick(QApplication.focusWidget(), Qt.Key_3)
     assert win.roll.current_tool().name == "erase"
+
+
+def test_cell_widgets_made_later_get_the_keyboard_policy_too(win):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QAbstractButton
+
+    from musicapp.core.song import Song, Track
+    from musicapp.ui.track_list import EAGER_ROWS
+
+    table = win.track_list.table
+
+    def buttons(row: int) -> list:
+        return [table.cellWidget(row, c) for c in (3, 4) if isinstance(table.cellWidget(row, c), QAbstractButton)]
+
+    win.document.reset(Song(tracks=(Track(name="A"), Track(name="B", channel=1))))
+    assert buttons(1) and all(b.focusPolicy() == Qt.TabFocus for b in buttons(1))  # made with the song
+    many = EAGER_ROWS + 40
+    win.document.reset(Song(tracks=tuple(Track(name=f"T{i}", channel=i % 16) for i in range(many))))
+    table.scrollToBottom()
+    QApplication.processEvents()
+    last = many - 1
+    assert buttons(last) and all(b.focusPolicy() == Qt.TabFocus for b in buttons(last))  # made on scrolling

@@ -110,7 +110,7 @@ class PianoRoll(QWidget):
         self.hbar.valueChanged.connect(self._on_hbar)
         self.vbar.valueChanged.connect(self._on_vbar)
         document.song_changed.connect(self._on_song_changed)
-        document.selection_changed.connect(self.refresh)
+        document.selection_changed.connect(self._refresh_notes)
         document.ghosts_changed.connect(self.canvas.update)  # ghosts live on the note canvas only
         document.active_track_changed.connect(lambda _: self.control_lane.sync_choices())
         self._on_song_changed()
@@ -188,6 +188,12 @@ class PianoRoll(QWidget):
 
     def refresh(self) -> None:
         for w in (self.canvas, self.keyboard, self.ruler, self.chord_lane, self.velocity_lane, self.control_lane):
+            w.update()
+
+    def _refresh_notes(self) -> None:
+        """Repaint what shows notes, the song's events or the selection (after an edit or a
+        selection change): not the keyboard, which shows only the view and the scale."""
+        for w in (self.canvas, self.ruler, self.chord_lane, self.velocity_lane, self.control_lane):
             w.update()
 
     # ----- editing verbs ----------------------------------------------------------------------
@@ -301,10 +307,13 @@ class PianoRoll(QWidget):
     # ----- internal ---------------------------------------------------------------------------
     def _on_song_changed(self) -> None:
         key = self.document.song.key
-        self.scale_pcs = scale_pitch_classes(key) if key is not None else None
+        scale = scale_pitch_classes(key) if key is not None else None
+        if scale != self.scale_pcs:  # the keyboard shows only the view and the scale
+            self.scale_pcs = scale
+            self.keyboard.update()
         self.control_lane.sync_choices()
         self._sync_scrollbars()
-        self.refresh()
+        self._refresh_notes()  # not the keyboard (~2 ms on a tall roll)
 
     def _on_view_changed(self) -> None:
         self._sync_scrollbars()
