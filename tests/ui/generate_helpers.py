@@ -77,3 +77,22 @@ def close_window(w) -> None:
 def wait_candidates(qtbot, win, timeout=20000) -> None:
     qtbot.waitUntil(lambda: win.generate.session is not None and bool(win.generate.session.candidates)
                     and not win.generate.busy, timeout=timeout)
+
+
+def wait_worker_signal(qtbot, signal, action, timeout: int = 15000) -> list:
+    """Run ``action`` and wait until the worker's ``signal`` has been emitted; returns the
+    emissions' arguments. Not ``qtbot.waitSignal``: the worker emits progress many times from
+    its own thread, and a queued emission reaching pytest-qt's blocker after its event loop is
+    gone crashed the test process (segfault in ``_quit_loop_by_signal``, seen several times)."""
+    got: list = []
+
+    def record(*args) -> None:
+        got.append(args)
+
+    signal.connect(record)
+    try:
+        action()
+        qtbot.waitUntil(lambda: bool(got), timeout=timeout)
+    finally:
+        signal.disconnect(record)
+    return got

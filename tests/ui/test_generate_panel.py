@@ -12,6 +12,7 @@ from musicapp.core.song import Note
 from tests.ui.conftest import drag, point
 from tests.ui.generate_helpers import (
     PHRASE_A, PHRASE_B, Q, close_window, lead, make_window, show_window, wait_candidates,
+    wait_worker_signal,
 )
 
 
@@ -122,8 +123,7 @@ def test_a_new_request_cancels_the_running_one(gwin, qtbot):
     cancelled, finished = [], []
     ctrl.worker.signals.cancelled.connect(cancelled.append)
     ctrl.worker.signals.finished.connect(lambda rid, *_: finished.append(rid))
-    with qtbot.waitSignal(ctrl.worker.signals.progress, timeout=15000):
-        ctrl.continue_phrase()
+    wait_worker_signal(qtbot, ctrl.worker.signals.progress, ctrl.continue_phrase)
     slow = ctrl._rid
     ctrl.set_options(bars=1, variations=2)
     ctrl.continue_phrase()
@@ -138,8 +138,7 @@ def test_closing_the_window_during_generation_exits_cleanly(qtbot, tmp_path, mon
     w.show()
     ctrl = w.generate
     ctrl.set_options(bars=64, variations=64)
-    with qtbot.waitSignal(ctrl.worker.signals.progress, timeout=15000):
-        ctrl.continue_phrase()
+    wait_worker_signal(qtbot, ctrl.worker.signals.progress, ctrl.continue_phrase)
     assert ctrl.worker.alive
     w.document.undo_stack.setClean()
     assert w.close()
@@ -299,11 +298,9 @@ def test_escape_stops_a_first_generation_before_anything_is_shown(gwin, qtbot):
     ctrl = gwin.generate
     ctrl.set_options(bars=64, variations=64)
     gwin.roll.set_cursor_tick(8 * Q)
-    with qtbot.waitSignal(ctrl.worker.signals.progress, timeout=15000):
-        keys(gwin, Qt.Key_Return, Qt.ControlModifier)
+    wait_worker_signal(qtbot, ctrl.worker.signals.progress, lambda: keys(gwin, Qt.Key_Return, Qt.ControlModifier))
     assert gwin.generate_panel.dismiss_btn.text() == "Stop"
-    with qtbot.waitSignal(ctrl.worker.signals.cancelled, timeout=5000):
-        keys(gwin, Qt.Key_Escape)
+    wait_worker_signal(qtbot, ctrl.worker.signals.cancelled, lambda: keys(gwin, Qt.Key_Escape), timeout=5000)
     qtbot.waitUntil(lambda: not ctrl.busy, timeout=5000)
     qtbot.wait(50)
     assert gwin.document.ghost_notes == () and ctrl.session is None
