@@ -125,13 +125,13 @@ class JamSession:
             return
         kind, ch = msg[0] & 0xF0, msg[0] & 0x0F
         thru = self.config.thru_channel
-        if thru is not None and kind in (0x80, 0x90, 0xB0, 0xE0):
-            self._send_now(((kind | thru), *msg[1:]))
-        if kind not in (0x80, 0x90) or len(msg) < 3:
-            return
         events: list[JamEvent] = []
         with self._cond:
-            if self._closing:
+            if self._closing:  # checked with the echo under the lock: a stop running now
+                return  # releases every echoed key it knows, and it knows this one or none
+            if thru is not None and kind in (0x80, 0x90, 0xB0, 0xE0):
+                self._send_now(((kind | thru), *msg[1:]))  # queued to the engine, not blocking
+            if kind not in (0x80, 0x90) or len(msg) < 3:
                 return
             tick = self._tick(wall)
             key = (ch, msg[1])
