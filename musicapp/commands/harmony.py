@@ -47,6 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("prepare-harmony", help="parse the chordal scores of music21 into the harmony cache",
                        description="Parse the Bach chorales and other chordal scores shipped with music21 into "
                        "~/.cache/musicapp/harmony-v1 (or $MUSICAPP_CACHE). Resumes if interrupted.")
+    p.add_argument("--corpus", action="append", default=None, metavar="NAME",
+                   help="only this music21 corpus folder (repeatable; default: all the harmony corpora, in order)")
     p.set_defaults(handler=_prepare)
 
     p = sub.add_parser("train-harmony", help="train, evaluate and ship the harmoniser",
@@ -57,6 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="models/harmony", help="checkpoint to write (models/harmony)")
     p.add_argument("--card", default=None, help="model card to write the evaluation table into")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1)")
+    p.add_argument("--hidden", type=int, default=None, help="GRU units per direction (default: HarmonyConfig)")
+    p.add_argument("--layers", type=int, default=None, help="GRU layers (default: HarmonyConfig)")
+    p.add_argument("--dropout", type=float, default=None, help="dropout (default: HarmonyConfig)")
     p.set_defaults(handler=_train)
 
     p = sub.add_parser("eval-harmony", help="evaluate the harmoniser and the rule-based reference",
@@ -66,6 +71,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--card", default=None, help="model card to write the table into")
     p.add_argument("--folk", type=int, default=300, help="held-out folk tunes to use (300)")
     p.add_argument("--update-metrics", action="store_true", help="write the figures into the checkpoint's JSON")
+    p.add_argument("--split", choices=("test", "valid"), default="test",
+                   help="held-out split to evaluate on (test; valid is what choices are made on)")
     p.set_defaults(handler=_eval)
 
 
@@ -169,9 +176,14 @@ def _harmonize(args: argparse.Namespace) -> int:
 
 
 def _prepare(args: argparse.Namespace) -> int:
-    from musicapp.ml.harmony_data import cache_dir, prepare_harmony
+    from musicapp.core.errors import MusicappError
+    from musicapp.ml.harmony_data import HARMONY_CORPORA, NEVER_TRAIN, cache_dir, prepare_harmony
 
-    n = prepare_harmony()
+    corpora = tuple(args.corpus) if args.corpus else HARMONY_CORPORA
+    for name in corpora:
+        if name in NEVER_TRAIN or name not in HARMONY_CORPORA:
+            raise MusicappError(f"{name!r} is not a harmony corpus (choose from {', '.join(HARMONY_CORPORA)})")
+    n = prepare_harmony(corpora)
     print(f"{n} scores cached in {cache_dir()}")
     return 0
 
@@ -179,12 +191,19 @@ def _prepare(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from musicapp.ml.harmony_ship import train_and_ship
 
-    train_and_ship(args.run_dir, args.out, args.minutes, card=args.card, threads=args.threads)
+    model = {k: v for k, v in (("hidden", args.hidden), ("layers", args.layers), ("dropout", args.dropout))
+             if v is not None}
+    train_and_ship(args.run_dir, args.out, args.minutes, card=args.card, model=model, threads=args.threads)
     return 0
 
 
 def _eval(args: argparse.Namespace) -> int:
     from musicapp.ml.harmony_ship import evaluate_checkpoint
 
-    evaluate_checkpoint(args.checkpoint, card=args.card, folk_limit=args.folk, update=args.update_metrics)
+    from musicapp.core.errors import MusicappError
+
+    if args.split != "test" and (args.card or args.update_metrics):
+        raise MusicappError("--card and --update-metrics report the test split only")
+    evaluate_checkpoint(args.checkpoint, card=args.card, folk_limit=args.folk, update=args.update_metrics,
+                        split=args.split)
     return 0

@@ -10,6 +10,9 @@ chord tones), and :func:`evaluate` which runs the model and the reference on
 - held-out folk tunes from the melody corpus cache (``corpus-v1`` test split, no Bach): these
   have no true chords, so only melody-on-chord-tones, chords per bar and the share of diatonic
   chords are reported.
+- the two lead sheets in music21's ``leadSheet`` folder (a Foster song and a Berlin rag, never
+  trained on): their chord symbols were written by an editor, so there the model and the
+  reference are compared with human chords on song melodies (``evaluate_leadsheets``).
 
 All lengths in ticks; a "unit" is a beat-sized part of a bar (``harmony_model.unit_grid``).
 """
@@ -274,3 +277,80 @@ def analyst_agreement(log: Callable[[str], None] = print) -> dict[str, float]:
     result = {"pieces": pieces, "beats": int(total), "agreement": round(agree / max(total, 1), 4)}
     log(f"automatic beat labels vs the Riemenschneider analyses: {result}")
     return result
+
+
+def _symbol_quality(intervals: set[int]) -> str | None:
+    """The core quality of a chord symbol's pitch-class intervals above its root (None if none fits)."""
+    from musicapp.core.chords import QUALITIES
+
+    for q, ivs in QUALITIES.items():
+        if {i % 12 for i in ivs} == intervals:
+            return q
+    third = "min" if 3 in intervals else "maj" if 4 in intervals else None
+    if third and 6 in intervals and 7 not in intervals:
+        return "dim" if third == "min" else None
+    return third
+
+
+def leadsheet_songs() -> list:
+    """The lead sheets in music21's ``leadSheet`` folder (songs whose chord symbols were written
+    by their editors, not derived from parts) as labelled examples: ``(name, melody (n, 3) ticks,
+    song with the meter, key, chords)``; songs music21 cannot read are left out."""
+    from music21 import converter, harmony, meter, note
+
+    from musicapp.ml.corpus import music21_corpus_root
+
+    out = []
+    for path in sorted((music21_corpus_root() / "leadSheet").glob("*.mxl")):
+        try:
+            score = converter.parse(str(path))
+            part = score.parts[0]
+            flat = part.stripTies().flatten()
+            ts = next(iter(flat.getElementsByClass(meter.TimeSignature)), None) or meter.TimeSignature("4/4")
+            mel = np.asarray([(round(float(n.offset) * 480), round(float(n.quarterLength) * 480), n.pitch.midi)
+                              for n in flat.getElementsByClass(note.Note) if n.quarterLength > 0], dtype=np.int64)
+            marks = []
+            for cs in flat.getElementsByClass(harmony.ChordSymbol):
+                root = cs.root().pitchClass
+                q = _symbol_quality({(p.pitchClass - root) % 12 for p in cs.pitches})
+                marks.append((round(float(cs.offset) * 480), root, q))
+            k = score.analyze("key")
+        except Exception:  # a lead sheet music21 cannot read is left out, not fatal
+            continue
+        bar = round(float(ts.barDuration.quarterLength) * 480)
+        measures = list(part.getElementsByClass("Measure"))
+        anchor = 0
+        if len(measures) > 1 and float(measures[0].duration.quarterLength) * 480 < bar - 1:
+            anchor = round(float(measures[1].offset) * 480)
+        shift = (bar - anchor % bar) % bar
+        mel[:, 0] += shift
+        end = int((mel[:, 0] + mel[:, 1]).max())
+        chords = [Chord(on + shift, max(1, nxt - on), r, q) for (on, r, q), (nxt, _, _) in
+                  zip(marks, marks[1:] + [(end - shift, 0, None)]) if q is not None and nxt > on]
+        song = Song(meters=(TimeSignature(0, ts.numerator, ts.denominator),))
+        key = Key(k.tonic.pitchClass, "minor" if k.mode == "minor" else "major")
+        out.append((path.stem, mel, song, key, tuple(chords)))
+    return out
+
+
+def evaluate_leadsheets(songs: list, harmonize: Callable | dict[str, Callable], per_bar: int = 2
+                        ) -> dict[str, dict[str, float]]:
+    """Model(s) and reference against the written chord symbols of ``leadsheet_songs()`` (per unit:
+    the symbol sounding at its middle), and the written chords' own melody on chord tones."""
+    from musicapp.ml.harmony_model import unit_grid
+
+    systems = _systems(harmonize)
+    tallies = {**{name: Tally() for name in systems}, "reference": Tally(), "written chords": Tally()}
+    for _, mel, song, key, chords in songs:
+        grid = unit_grid(song, int((mel[:, 0] + mel[:, 1]).max()))
+        ulen = np.diff(grid.bounds).astype(np.float64)
+        mchroma = melody_chroma(mel, grid.bounds)
+        written = chords_per_unit(chords, grid.bounds)
+        truth = [None if c is None else (c.root, c.quality) for c in written]
+        preds = {**{name: chords_per_unit(fn(mel, song, key, per_bar), grid.bounds) for name, fn in systems.items()},
+                 "reference": chords_per_unit(reference_harmonize(mel, song, key, per_bar), grid.bounds),
+                 "written chords": written}
+        for name, pred in preds.items():
+            tallies[name].add_truth(pred, truth, ulen)
+            tallies[name].add_melody(pred, mchroma)
+    return {k: v.row() for k, v in tallies.items()}

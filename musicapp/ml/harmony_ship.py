@@ -17,7 +17,7 @@ from typing import Callable
 
 from musicapp.ml.harmony import DecoderWeights, Harmonizer
 from musicapp.ml.harmony_eval import evaluate_scores, folk_melodies, format_table, model_harmonize
-from musicapp.ml.harmony_eval import evaluate_folk
+from musicapp.ml.harmony_eval import evaluate_folk, evaluate_leadsheets, leadsheet_songs
 
 CARD_START, CARD_END = "<!-- harmony-eval:start -->", "<!-- harmony-eval:end -->"
 
@@ -30,12 +30,22 @@ def tune_decoder(harmonizer: Harmonizer, valid: list, log: Callable[[str], None]
     return tune_weights(harmonizer, valid, log=log)[0]
 
 
-def evaluation(harmonizer: Harmonizer, test: list, folk_limit: int = 300) -> dict:
+def evaluation(harmonizer: Harmonizer, test: list, folk_limit: int = 300, label: str = "held-out") -> dict:
     """Every figure of the model card, for the simple and the rich style: held-out scores at 2
-    and 1 chords a bar and per beat, held-out folk tunes (no true chords) at 2 a bar."""
+    and 1 chords a bar and per beat (and at 2 a bar the Bach chorales and the other scores
+    apart, when both are there), music21's two lead sheets against their written chord symbols
+    (``label`` "held-out" only), held-out folk tunes (no true chords) at 2 a bar."""
     run = {f"model ({style})": model_harmonize(harmonizer, style) for style in ("simple", "rich")}
-    out = {f"held-out chorales/scores, {name}": evaluate_scores(test, run, per_bar)
+    out = {f"{label} chorales/scores, {name}": evaluate_scores(test, run, per_bar)
            for name, per_bar in (("half bar", 2), ("bar", 1), ("beat", 4))}
+    bach = [ex for ex in test if ex.name.startswith("bach/")]
+    other = [ex for ex in test if not ex.name.startswith("bach/")]
+    if bach and other:  # the same half-bar figures for the chorales and the other scores apart
+        out[f"of which Bach chorales ({len(bach)}), half bar"] = evaluate_scores(bach, run, 2)
+        out[f"of which other scores ({len(other)} chunks), half bar"] = evaluate_scores(other, run, 2)
+    songs = leadsheet_songs() if label == "held-out" else []
+    for name, per_bar in (("half bar", 2), ("bar", 1)) if songs else ():
+        out[f"lead sheets, written chords ({len(songs)} songs), {name}"] = evaluate_leadsheets(songs, run, per_bar)
     folk = folk_melodies(folk_limit)
     if folk:
         out[f"held-out folk tunes ({len(folk)}), half bar"] = evaluate_folk(folk, run, 2)
@@ -64,8 +74,9 @@ def write_card(card: Path, text: str) -> None:
 
 
 def train_and_ship(run_dir: str, out: str, minutes: float, card: str | None = None,
-                   log: Callable[[str], None] = print, **train_kw) -> Path:
-    """Build examples from the cache, train (resumable), tune the decoder, evaluate, export."""
+                   log: Callable[[str], None] = print, model: dict | None = None, **train_kw) -> Path:
+    """Build examples from the cache, train (resumable), tune the decoder, evaluate, export.
+    ``model``: ``HarmonyConfig`` fields that differ from its defaults."""
     from musicapp.ml.checkpoint import config_from_dict
     from musicapp.ml.harmony_data import load_scores
     from musicapp.ml.harmony_model import ENCODING, KIND, HarmonyConfig, HarmonyNet
@@ -79,7 +90,8 @@ def train_and_ship(run_dir: str, out: str, minutes: float, card: str | None = No
 
         raise MusicappError("no prepared harmony data: run `musicapp prepare-harmony` first")
     splits = build_examples(scores, log)
-    best = train(HarmonyTrainConfig(run_dir=run_dir, minutes=minutes, **train_kw), HarmonyConfig(), splits, log)
+    best = train(HarmonyTrainConfig(run_dir=run_dir, minutes=minutes, **train_kw), HarmonyConfig(**(model or {})),
+                 splits, log)
     trans = transition_table(splits["train"])
     meta, tensors = model_tensors(best, kind=KIND, encoding=ENCODING)
     net = HarmonyNet(config_from_dict(HarmonyConfig, meta.config))
@@ -126,9 +138,10 @@ def update_decoder(path: str | Path, weights: DecoderWeights) -> Path:
 
 
 def evaluate_checkpoint(path: str | None = None, card: str | None = None, folk_limit: int = 300,
-                        log: Callable[[str], None] = print, update: bool = False) -> dict:
-    """Evaluate a shipped checkpoint on the held-out splits; print (and optionally card) the table;
-    ``update`` writes the figures into the checkpoint's JSON metrics too."""
+                        log: Callable[[str], None] = print, update: bool = False, split: str = "test") -> dict:
+    """Evaluate a shipped checkpoint on a held-out split (``test``, or ``valid``: the split the
+    choices are made on); print (and optionally card) the table; ``update`` writes the figures
+    into the checkpoint's JSON metrics too."""
     from musicapp.ml.harmony_data import load_scores
     from musicapp.ml.harmony_train import build_examples
 
@@ -139,8 +152,8 @@ def evaluate_checkpoint(path: str | None = None, card: str | None = None, folk_l
 
         raise MusicappError("no prepared harmony data: run `musicapp prepare-harmony` first")
     splits = build_examples(scores, log)
-    results = evaluation(h, splits["test"], folk_limit)
-    table = card_text(results)
+    results = evaluation(h, splits[split], folk_limit, label="held-out" if split == "test" else "validation")
+    table = card_text(results) if split == "test" else format_table(results)
     log(table)
     if card:
         write_card(Path(card), table)

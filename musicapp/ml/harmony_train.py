@@ -27,7 +27,7 @@ from musicapp.core.chord_detect import segment_bounds, segment_chroma, template_
 from musicapp.core.scales import detect_key
 from musicapp.core.song import Key, Note, Song, TimeSignature
 from musicapp.ml.checkpoint import CheckpointMeta, save_checkpoint
-from musicapp.ml.harmony_data import HARMONY_CORPORA, Score, load_scores, split_of_score
+from musicapp.ml.harmony_data import Score, chunks, load_scores, split_of_score
 from musicapp.ml.harmony_model import (ENCODING, GRANULARITIES, KIND, N_CLASSES, QUALS, HarmonyConfig,
                                        HarmonyNet, UnitGrid, unit_features, unit_grid)
 from musicapp.ml.training import (LossLog, Progress, TrainState, hardware_description, limit_threads,
@@ -112,14 +112,23 @@ def piece_examples(score: Score) -> Example | None:
 
 
 def build_examples(scores: list[Score], log: Callable[[str], None] = print) -> dict[str, list[Example]]:
-    """Examples grouped by split (``split_of_score``)."""
+    """Examples grouped by split (``split_of_score`` of the whole score); a long score gives one
+    example per chunk of at most ``CHUNK_BARS`` bars (``harmony_data.chunks``)."""
     out: dict[str, list[Example]] = {"train": [], "valid": [], "test": []}
+    parents: dict[str, set[str]] = {k: set() for k in out}
     for s in scores:
-        ex = piece_examples(s)
-        if ex is not None:
-            out[split_of_score(s)].append(ex)
-    log(f"examples: " + ", ".join(f"{k} {len(v)}" for k, v in out.items()))
+        for part in chunks(s):
+            ex = piece_examples(part)
+            if ex is not None:
+                out[split_of_score(part)].append(ex)
+                parents[split_of_score(part)].add(s.name)
+    log("examples (scores): " + ", ".join(f"{k} {len(v)} ({len(parents[k])})" for k, v in out.items()))
     return out
+
+
+def corpora_of(examples: list[Example]) -> list[str]:
+    """The music21 corpus folders the examples come from, sorted."""
+    return sorted({ex.name.split("/", 1)[0] for ex in examples})
 
 
 def transition_table(examples: list[Example], smoothing: float = 0.2) -> np.ndarray:
@@ -195,10 +204,12 @@ def valid_loss(model: HarmonyNet, examples: list[Example]) -> float:
 def _meta(model_cfg: HarmonyConfig, cfg: HarmonyTrainConfig, splits: dict, state: TrainState,
           valid: float | None, decoder: dict | None = None) -> CheckpointMeta:
     training = {
-        "corpora": list(HARMONY_CORPORA),
+        "corpora": corpora_of([ex for v in splits.values() for ex in v]),
         "labels": "template match of all parts per segment (score chordified), qualities " + ",".join(QUALS),
-        "split": "content hash of the top line 90/5/5 (musicapp.ml.harmony_data.split_of_score)",
+        "split": "content hash of the whole score's top line 90/5/5 (musicapp.ml.harmony_data.split_of_score); "
+                 "scores longer than 64 bars cut into chunks in the same split",
         "pieces": {k: len(v) for k, v in splits.items()},
+        "units": {k: int(sum(len(ex.grid.pos) for ex in v)) for k, v in splits.items()},
         "optimizer_steps": state.step, "seconds": round(state.seconds, 1),
         "hardware": hardware_description(torch.device("cpu")), "train_config": asdict(cfg),
     }
