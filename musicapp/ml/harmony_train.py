@@ -206,7 +206,7 @@ def _meta(model_cfg: HarmonyConfig, cfg: HarmonyTrainConfig, splits: dict, state
     training = {
         "corpora": corpora_of([ex for v in splits.values() for ex in v]),
         "labels": "template match of all parts per segment (score chordified), qualities " + ",".join(QUALS),
-        "split": "content hash of the whole score's top line 90/5/5 (musicapp.ml.harmony_data.split_of_score); "
+        "split": "content hash of the whole score's top line 80/10/10 (musicapp.ml.harmony_data.split_of_score); "
                  "scores longer than 64 bars cut into chunks in the same split",
         "pieces": {k: len(v) for k, v in splits.items()},
         "units": {k: int(sum(len(ex.grid.pos) for ex in v)) for k, v in splits.items()},

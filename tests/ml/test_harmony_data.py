@@ -120,3 +120,32 @@ def test_the_lead_sheets_give_written_chords_that_score_themselves_perfectly():
         assert all(a.end <= b.start for a, b in zip(chords, chords[1:]))
     res = evaluate_leadsheets(songs, lambda mel, song, key, per_bar: reference_harmonize(mel, song, key, per_bar))
     assert res["written chords"]["accuracy"] == 1.0 and 0.3 < res["reference"]["accuracy"] < 1.0
+
+
+def test_a_transposing_instrument_is_read_at_its_sounding_pitch(tmp_path):
+    from music21 import instrument, meter, note, stream
+
+    score = stream.Score()
+    for inst, octave in ((instrument.Clarinet(), 5), (instrument.Violoncello(), 4), (instrument.Violoncello(), 3)):
+        part = stream.Part()
+        part.insert(0, inst)
+        part.append(meter.TimeSignature("4/4"))
+        for _ in range(12):
+            part.append(note.Note(f"C{octave}", quarterLength=1.0))
+        if octave == 5:  # written a tone above the sound: D5 sounds C5
+            part.atSoundingPitch = False
+            for n in part.notes:
+                n.pitch = n.pitch.transpose(2)
+        score.insert(0, part)
+    path = score.write("musicxml", fp=str(tmp_path / "clarinet.musicxml"))
+    notes, _, _ = extract_score(path)
+    assert set(notes[notes[:, 3] == 1, 2].tolist()) == {72}
+
+
+def test_the_split_is_80_10_10_and_keeps_the_earlier_held_out_scores_held_out():
+    from dataclasses import replace
+
+    score = _long_score(8)
+    where = {h: split_of_score(replace(score, split_hash=h)) for h in range(100)}
+    assert sum(v == "train" for v in where.values()) == 80 and sum(v == "test" for v in where.values()) == 10
+    assert all(where[h] == "valid" for h in range(90, 95)) and all(where[h] == "test" for h in range(95, 100))
