@@ -235,6 +235,7 @@ def analyst_agreement(log: Callable[[str], None] = print) -> dict[str, float]:
     """How often the automatic labels (per beat) agree with an analyst's Roman numerals: the
     Riemenschneider chorale analyses (RomanText) shipped in music21's ``bach/choraleAnalyses``,
     matched to their chorale by BWV number. Root and triad type per beat, sevenths folded."""
+    import math
     import re
 
     from music21 import converter, roman
@@ -253,7 +254,8 @@ def analyst_agreement(log: Callable[[str], None] = print) -> dict[str, float]:
         if ex is None:
             continue
         rns = [r for r in converter.parse(str(path), format="romanText").recurse()
-               .getElementsByClass(roman.RomanNumeral) if r.measureNumber is not None]
+               .getElementsByClass(roman.RomanNumeral)
+               if r.measureNumber is not None and math.isfinite(float(r.beat))]  # unplaceable ones skipped
         if not rns:
             continue
         first = min(r.measureNumber for r in rns)
