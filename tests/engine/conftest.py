@@ -20,6 +20,16 @@ import pytest
 from engine_helpers import Inbox
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests on a JACK server check real-time behaviour against the wall clock (notes on the
+    grid, an answer on the bar line, a cut within a beat). This VM stalls even realtime threads
+    for 7-33 ms several times a minute (DEVELOPERS.md), so such a test gets two more tries; a
+    real fault fails all three. The timing figures themselves live in benchmarks/."""
+    for item in items:
+        if "jack_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.flaky(reruns=2, reruns_delay=1))
+
+
 @pytest.fixture(scope="session")
 def jack_server():
     """Name of a running JACK dummy server (48 kHz, 64-frame periods)."""
