@@ -200,6 +200,19 @@ def chord_markers(chords: Iterable[Chord]) -> list[tuple[int, str]]:
     return out
 
 
+def is_chord_marker(text: str) -> bool:
+    """True when a .mid marker's text names a chord or "no chord" (it belongs to the chord
+    track, which export writes again); other markers are kept as they are."""
+    label = text.strip() if isinstance(text, str) else ""
+    if label.upper() in (NO_CHORD, "NC", "N.C"):
+        return True
+    try:
+        parse_chord_name(label)
+    except ChordError:
+        return False
+    return True
+
+
 def chords_from_markers(markers: Iterable[tuple[int, str]], end: int,
                         bar: int = 1920) -> tuple[tuple[Chord, ...], tuple[str, ...]]:
     """The chord track of a file's markers (tick, text), in song ticks, plus remarks.

@@ -5,7 +5,8 @@ Owns ``KeptEvent`` (tick, kind, raw data bytes) and its checks, which are the on
 applies to a file (``core.midi_check``), so whatever a track carries can be exported and
 read back. A ``Track`` carries the events of its own MTrk; ``Song.extras`` those of the
 conductor track. Kinds the model owns itself are not kept: tempo, time and key signature,
-end of track, markers (the chord track) and the first track name (``Track.name``).
+end of track and the first track name (``Track.name``). Markers naming chords are the chord
+track; other markers (section names, cues) are kept here.
 """
 
 from __future__ import annotations
@@ -16,14 +17,13 @@ from musicapp.core.errors import MusicappError
 
 SYSEX = 0xF0
 #: meta types the song model stores itself (never a KeptEvent).
-OWNED_META = {0x2F: "end of track", 0x51: "tempo", 0x58: "time signature", 0x59: "key signature",
-              0x06: "marker"}
+OWNED_META = {0x2F: "end of track", 0x51: "tempo", 0x58: "time signature", 0x59: "key signature"}
 #: meta type -> allowed data lengths (as core.midi_check checks them on import).
 _META_LENGTHS = {0x00: (0, 2), 0x20: (1,), 0x21: (0, 1), 0x54: (5,)}
 #: longest data kept per event (a .mid musicapp reads is at most 8 MB).
 MAX_DATA = 1 << 20
 NAMES = {0x00: "sequence number", 0x01: "text", 0x02: "copyright", 0x03: "track name",
-         0x04: "instrument name", 0x05: "lyrics", 0x07: "cue point", 0x08: "program name",
+         0x04: "instrument name", 0x05: "lyrics", 0x06: "marker", 0x07: "cue point", 0x08: "program name",
          0x09: "device name", 0x20: "channel prefix", 0x21: "port", 0x54: "SMPTE offset",
          0x7F: "sequencer-specific", SYSEX: "sysex"}
 
@@ -74,7 +74,7 @@ class KeptEvent:
 
 def kept_event_of(tick: int, msg) -> KeptEvent | None:
     """The KeptEvent for a mido message read from a file, or None for what the model owns
-    (notes, channel messages, tempo, meter, key, markers, end of track)."""
+    (notes, channel messages, tempo, meter, key, end of track)."""
     if msg.type == "sysex":
         return KeptEvent(tick, SYSEX, bytes(msg.data))
     if not msg.is_meta:

@@ -27,7 +27,7 @@ Import rules (deterministic):
   they came from, so they survive a trip through the app.
 - Type 2 files are read as sequential patterns: each track starts where the previous ended.
 - Marker events naming chords make the chord track (``core.chords.chords_from_markers``);
-  other markers are left out with a remark.
+  other markers are kept (``Song.extras``) and written back.
 
 Export writes type 1: a conductor track (tempo, meter, key signature plus a text event
 with the exact mode, and the chord track as markers) and one track per song track (name, program change, controls, notes,
@@ -50,7 +50,7 @@ from fractions import Fraction
 import mido
 
 from musicapp.core.atomic import atomic_write_bytes, parse_file
-from musicapp.core.chords import chord_markers, chords_from_markers
+from musicapp.core.chords import chord_markers, chords_from_markers, is_chord_marker
 from musicapp.core.errors import MidiFileError, MusicappError
 from musicapp.core.kept_events import KeptEvent, kept_event_of
 from musicapp.core.midi_check import (
@@ -212,6 +212,7 @@ class _Conductor:
     keys: list[tuple[int, Key]] = field(default_factory=list)
     text_key: Key | None = None
     markers: list[tuple[int, str]] = field(default_factory=list)
+    marker_events: list[KeptEvent | None] = field(default_factory=list)  # the same, as the bytes
 
 
 def _import(data: bytes) -> MidiImport:
@@ -263,10 +264,13 @@ def _build(mf: mido.MidiFile, header: MidiHeader) -> MidiImport:
     remarks = _adopt_loose_controls(loose, tracks, scale)
     file_key = min(cond.keys, key=lambda k: k[0])[1] if cond.keys else None
     meters = tuple(TimeSignature(scale(t), n, dd) for t, n, dd in cond.meters)
-    chords, chord_remarks = chords_from_markers(
+    chords, _ = chords_from_markers(  # its remark on non-chord markers: they are kept below
         [(scale(t), text) for t, text in cond.markers], max((t.end for t in tracks), default=0),
         Song(meters=meters).meter_at(0).bar_ticks())
-    remarks += chord_remarks
+    # markers that are not chords (section names, cues) go back out as they came in
+    song_extras += [KeptEvent(scale(e.tick), e.kind, e.data) for (_, text), e in
+                    zip(cond.markers, cond.marker_events) if e is not None and not is_chord_marker(text)]
+    song_extras.sort(key=lambda e: e.tick)
     song = Song(
         tracks=tuple(tracks),
         tempos=tempos,
@@ -353,6 +357,7 @@ def _read_part(mtrk: mido.MidiTrack, offset: int, cond: _Conductor) -> tuple[_Pa
             cond.text_key = cond.text_key or key  # musicapp's own key text: the song's key
         elif kind == "marker":
             cond.markers.append((tick, _fix_text(msg.text)))
+            cond.marker_events.append(kept_event_of(tick, msg))
         else:
             event = kept_event_of(tick, msg)
             if event is not None:

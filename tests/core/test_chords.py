@@ -124,12 +124,16 @@ def _file_with_markers(markers: list[tuple[int, str]]) -> bytes:
     return out.getvalue()
 
 
-def test_daw_markers_make_chords_and_other_markers_give_a_remark() -> None:
+def test_daw_markers_make_chords_and_other_markers_are_kept_and_written_back() -> None:
     got = read_midi_details(_file_with_markers([(0, "Verse"), (0, "Dm7"), (BAR, "G7"), (2 * BAR, "Chorus"),
                                                 (3 * BAR, "Cmaj7")]))
     assert [(c.start, c.length, c.name) for c in got.song.chords] == [
         (0, BAR, "Dm7"), (BAR, 2 * BAR, "G7"), (3 * BAR, BAR, "Cmaj7")]
-    assert any("not chord names" in r and "Verse" in r for r in got.notes)
+    kept = [(e.tick, e.kind, e.data) for e in got.song.extras]
+    assert kept == [(0, 0x06, b"Verse"), (2 * BAR, 0x06, b"Chorus")]
+    again = read_midi_details(midi_bytes(got.song))  # section names and chords both go back out
+    assert again.song.chords == got.song.chords
+    assert [(e.tick, e.kind, e.data) for e in again.song.extras] == kept
 
 
 def test_garbage_markers_are_left_out_and_a_file_without_markers_has_no_chords() -> None:
