@@ -77,7 +77,12 @@ def _wait_for_jack(proc: subprocess.Popen, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"jackd exited with code {proc.returncode}")
+            stale = sorted(f for f in os.listdir("/dev/shm") if f.startswith("jack_")) \
+                if os.path.isdir("/dev/shm") else []
+            hint = (f"; /dev/shm holds {len(stale)} JACK segments: JACK's registry takes 8 servers and "
+                    "killed jackd processes leave theirs behind (remove /dev/shm/jack* while no jackd runs)"
+                    if stale else "")
+            pytest.fail(f"jackd exited with code {proc.returncode}{hint}")
         try:
             _make("out", api=3, client="musicapp-probe").delete()
             return
