@@ -71,10 +71,13 @@ def expected_messages(song):
 
 
 # ----- poller process -----------------------------------------------------------------------
-def run_poller(out_path: str) -> None:
+def run_poller(out_path: str, client: str = "bench-poller", wall: bool = False) -> None:
+    """Poll a JACK input port ``client:in`` every 1 ms until SIGTERM, then write what came as
+    JSON rows (JACK seconds, message), or (JACK seconds, ``perf_counter``, message) with
+    ``wall``. Prints "ready" once the port exists."""
     import rtmidi
 
-    midi = rtmidi.MidiIn(rtapi=rtmidi.API_UNIX_JACK, name="bench-poller", queue_size_limit=65536)
+    midi = rtmidi.MidiIn(rtapi=rtmidi.API_UNIX_JACK, name=client, queue_size_limit=65536)
     midi.open_virtual_port("in")
     got: list = []
     t = 0.0
@@ -88,7 +91,7 @@ def run_poller(out_path: str) -> None:
                 break
             msg, delta = item
             t += delta
-            got.append((t, msg))
+            got.append((t, time.perf_counter(), msg) if wall else (t, msg))
         time.sleep(0.001)
     with open(out_path, "w") as fh:
         json.dump(got, fh)

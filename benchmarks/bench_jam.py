@@ -30,7 +30,6 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
@@ -39,7 +38,7 @@ HERE = os.path.abspath(__file__)
 sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 
-from bench_engine import start_jack  # noqa: E402  (same private server as the engine bench)
+from bench_engine import run_poller, start_jack  # noqa: E402  (same private server as the engine bench)
 
 PPQ = 480
 CUT_EVERY = 5  # every 5th exchange the player cuts into the answer
@@ -113,24 +112,9 @@ def run_player() -> None:
 
 
 def run_probe(path: str) -> None:
-    import rtmidi
-
-    midi = rtmidi.MidiIn(rtapi=rtmidi.API_UNIX_JACK, name="bench-probe", queue_size_limit=65536)
-    midi.open_virtual_port("in")
-    got, t, stop = [], 0.0, threading.Event()
-    signal.signal(signal.SIGTERM, lambda *a: stop.set())
-    print("ready", flush=True)
-    while not stop.is_set():
-        while True:
-            item = midi.get_message()
-            if not item:
-                break
-            msg, delta = item
-            t += delta
-            got.append((t, time.perf_counter(), msg))
-        time.sleep(0.001)
-    with open(path, "w") as fh:
-        json.dump(got, fh)
+    """The probe process: the engine bench's poller, each message also stamped with
+    ``perf_counter``."""
+    run_poller(path, client="bench-probe", wall=True)
 
 
 def child(*args: str) -> subprocess.Popen:
