@@ -81,6 +81,17 @@ def sounds_at(spans: NoteSpans, key: tuple[int, int], tick: float) -> bool:
     return False
 
 
+def _memo(cache: dict, track: Track, build):
+    """``build(track)``, kept in ``cache`` under the Track's identity (the Track itself is kept
+    beside the value, so a recycled id never returns another track's result)."""
+    hit = cache.get(id(track))
+    if hit is not None and hit[0] is track:
+        return hit[1]
+    value = build(track)
+    cache[id(track)] = (track, value)
+    return value
+
+
 class TrackRowCache:
     """Each track's compiled rows, kept from one compile to the next: Tracks are immutable and
     an edit rebuilds only the tracks it changes, so the others are looked up, not recompiled.
@@ -91,20 +102,10 @@ class TrackRowCache:
         self._spans: dict[int, tuple[Track, PitchSpans]] = {}
 
     def rows(self, track: Track) -> list[Row]:
-        hit = self._rows.get(id(track))
-        if hit is not None and hit[0] is track:
-            return hit[1]
-        rows = track_rows(track)
-        self._rows[id(track)] = (track, rows)
-        return rows
+        return _memo(self._rows, track, track_rows)
 
     def spans(self, track: Track) -> PitchSpans:
-        hit = self._spans.get(id(track))
-        if hit is not None and hit[0] is track:
-            return hit[1]
-        spans = track_spans(track)
-        self._spans[id(track)] = (track, spans)
-        return spans
+        return _memo(self._spans, track, track_spans)
 
     def keep_only(self, song: Song) -> None:
         """Forget tracks that are not in ``song``."""
