@@ -14,8 +14,8 @@ from PySide6.QtCore import Qt
 
 from musicapp.core.chords import Chord, chord_at
 from musicapp.core.song import Note, Song, Track
-from tests.ui.generate_helpers import PHRASE_A, Q, make_window
-from tests.ui.test_generate_panel import keys, wait_candidates
+from tests.ui.generate_helpers import PHRASE_A, Q, close_window, make_window, show_window, wait_candidates
+from tests.ui.test_generate_panel import keys
 
 BAR = 4 * Q
 CHORDS = (Chord.parse("C", 0, BAR), Chord.parse("G7", BAR, BAR // 2), Chord.parse("Am", BAR + BAR // 2, BAR // 2),
@@ -28,17 +28,9 @@ def _song(chords=CHORDS) -> Song:
 
 @pytest.fixture
 def hwin(qtbot, tmp_path, monkeypatch):
-    w = make_window(tmp_path, monkeypatch, _song())
-    w.show()
-    w.activateWindow()
-    qtbot.waitUntil(w.isActiveWindow)
-    w.roll.view.scroll_to(left_tick=0, top_pitch=84)
-    w.roll.view.px_per_tick = 0.08
+    w = show_window(make_window(tmp_path, monkeypatch, _song()), qtbot)
     yield w
-    w.document.undo_stack.setClean()
-    w.close()
-    assert w.generate.worker.close(5.0)
-    w.deleteLater()
+    close_window(w)
 
 
 def test_accompany_by_keyboard_cycles_accepts_in_one_step_and_undoes(hwin, qtbot):
