@@ -200,17 +200,25 @@ def chord_markers(chords: Iterable[Chord]) -> list[tuple[int, str]]:
     return out
 
 
+_NOT_A_CHORD = object()  # a marker that is neither a chord nor "no chord"
+
+
+def _marker_symbol(text: str):
+    """What a .mid marker says for the chord track: a parsed chord (root, quality, bass),
+    None for "no chord", or ``_NOT_A_CHORD`` (a section name, a cue, garbage)."""
+    label = text.strip() if isinstance(text, str) else ""
+    if label.upper() in (NO_CHORD, "NC", "N.C"):
+        return None
+    try:
+        return parse_chord_name(label)
+    except ChordError:
+        return _NOT_A_CHORD
+
+
 def is_chord_marker(text: str) -> bool:
     """True when a .mid marker's text names a chord or "no chord" (it belongs to the chord
     track, which export writes again); other markers are kept as they are."""
-    label = text.strip() if isinstance(text, str) else ""
-    if label.upper() in (NO_CHORD, "NC", "N.C"):
-        return True
-    try:
-        parse_chord_name(label)
-    except ChordError:
-        return False
-    return True
+    return _marker_symbol(text) is not _NOT_A_CHORD
 
 
 def chords_from_markers(markers: Iterable[tuple[int, str]], end: int,
@@ -225,15 +233,10 @@ def chords_from_markers(markers: Iterable[tuple[int, str]], end: int,
     starts: list[tuple[int, tuple[int, str, int | None] | None]] = []
     skipped: list[str] = []
     for tick, text in sorted(markers, key=lambda m: m[0]):
-        label = text.strip() if isinstance(text, str) else ""
-        if label.upper() in (NO_CHORD, "NC", "N.C"):
-            symbol = None
-        else:
-            try:
-                symbol = parse_chord_name(label)
-            except ChordError:
-                skipped.append(label)
-                continue
+        symbol = _marker_symbol(text)
+        if symbol is _NOT_A_CHORD:
+            skipped.append(text.strip() if isinstance(text, str) else "")
+            continue
         if starts and starts[-1][0] == tick:
             starts[-1] = (tick, symbol)
         else:

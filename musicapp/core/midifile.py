@@ -211,8 +211,8 @@ class _Conductor:
     meters: list[tuple[int, int, int]] = field(default_factory=list)
     keys: list[tuple[int, Key]] = field(default_factory=list)
     text_key: Key | None = None
-    markers: list[tuple[int, str]] = field(default_factory=list)
-    marker_events: list[KeptEvent | None] = field(default_factory=list)  # the same, as the bytes
+    #: (tick, text, the same as the file's bytes) of each marker
+    markers: list[tuple[int, str, KeptEvent | None]] = field(default_factory=list)
 
 
 def _import(data: bytes) -> MidiImport:
@@ -265,11 +265,11 @@ def _build(mf: mido.MidiFile, header: MidiHeader) -> MidiImport:
     file_key = min(cond.keys, key=lambda k: k[0])[1] if cond.keys else None
     meters = tuple(TimeSignature(scale(t), n, dd) for t, n, dd in cond.meters)
     chords, _ = chords_from_markers(  # its remark on non-chord markers: they are kept below
-        [(scale(t), text) for t, text in cond.markers], max((t.end for t in tracks), default=0),
+        [(scale(t), text) for t, text, _ in cond.markers], max((t.end for t in tracks), default=0),
         Song(meters=meters).meter_at(0).bar_ticks())
     # markers that are not chords (section names, cues) go back out as they came in
-    song_extras += [KeptEvent(scale(e.tick), e.kind, e.data) for (_, text), e in
-                    zip(cond.markers, cond.marker_events) if e is not None and not is_chord_marker(text)]
+    song_extras += [KeptEvent(scale(t), e.kind, e.data) for t, text, e in cond.markers
+                    if e is not None and not is_chord_marker(text)]
     song_extras.sort(key=lambda e: e.tick)
     song = Song(
         tracks=tuple(tracks),
@@ -356,8 +356,7 @@ def _read_part(mtrk: mido.MidiTrack, offset: int, cond: _Conductor) -> tuple[_Pa
         elif kind == "text" and (key := _parse_key_text(msg.text)) is not None:
             cond.text_key = cond.text_key or key  # musicapp's own key text: the song's key
         elif kind == "marker":
-            cond.markers.append((tick, _fix_text(msg.text)))
-            cond.marker_events.append(kept_event_of(tick, msg))
+            cond.markers.append((tick, _fix_text(msg.text), kept_event_of(tick, msg)))
         else:
             event = kept_event_of(tick, msg)
             if event is not None:
