@@ -114,21 +114,25 @@ class NoteCanvas(QWidget):
         """Drop the cached static layers so the next paint redraws everything."""
         self._cache = self._background = None
 
+    def _background_values(self) -> tuple:
+        """What the background layers depend on besides the song's ppq, meters and key: size,
+        view, theme, grid and scale."""
+        roll, view = self.roll, self.roll.view
+        return (self.width(), self.height(), self.devicePixelRatioF(), view.px_per_tick, view.row_height,
+                view.left_tick, view.top_pitch, roll.theme.name, roll.grid, roll.scale_pcs)
+
     def cache_key(self) -> tuple[tuple, tuple]:
         """(values, objects) that decide the static layers; objects are compared by identity."""
-        roll, view, pv = self.roll, self.roll.view, self.preview
-        values = (self.width(), self.height(), self.devicePixelRatioF(), view.px_per_tick, view.row_height,
-                  view.left_tick, view.top_pitch, roll.theme.name, roll.grid, roll.scale_pcs,
-                  roll.show_other_tracks, roll.document.active_track)
+        roll, pv = self.roll, self.preview
+        values = self._background_values() + (roll.show_other_tracks, roll.document.active_track)
         objects = (roll.document.song, roll.document.selection, pv.moved, pv.hidden, pv.velocities or None)
         return values, objects
 
-    def _background_pixmap(self, values: tuple, w: float, h: float, t0: float, t1: float,
-                           p_lo: int, p_hi: int) -> QPixmap:
+    def _background_pixmap(self, w: float, h: float, t0: float, t1: float, p_lo: int, p_hi: int) -> QPixmap:
         """The ``background`` layers (pitch rows, bar/beat/grid lines) for this view, kept while
         only notes change: an edit repaints the notes over it (~2 ms saved per edit)."""
         song = self.roll.document.song
-        key = (values[:-1], song.ppq, song.meters, song.key)  # not the active track
+        key = (self._background_values(), song.ppq, song.meters, song.key)
         if self._background is not None and key == self._background_key:
             return self._background
         ratio = self.devicePixelRatioF()
@@ -153,7 +157,7 @@ class NoteCanvas(QWidget):
                  and len(objects) == len(self._cache_refs) and all(a is b for a, b in zip(objects, self._cache_refs)))
         if not fresh:
             ratio = self.devicePixelRatioF()
-            background = self._background_pixmap(values, w, h, t0, t1, p_lo, p_hi)
+            background = self._background_pixmap(w, h, t0, t1, p_lo, p_hi)
             pixmap = QPixmap(background.size())
             pixmap.setDevicePixelRatio(ratio)
             painter = QPainter(pixmap)

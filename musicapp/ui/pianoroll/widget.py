@@ -187,8 +187,8 @@ class PianoRoll(QWidget):
         self.status_message.emit(text)
 
     def refresh(self) -> None:
-        for w in (self.canvas, self.keyboard, self.ruler, self.chord_lane, self.velocity_lane, self.control_lane):
-            w.update()
+        self.keyboard.update()
+        self._refresh_notes()
 
     def _refresh_notes(self) -> None:
         """Repaint what shows notes, the song's events or the selection (after an edit or a
