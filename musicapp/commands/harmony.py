@@ -62,6 +62,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hidden", type=int, default=None, help="GRU units per direction (default: HarmonyConfig)")
     p.add_argument("--layers", type=int, default=None, help="GRU layers (default: HarmonyConfig)")
     p.add_argument("--dropout", type=float, default=None, help="dropout (default: HarmonyConfig)")
+    p.add_argument("--members", type=int, default=1,
+                   help="networks to train from seeds SEED, SEED+1, ... and ship as one ensemble (1)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the first network (0)")
     p.set_defaults(handler=_train)
 
     p = sub.add_parser("eval-harmony", help="evaluate the harmoniser and the rule-based reference",
@@ -193,7 +196,12 @@ def _train(args: argparse.Namespace) -> int:
 
     model = {k: v for k, v in (("hidden", args.hidden), ("layers", args.layers), ("dropout", args.dropout))
              if v is not None}
-    train_and_ship(args.run_dir, args.out, args.minutes, card=args.card, model=model, threads=args.threads)
+    from musicapp.core.errors import MusicappError
+
+    if not 1 <= args.members <= 16:
+        raise MusicappError(f"--members must be 1..16, not {args.members}")
+    train_and_ship(args.run_dir, args.out, args.minutes, card=args.card, model=model, threads=args.threads,
+                   members=args.members, seed=args.seed)
     return 0
 
 

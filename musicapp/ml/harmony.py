@@ -44,8 +44,8 @@ from musicapp.core.scales import detect_key, scale_pitch_classes
 from musicapp.core.song import DRUM_CHANNEL, Key, Note, Song
 from musicapp.ml.generate import Cancel, GenerationCancelled, GenerationError, _is_cancelled
 from musicapp.ml.harmony_model import (ENCODING, GRANULARITIES, KIND, N_CLASSES, QUALS, TRIAD_QUALS,
-                                       HarmonyConfig, HarmonyNet, class_label, class_of, class_templates,
-                                       unit_features, unit_grid)
+                                       HarmonyConfig, HarmonyNet, build_net, class_label, class_of,
+                                       class_templates, unit_features, unit_grid)
 
 MAX_VARIATIONS = 16
 MAX_UNITS = 4096
@@ -184,7 +184,7 @@ def sample_paths(unary: np.ndarray, trans: np.ndarray, temperature: float, count
 class Harmonizer:
     """Chord proposals for melodies; thread-safe lazy load of the shipped checkpoint."""
 
-    def __init__(self, path: str | os.PathLike | None = None, net: HarmonyNet | None = None,
+    def __init__(self, path: str | os.PathLike | None = None, net: torch.nn.Module | None = None,
                  transitions: np.ndarray | None = None, weights: DecoderWeights | None = None) -> None:
         self.path = Path(path) if path is not None else default_checkpoint()
         self._net, self._trans, self._weights = net, transitions, weights or DecoderWeights()
@@ -204,7 +204,7 @@ class Harmonizer:
             from musicapp.ml.checkpoint import config_from_dict, load_checkpoint, load_state
 
             meta, tensors = load_checkpoint(self.path, kind=KIND, encoding=ENCODING)
-            net = HarmonyNet(config_from_dict(HarmonyConfig, meta.config, self.path.name))
+            net = build_net(config_from_dict(HarmonyConfig, meta.config, self.path.name))
             load_state(net, {k[4:]: v for k, v in tensors.items() if k.startswith("net.")}, name=self.path.name)
             if "transitions" not in tensors:
                 from musicapp.ml.checkpoint import CheckpointError

@@ -145,6 +145,9 @@ class HarmonyConfig:
     hidden: int = 96
     layers: int = 2
     dropout: float = 0.1
+    #: networks of this shape trained from different seeds whose chord probabilities are
+    #: averaged (:class:`HarmonyEnsemble`); 1 = a single :class:`HarmonyNet`.
+    members: int = 1
 
 
 class HarmonyNet(nn.Module):
@@ -162,3 +165,34 @@ class HarmonyNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, _ = self.rnn(self.inp(x))
         return self.out(self.drop(h))
+
+
+class HarmonyEnsemble(nn.Module):
+    """``cfg.members`` :class:`HarmonyNet` of one shape; the output is the log of their mean
+    chord probabilities ``(B, U, N_CLASSES)`` (already normalised: ``log_softmax`` leaves it
+    unchanged). State-dict keys ``members.I.*``."""
+
+    def __init__(self, cfg: HarmonyConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.members = nn.ModuleList(HarmonyNet(cfg) for _ in range(cfg.members))
+
+    @classmethod
+    def of(cls, nets: list[HarmonyNet]) -> "HarmonyEnsemble":
+        """The ensemble of trained ``nets`` (all of one shape; their weights are copied)."""
+        from dataclasses import replace
+
+        ens = cls(replace(nets[0].cfg, members=len(nets)))
+        for member, net in zip(ens.members, nets):
+            member.load_state_dict(net.state_dict())
+        return ens
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logp = torch.stack([torch.log_softmax(m(x), dim=-1) for m in self.members])
+        return torch.logsumexp(logp, dim=0) - float(np.log(len(self.members)))
+
+
+def build_net(cfg: HarmonyConfig) -> nn.Module:
+    """The network a checkpoint's config describes: a :class:`HarmonyNet`, or a
+    :class:`HarmonyEnsemble` when ``cfg.members`` > 1."""
+    return HarmonyEnsemble(cfg) if cfg.members > 1 else HarmonyNet(cfg)

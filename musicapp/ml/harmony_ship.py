@@ -74,12 +74,17 @@ def write_card(card: Path, text: str) -> None:
 
 
 def train_and_ship(run_dir: str, out: str, minutes: float, card: str | None = None,
-                   log: Callable[[str], None] = print, model: dict | None = None, **train_kw) -> Path:
+                   log: Callable[[str], None] = print, model: dict | None = None, members: int = 1,
+                   seed: int = 0, **train_kw) -> Path:
     """Build examples from the cache, train (resumable), tune the decoder, evaluate, export.
-    ``model``: ``HarmonyConfig`` fields that differ from its defaults."""
+    ``model``: ``HarmonyConfig`` fields that differ from its defaults. ``members`` > 1 trains
+    that many networks from seeds ``seed``, ``seed + 1``, ... (each ``minutes`` long, in
+    ``RUN_DIR/mI``) and ships their ensemble (``harmony_model.HarmonyEnsemble``)."""
+    from dataclasses import replace
+
     from musicapp.ml.checkpoint import config_from_dict
     from musicapp.ml.harmony_data import load_scores
-    from musicapp.ml.harmony_model import ENCODING, KIND, HarmonyConfig, HarmonyNet
+    from musicapp.ml.harmony_model import ENCODING, KIND, HarmonyConfig, HarmonyEnsemble, HarmonyNet
     from musicapp.ml.harmony_train import HarmonyTrainConfig, build_examples, export, train, transition_table
     from musicapp.ml.training import model_tensors
 
@@ -90,20 +95,28 @@ def train_and_ship(run_dir: str, out: str, minutes: float, card: str | None = No
 
         raise MusicappError("no prepared harmony data: run `musicapp prepare-harmony` first")
     splits = build_examples(scores, log)
-    best = train(HarmonyTrainConfig(run_dir=run_dir, minutes=minutes, **train_kw), HarmonyConfig(**(model or {})),
-                 splits, log)
+    model_cfg = HarmonyConfig(**(model or {}))
+    nets, bests = [], []
+    for i in range(members):
+        member_dir = run_dir if members == 1 else str(Path(run_dir) / f"m{i}")
+        best = train(HarmonyTrainConfig(run_dir=member_dir, minutes=minutes, seed=seed + i, **train_kw),
+                     replace(model_cfg, members=1), splits, log)
+        meta, tensors = model_tensors(best, kind=KIND, encoding=ENCODING)
+        net = HarmonyNet(config_from_dict(HarmonyConfig, meta.config))
+        net.load_state_dict(tensors)
+        nets.append(net.eval())
+        bests.append(best)
+    net = nets[0] if members == 1 else HarmonyEnsemble.of(nets).eval()
     trans = transition_table(splits["train"])
-    meta, tensors = model_tensors(best, kind=KIND, encoding=ENCODING)
-    net = HarmonyNet(config_from_dict(HarmonyConfig, meta.config))
-    net.load_state_dict(tensors)
-    h = Harmonizer(path=out, net=net.eval(), transitions=trans.astype("float64"))
+    h = Harmonizer(path=out, net=net, transitions=trans.astype("float64"))
     weights = tune_decoder(h, splits["valid"], log)
     h = Harmonizer(path=out, net=net, transitions=trans.astype("float64"), weights=weights)
     results = evaluation(h, splits["test"])
     table = card_text(results)
     log(table)
     metrics = {"evaluation": results, "pieces": {k: len(v) for k, v in splits.items()}}
-    path = export(best, out, trans, asdict(weights), metrics=metrics)
+    path = export(bests[0], out, trans, asdict(weights), metrics=metrics,
+                  ensemble=None if members == 1 else net, member_runs=bests if members > 1 else ())
     if card:
         write_card(Path(card), table)
     log(f"shipped {path} ({time.monotonic() - t0:.0f} s)")

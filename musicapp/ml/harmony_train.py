@@ -286,10 +286,25 @@ def train(cfg: HarmonyTrainConfig, model_cfg: HarmonyConfig = HarmonyConfig(),
 
 
 def export(best: str | Path, out: str | Path, transitions: np.ndarray, decoder: dict,
-           metrics: dict | None = None) -> Path:
+           metrics: dict | None = None, ensemble: torch.nn.Module | None = None,
+           member_runs: list[str | Path] = ()) -> Path:
     """Write the shipped checkpoint: the best network weights (``net.*``), the transition
-    table (``transitions``) and the decoder weights in ``extra.decoder``."""
+    table (``transitions``) and the decoder weights in ``extra.decoder``. With ``ensemble``
+    (a ``HarmonyEnsemble``) its weights are shipped instead (``net.members.I.*``, config
+    ``members``), the training record being ``best``'s plus each member's steps and
+    validation loss (``member_runs``: their best checkpoints)."""
     meta, tensors = model_tensors(best, kind=KIND, encoding=ENCODING)
+    if ensemble is not None:
+        tensors = {k: v.detach().clone() for k, v in ensemble.state_dict().items()}
+        meta.config = asdict(ensemble.cfg)
+        runs = []
+        for run in member_runs:
+            m, _ = model_tensors(run, kind=KIND, encoding=ENCODING)
+            runs.append({"optimizer_steps": m.training.get("optimizer_steps"), "seconds": m.training.get("seconds"),
+                         "seed": m.training.get("train_config", {}).get("seed"),
+                         "valid_nats_per_unit": m.metrics.get("valid_nats_per_unit")})
+        meta.training = {**meta.training, "members": runs}
+        meta.metrics = {k: v for k, v in meta.metrics.items() if k != "valid_nats_per_unit"}
     out_tensors = {f"net.{k}": v for k, v in tensors.items()}
     out_tensors["transitions"] = torch.from_numpy(np.ascontiguousarray(transitions))
     meta.extra = {"decoder": dict(decoder)}

@@ -172,3 +172,41 @@ def test_decoder_tuning_picks_grid_weights_on_the_given_split_and_prints_the_tab
     assert all(0.0 <= r["accuracy"] <= 1.0 for r in rows) and best_rich > 0.0
     table = format_grid(rows, chosen)
     assert table.count("chosen") == 2 and "reference accuracy" in table
+
+
+def test_an_ensemble_of_trained_members_averages_their_probabilities_and_ships_as_one_checkpoint(tmp_path):
+    import torch
+
+    from musicapp.ml.harmony_model import HarmonyEnsemble, HarmonyNet
+    from musicapp.ml.harmony_train import export
+    from musicapp.ml.training import model_tensors
+
+    examples = [piece_examples(synthetic_score(i)) for i in range(12)]
+    splits = {"train": examples[:10], "valid": examples[10:], "test": []}
+    nets, bests = [], []
+    for seed in (0, 1):
+        cfg = HarmonyTrainConfig(run_dir=str(tmp_path / f"m{seed}"), minutes=5, max_steps=40, batch=8,
+                                 eval_every=20, lr=1e-2, seed=seed)
+        best = train(cfg, TINY, splits, log=lambda s: None)
+        _, tensors = model_tensors(best, kind="harmony")
+        net = HarmonyNet(TINY)
+        net.load_state_dict(tensors)
+        nets.append(net.eval())
+        bests.append(best)
+    assert not torch.equal(nets[0].out.weight, nets[1].out.weight)  # different seeds, different nets
+    ens = HarmonyEnsemble.of(nets).eval()
+    x = torch.from_numpy(examples[0].feats[(2, 0)])[None]
+    with torch.no_grad():
+        mean = (torch.softmax(nets[0](x), -1) + torch.softmax(nets[1](x), -1)) / 2
+        assert torch.allclose(ens(x).exp(), mean, atol=1e-5)
+    path = export(bests[0], tmp_path / "harmony", transition_table(splits["train"]), {}, ensemble=ens,
+                  member_runs=bests)
+    h = Harmonizer.load(path)
+    assert isinstance(h._net, HarmonyEnsemble) and h._net.cfg.members == 2
+    with torch.no_grad():
+        assert torch.allclose(h._net(x), ens(x), atol=1e-6)
+    assert len(h.harmonize(MELODY, Song(), variations=3, per_bar=2, seed=0)) == 3
+    import json
+
+    doc = json.loads(open(path).read())
+    assert [m["seed"] for m in doc["training"]["members"]] == [0, 1]
