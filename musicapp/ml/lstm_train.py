@@ -9,6 +9,7 @@ Every ``eval_every`` steps it measures validation loss, appends to ``loss.csv``,
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -66,9 +67,30 @@ def lr_at(cfg: LSTMTrainConfig, step: int, seconds: float) -> float:
     return cfg.lr * warm * cos
 
 
+@functools.lru_cache(maxsize=None)
+def bf16_works(device_type: str) -> bool:
+    """Whether recurrent layers run forward and backward under bfloat16 autocast on this device
+    type. Probed once with a tiny LSTM: oneDNN refuses bfloat16 LSTM primitives on CPUs without
+    bfloat16 instructions (e.g. AMD EPYC without AVX-512), PyTorch only says so when it runs."""
+    if device_type == "cuda":
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    if device_type != "cpu":
+        return False
+    try:
+        rnn = torch.nn.LSTM(4, 8, batch_first=True)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out, _ = rnn(torch.zeros(2, 3, 4, requires_grad=True))
+        out.float().sum().backward()
+        return True
+    except RuntimeError:
+        return False
+
+
 def autocast(device: torch.device, enabled: bool):
-    """bfloat16 autocast (mixed precision; weights and optimizer stay float32) when enabled."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled and device.type in ("cpu", "cuda"))
+    """bfloat16 autocast (mixed precision; weights and optimizer stay float32) when enabled and
+    the device runs it (:func:`bf16_works`); otherwise float32."""
+    on = enabled and device.type in ("cpu", "cuda") and bf16_works(device.type)
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=on)
 
 
 def masked_nll(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -135,6 +157,8 @@ def train(cfg: LSTMTrainConfig, model_cfg: LSTMConfig = SHIPPED_MODEL, splits: d
     rng = numpy_rng(state.numpy_rng, cfg.seed)
     losses = LossLog(run / "loss.csv", run / "loss.png")
     losses.truncate_after(state.step)
+    if cfg.bf16 and device.type in ("cpu", "cuda") and not bf16_works(device.type):
+        log(f"bfloat16 autocast does not run on this {device.type}: training in float32")
     log(f"training {model.param_count():,} parameters on {device}; {train_bank.total_steps:,} train steps "
         f"({len(splits['train'])} tunes), budget {cfg.minutes} min")
     budget = cfg.minutes * 60.0

@@ -155,3 +155,18 @@ def test_training_run_writes_curves_resumes_and_exports_a_usable_checkpoint(tmp_
     (cand,) = gen.continue_melody(seed, bars=2, random_seed=1)
     assert all(n.start >= 1920 for n in cand)
     assert gen.meta.config["lookback"] == [1, 2]
+
+
+def test_mixed_precision_training_runs_on_any_cpu_falling_back_to_float32():
+    """bfloat16 autocast is on only where the CPU runs bfloat16 LSTMs (oneDNN refuses them on
+    CPUs without bfloat16 instructions); either way a recurrent step trains."""
+    from musicapp.ml.lstm_train import autocast, bf16_works
+
+    rnn = torch.nn.LSTM(4, 8, batch_first=True)
+    with autocast(torch.device("cpu"), True):
+        out, _ = rnn(torch.randn(2, 5, 4))
+    out.float().sum().backward()
+    assert rnn.weight_ih_l0.grad is not None
+    assert out.dtype == (torch.bfloat16 if bf16_works("cpu") else torch.float32)
+    with autocast(torch.device("cpu"), False):
+        assert rnn(torch.randn(1, 2, 4))[0].dtype == torch.float32
