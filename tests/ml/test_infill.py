@@ -169,3 +169,37 @@ def test_infill_training_runs_and_resumes(tmp_path):
     assert any("resumed" in line and "step 2" in line for line in logs)
     out = export(best, tmp_path / "infill")
     assert MelodyInfiller(out).fill(tune(6), BAR, 3 * BAR, random_seed=0)
+
+
+def test_the_likelihood_figures_split_region_bars_into_copies_and_new_material():
+    """eval-infill's breakdown: a region bar equal to a bar of 1-4 is a prefix copy, one equal
+    to a bar of 9-12 only a suffix copy, else new; per-kind sums make up the totals and the
+    bounds (copies free) are at most the ratio."""
+    from musicapp.ml.encoding import encode_notes
+    from musicapp.ml.infill_eval import EvalTune, bar_kind, likelihood
+
+    meters = (TimeSignature(0, 4, 4),)
+    base = tune(12)
+    bars = [[n for n in base if b * BAR <= n.start < (b + 1) * BAR] for b in range(12)]
+    bars[4] = [n.moved(dt=4 * BAR) for n in bars[0]]  # bar 5 copies bar 1
+    bars[5] = [Note(5 * BAR + i * 480, 70 - i, 480, 90) for i in range(4)]  # bar 6: new here ...
+    bars[9] = [n.moved(dt=4 * BAR) for n in bars[5]]  # ... and repeated as bar 10
+    bars[6] = [Note(6 * BAR + i * 240, 48 + i, 240, 90) for i in range(8)]  # bar 7 on neither side
+    bars[7] = [n.moved(dt=6 * BAR) for n in bars[1]]  # bar 8 copies bar 2
+    notes = [n for b in bars for n in b]
+    enc, _ = encode_notes(notes, meters, 0, 12 * BAR)
+    lines = np.append(np.flatnonzero(enc.pos == 0), len(enc.tokens))
+    t = EvalTune(enc.tokens, enc.pos, enc.bar_len, 0, 0, int(lines[4]), int(lines[8]), meters)
+    assert [bar_kind(t, lines, k) for k in (4, 5, 6, 7)] == ["prefix", "suffix", "new", "prefix"]
+    torch.manual_seed(0)
+    model = InfillLSTM(TINY_INFILL).eval()
+    lstm = MelodyLSTM(TINY_INFILL.lstm_config()).eval()
+    lk = likelihood(model, lstm, [t, t])
+    kinds = lk["kinds"]
+    assert sum(k["notes"] for k in kinds.values()) == lk["notes"] > 0
+    assert kinds["prefix"]["notes"] == 2 * (len(bars[0]) + len(bars[1])) and kinds["suffix"]["notes"] == 2 * 4
+    assert kinds["new"]["notes"] == 2 * 8
+    total_i = sum(k["infill"] * k["notes"] for k in kinds.values())
+    assert total_i / lk["notes"] == pytest.approx(lk["infill"], rel=1e-6)
+    assert sum(k["forward_share"] for k in kinds.values()) == pytest.approx(1.0)
+    assert lk["bound_copies"] <= lk["bound_suffix"] <= lk["ratio"] + 1e-9
