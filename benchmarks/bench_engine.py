@@ -84,14 +84,28 @@ def run_poller(out_path: str, client: str = "bench-poller", wall: bool = False) 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
     print("ready", flush=True)
-    while not stop.is_set():
+
+    def drain() -> bool:
+        nonlocal t
+        took = False
         while True:
             item = midi.get_message()
             if not item:
-                break
+                return took
             msg, delta = item
             t += delta
             got.append((t, time.perf_counter(), msg) if wall else (t, msg))
+            took = True
+
+    while not stop.is_set():
+        drain()
+        time.sleep(0.001)
+    # what reached the port while the signal was handled, or is still on its way through JACK
+    # (a loaded machine delivers the last note-offs late): read until 50 ms pass without one
+    quiet_since = time.perf_counter()
+    while time.perf_counter() - quiet_since < 0.05:
+        if drain():
+            quiet_since = time.perf_counter()
         time.sleep(0.001)
     with open(out_path, "w") as fh:
         json.dump(got, fh)
