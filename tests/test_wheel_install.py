@@ -30,7 +30,8 @@ SEED = tuple(Note(i * 240, (60, 62, 64, 65, 67, 65, 64, 62)[i % 8], 240) for i i
 
 def _run(cmd, **kw) -> subprocess.CompletedProcess:
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=240, **kw)
-    assert out.returncode == 0, f"{cmd}\n{out.stdout}\n{out.stderr}"
+    how = f"by signal {-out.returncode}" if out.returncode < 0 else f"with {out.returncode}"
+    assert out.returncode == 0, f"{cmd} exited {how}\n{out.stdout}\n{out.stderr}"
     return out
 
 
@@ -91,10 +92,14 @@ def test_installed_continue_and_vary_write_midi_outside_the_source_tree(installe
     assert sum(len(t.notes) for t in read_midi(work / "vary.mid").tracks) > len(SEED)
 
 
+# One run in about fifteen clean-clone suites on an AMD EPYC VM (2026-12-07) died by SIGSEGV
+# after its smoke line, i.e. while quitting; not reproduced in 60 tries since. One more try for
+# exactly that, with faulthandler on, so its thread stacks are in the failure if it recurs.
+@pytest.mark.flaky(reruns=1, only_rerun=["by signal 11"])
 def test_installed_editor_starts_offscreen_with_icons_and_models(installed):
     _, bindir, env, work, site = installed
-    out = _run([str(bindir / "musicapp")], env=dict(env, MUSICAPP_QUIT_AFTER_MS="2500",
-                                                     MUSICAPP_NO_ENGINE="1"), cwd=work)
+    out = _run([str(bindir / "musicapp")], env=dict(env, MUSICAPP_QUIT_AFTER_MS="2500", MUSICAPP_NO_ENGINE="1",
+                                                     PYTHONFAULTHANDLER="1"), cwd=work)
     line = next(x for x in out.stderr.splitlines() if x.startswith("editor up:"))
     assert "shown=True" in line and "icon=ok" in line and "lstm" in line and "vae_2bar" in line
     assert f"resources={site}" in line
