@@ -96,7 +96,7 @@ def train_and_ship(run_dir: str, out: str, minutes: float, card: str | None = No
         raise MusicappError("no prepared harmony data: run `musicapp prepare-harmony` first")
     splits = build_examples(scores, log)
     model_cfg = HarmonyConfig(**(model or {}))
-    nets, bests = [], []
+    nets, bests, metas = [], [], []
     for i in range(members):
         member_dir = run_dir if members == 1 else str(Path(run_dir) / f"m{i}")
         best = train(HarmonyTrainConfig(run_dir=member_dir, minutes=minutes, seed=seed + i, **train_kw),
@@ -106,6 +106,7 @@ def train_and_ship(run_dir: str, out: str, minutes: float, card: str | None = No
         net.load_state_dict(tensors)
         nets.append(net.eval())
         bests.append(best)
+        metas.append(meta)
     net = nets[0] if members == 1 else HarmonyEnsemble.of(nets).eval()
     trans = transition_table(splits["train"])
     h = Harmonizer(path=out, net=net, transitions=trans.astype("float64"))
@@ -116,7 +117,7 @@ def train_and_ship(run_dir: str, out: str, minutes: float, card: str | None = No
     log(table)
     metrics = {"evaluation": results, "pieces": {k: len(v) for k, v in splits.items()}}
     path = export(bests[0], out, trans, asdict(weights), metrics=metrics,
-                  ensemble=None if members == 1 else net, member_runs=bests if members > 1 else ())
+                  ensemble=None if members == 1 else net, member_metas=metas if members > 1 else ())
     if card:
         write_card(Path(card), table)
     log(f"shipped {path} ({time.monotonic() - t0:.0f} s)")

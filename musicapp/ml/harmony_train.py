@@ -17,7 +17,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -287,22 +287,19 @@ def train(cfg: HarmonyTrainConfig, model_cfg: HarmonyConfig = HarmonyConfig(),
 
 def export(best: str | Path, out: str | Path, transitions: np.ndarray, decoder: dict,
            metrics: dict | None = None, ensemble: torch.nn.Module | None = None,
-           member_runs: list[str | Path] = ()) -> Path:
+           member_metas: Sequence[CheckpointMeta] = ()) -> Path:
     """Write the shipped checkpoint: the best network weights (``net.*``), the transition
     table (``transitions``) and the decoder weights in ``extra.decoder``. With ``ensemble``
     (a ``HarmonyEnsemble``) its weights are shipped instead (``net.members.I.*``, config
-    ``members``), the training record being ``best``'s plus each member's steps and
-    validation loss (``member_runs``: their best checkpoints)."""
+    ``members``), the training record being ``best``'s plus each member's steps, seed and
+    validation loss (``member_metas``: the metadata of their best checkpoints)."""
     meta, tensors = model_tensors(best, kind=KIND, encoding=ENCODING)
     if ensemble is not None:
         tensors = {k: v.detach().clone() for k, v in ensemble.state_dict().items()}
         meta.config = asdict(ensemble.cfg)
-        runs = []
-        for run in member_runs:
-            m, _ = model_tensors(run, kind=KIND, encoding=ENCODING)
-            runs.append({"optimizer_steps": m.training.get("optimizer_steps"), "seconds": m.training.get("seconds"),
-                         "seed": m.training.get("train_config", {}).get("seed"),
-                         "valid_nats_per_unit": m.metrics.get("valid_nats_per_unit")})
+        runs = [{"optimizer_steps": m.training.get("optimizer_steps"), "seconds": m.training.get("seconds"),
+                 "seed": m.training.get("train_config", {}).get("seed"),
+                 "valid_nats_per_unit": m.metrics.get("valid_nats_per_unit")} for m in member_metas]
         meta.training = {**meta.training, "members": runs}
         meta.metrics = {k: v for k, v in meta.metrics.items() if k != "valid_nats_per_unit"}
     out_tensors = {f"net.{k}": v for k, v in tensors.items()}

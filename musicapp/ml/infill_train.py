@@ -31,7 +31,7 @@ from musicapp.ml.dataset import UNKNOWN_KEY, UNKNOWN_MODE, TuneBank, encoded_spl
 from musicapp.ml.encoding import BOS, NUM_CLASSES, PITCH_OFFSET, EncodingInfo
 from musicapp.ml.infill_model import KIND, InfillConfig, InfillLSTM, lookahead_inputs, remaining_index
 from musicapp.ml.lstm import NO_TOKEN
-from musicapp.ml.lstm_train import autocast, bf16_works, lr_at
+from musicapp.ml.lstm_train import autocast, lr_at, say_if_float32
 from musicapp.ml.training import (LossLog, Progress, TrainState, hardware_description, limit_threads,
                                   load_training_checkpoint, model_tensors, numpy_rng, pick_device,
                                   save_training_checkpoint)
@@ -266,8 +266,7 @@ def train(cfg: InfillTrainConfig, config: InfillConfig = InfillConfig(), splits:
     rng = numpy_rng(state.numpy_rng, cfg.seed)
     losses = LossLog(run / "loss.csv", run / "loss.png")
     losses.truncate_after(state.step)
-    if cfg.bf16 and device.type in ("cpu", "cuda") and not bf16_works(device.type):
-        log(f"bfloat16 autocast does not run on this {device.type}: training in float32")
+    say_if_float32(device, cfg.bf16, log)
     log(f"training {model.param_count():,} parameters on {device}, budget {cfg.minutes} min")
     budget = cfg.minutes * 60.0
     bar = Progress(total=cfg.max_steps if cfg.max_steps < 1_000_000 else int(budget), initial=state.step,

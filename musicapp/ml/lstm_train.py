@@ -86,6 +86,13 @@ def bf16_works(device_type: str) -> bool:
         return False
 
 
+def say_if_float32(device: torch.device, enabled: bool, log: Callable[[str], None]) -> None:
+    """Tell a training run's log when bfloat16 was asked for on a CPU or GPU that cannot run it
+    (:func:`autocast` then trains in float32)."""
+    if enabled and device.type in ("cpu", "cuda") and not bf16_works(device.type):
+        log(f"bfloat16 autocast does not run on this {device.type}: training in float32")
+
+
 def autocast(device: torch.device, enabled: bool):
     """bfloat16 autocast (mixed precision; weights and optimizer stay float32) when enabled and
     the device runs it (:func:`bf16_works`); otherwise float32."""
@@ -157,8 +164,7 @@ def train(cfg: LSTMTrainConfig, model_cfg: LSTMConfig = SHIPPED_MODEL, splits: d
     rng = numpy_rng(state.numpy_rng, cfg.seed)
     losses = LossLog(run / "loss.csv", run / "loss.png")
     losses.truncate_after(state.step)
-    if cfg.bf16 and device.type in ("cpu", "cuda") and not bf16_works(device.type):
-        log(f"bfloat16 autocast does not run on this {device.type}: training in float32")
+    say_if_float32(device, cfg.bf16, log)
     log(f"training {model.param_count():,} parameters on {device}; {train_bank.total_steps:,} train steps "
         f"({len(splits['train'])} tunes), budget {cfg.minutes} min")
     budget = cfg.minutes * 60.0

@@ -183,16 +183,17 @@ def test_an_ensemble_of_trained_members_averages_their_probabilities_and_ships_a
 
     examples = [piece_examples(synthetic_score(i)) for i in range(12)]
     splits = {"train": examples[:10], "valid": examples[10:], "test": []}
-    nets, bests = [], []
+    nets, bests, metas = [], [], []
     for seed in (0, 1):
         cfg = HarmonyTrainConfig(run_dir=str(tmp_path / f"m{seed}"), minutes=5, max_steps=40, batch=8,
                                  eval_every=20, lr=1e-2, seed=seed)
         best = train(cfg, TINY, splits, log=lambda s: None)
-        _, tensors = model_tensors(best, kind="harmony")
+        meta, tensors = model_tensors(best, kind="harmony")
         net = HarmonyNet(TINY)
         net.load_state_dict(tensors)
         nets.append(net.eval())
         bests.append(best)
+        metas.append(meta)
     assert not torch.equal(nets[0].out.weight, nets[1].out.weight)  # different seeds, different nets
     ens = HarmonyEnsemble.of(nets).eval()
     x = torch.from_numpy(examples[0].feats[(2, 0)])[None]
@@ -200,7 +201,7 @@ def test_an_ensemble_of_trained_members_averages_their_probabilities_and_ships_a
         mean = (torch.softmax(nets[0](x), -1) + torch.softmax(nets[1](x), -1)) / 2
         assert torch.allclose(ens(x).exp(), mean, atol=1e-5)
     path = export(bests[0], tmp_path / "harmony", transition_table(splits["train"]), {}, ensemble=ens,
-                  member_runs=bests)
+                  member_metas=metas)
     h = Harmonizer.load(path)
     assert isinstance(h._net, HarmonyEnsemble) and h._net.cfg.members == 2
     with torch.no_grad():
