@@ -287,7 +287,19 @@ def run_app(path: str | None = None) -> int:
     if quit_ms:
         QTimer.singleShot(int(quit_ms), lambda: (print(smoke_report(win), file=sys.stderr), app.quit()))
     code = app.exec()
+    finish_background(win)
     transport = win.playback.transport
     if transport is not None:
         transport.close()
     return code
+
+
+def finish_background(win, timeout: float = 60.0) -> bool:
+    """Wait (up to ``timeout`` s) for the assistant's worker thread to end after the event loop.
+
+    ``aboutToQuit`` already asks it to stop but waits only 5 s; a model load still importing
+    torch on a slow or loaded machine can take longer, and a thread still running while the
+    interpreter and Qt tear down can crash the process as it exits. True when it has ended."""
+    ctrl = getattr(win, "generate", None)
+    worker = getattr(ctrl, "worker", None)
+    return True if worker is None else worker.close(timeout)

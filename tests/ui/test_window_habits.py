@@ -100,3 +100,32 @@ def test_cell_widgets_made_later_get_the_keyboard_policy_too(win):
     QApplication.processEvents()
     last = many - 1
     assert buttons(last) and all(b.focusPolicy() == Qt.TabFocus for b in buttons(last))  # made on scrolling
+
+
+def test_quitting_waits_for_a_model_load_longer_than_the_quit_signal_waits(qtbot, tmp_path, monkeypatch):
+    """A model load still running when the event loop ends (torch importing on a slow machine)
+    is waited for before the interpreter and Qt tear down: ``run_app`` calls finish_background."""
+    import threading
+    import time
+
+    from musicapp.app import finish_background
+    from musicapp.ui.generate.worker import Request
+    from tests.ui.generate_helpers import lead, make_window, PHRASE_A
+
+    w = make_window(tmp_path, monkeypatch, lead(PHRASE_A))
+    started, ended = threading.Event(), threading.Event()
+
+    def slow_load(svc, cancel, progress):  # a load that cannot be cancelled, like an import
+        started.set()
+        time.sleep(1.0)
+        ended.set()
+        return []
+
+    w.generate.worker.submit(Request(99, w.generate.options.model_key("lstm"), slow_load, "preload"))
+    assert started.wait(15)
+    assert not w.generate.worker.close(0.05)  # a short wait leaves the thread running
+    assert finish_background(w, timeout=15.0)
+    assert ended.is_set() and not w.generate.worker.alive
+    w.document.undo_stack.setClean()
+    w.close()
+    w.deleteLater()
