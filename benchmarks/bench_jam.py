@@ -18,6 +18,13 @@ to the metronome clicks, i.e. minus the median offset), the first answer note's 
 against its grid time, how long before the bar line each answer was ready, answers' notes in
 the player's key, similarity of answer to call, and notes left sounding after every cut and
 after the final stop (in the middle of an answer).
+
+Where a late note comes from: the engine's own send times (a recording output beside the
+port) against the grid, and a fourth process, the *bare waker* (a SCHED_FIFO thread sleeping to
+an absolute deadline every 1 ms, nothing else; one pinned to each CPU), whose wake-ups later
+than 2 ms are stalls every thread on that CPU saw; and the share of CPU time the host took
+from the VM during the run (``steal`` in ``/proc/stat``). Each answer note more than 2 ms off is counted as
+sent late by the engine or not, and as inside such a stall or not.
 Usage: python benchmarks/bench_jam.py [--exchanges 50] [--tempo 120] [--bars 2] [--rt-jack]
 """
 
@@ -117,6 +124,46 @@ def run_probe(path: str) -> None:
     run_poller(path, client="bench-probe", wall=True)
 
 
+def run_waker(path: str, cpu: int | None) -> None:
+    """The machine's own floor during the run: a thread on the engine thread's footing
+    (SCHED_FIFO where allowed), pinned to ``cpu``, sleeping to an absolute deadline every 1 ms,
+    no MIDI, no spin. Until SIGTERM; writes ``{"wakes": n, "late": [[deadline, ms late], ...]}``
+    (wakes over 1 ms late, ``perf_counter`` seconds) to ``path``. A stall it sees is one every
+    thread on that CPU saw (a virtual CPU taken away by the host, or a higher-priority thread)."""
+    from bench_engine import engine_footing
+
+    if cpu is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {cpu})
+    engine_footing()
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+    print("ready", flush=True)
+    late, wakes, deadline = [], 0, time.perf_counter()
+    while not stop:
+        deadline += 0.001
+        remaining = deadline - time.perf_counter()
+        if remaining > 0:
+            time.sleep(remaining)
+        now = time.perf_counter()
+        wakes += 1
+        if now - deadline > 0.001:
+            late.append((deadline, (now - deadline) * 1000))
+        if now - deadline > 0.001:
+            deadline = now  # no burst of catch-up wakes after a stall
+    with open(path, "w") as fh:
+        json.dump({"wakes": wakes, "late": late}, fh)
+
+
+def cpu_steal() -> tuple[int, int] | None:
+    """(steal, total) jiffies of all CPUs so far (``/proc/stat``), None where unavailable."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+
 def child(*args: str) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, HERE, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             text=True)
@@ -155,7 +202,11 @@ def main() -> None:
     ap.add_argument("--rt-jack", action="store_true", help="run jackd with --realtime (needs rights)")
     ap.add_argument("--player", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--probe", help=argparse.SUPPRESS)
+    ap.add_argument("--waker", help=argparse.SUPPRESS)
+    ap.add_argument("--cpu", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.waker:
+        return run_waker(args.waker, args.cpu)
     if args.player:
         return run_player()
     if args.probe:
@@ -166,6 +217,7 @@ def main() -> None:
     from musicapp.core.song import Key
     from musicapp.engine.jam import JamConfig, JamSession
     from musicapp.engine.jam_parts import similarity
+    from musicapp.engine.outputs import RecordingOutput
     from musicapp.engine.transport import Transport, open_input_port, open_output_port
     from musicapp.jamming import find_model, jam_generate
 
@@ -174,11 +226,17 @@ def main() -> None:
     probe_path = f"/tmp/bench-jam-probe-{os.getpid()}.json"
     probe = child("--probe", probe_path)
     player = child("--player")
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
+    waker_paths = [f"/tmp/bench-jam-waker-{os.getpid()}-{c}.json" for c in cpus]
+    wakers = [child("--waker", path, "--cpu", str(c)) for c, path in zip(cpus, waker_paths)]
+    steal0 = cpu_steal()
+    stamps = RecordingOutput("send times")  # when the engine handed each message to the port
     try:
         generate = jam_generate(find_model(None))
         source = open_input_port("bench-player:out")
         song = clock_song(args.tempo)
         transport = Transport(open_output_port("bench-probe:in"), song)
+        transport.add_output(stamps)
         session = JamSession(transport, source, generate,
                              JamConfig(bars=args.bars, thru_channel=0, answer_channel=1))
         events, calls, final_stop = make_script(args.exchanges, args.bars)
@@ -208,15 +266,27 @@ def main() -> None:
         time.sleep(0.3)
         probe.send_signal(signal.SIGTERM)
         probe.wait(30)
+        for waker in wakers:
+            waker.send_signal(signal.SIGTERM)
+            waker.wait(30)
+        steal = cpu_steal()
         jack.terminate()
         jack.wait(20)
     received = [(t, pc, tuple(m)) for t, pc, m in json.load(open(probe_path))]
     os.unlink(probe_path)
+    woke = []
+    for path in waker_paths:
+        with open(path) as fh:
+            woke.append(json.load(fh))
+        os.unlink(path)
+    stalls = [(d, ms) for w in woke for d, ms in w["late"] if ms > 2.0]
     offset = jack_offset(received, click_walls)
     to_jack = lambda tick: wall0 + tick * spt + offset  # noqa: E731  (the grid in JACK time)
 
     answer_ons = [(t, m[1]) for t, _, m in received if m[0] == 0x91 and m[2] > 0]
+    sent_ons = [(w, m[1]) for w, m in stamps.messages if m[0] == 0x91 and m[2] > 0]
     errors, first_late, missing = [], [], 0
+    own, late_notes = [], []  # the engine's own send lateness (ms); (grid wall, error ms, own ms)
     for ex in exchanges:
         for k, n in enumerate(ex.answer):
             want = to_jack(n.start)
@@ -226,6 +296,12 @@ def main() -> None:
                 continue
             got = min(near, key=lambda t: abs(t - want))
             errors.append(got - want)
+            grid_wall = wall0 + n.start * spt
+            sent = [w for w, p in sent_ons if p == n.pitch and abs(w - grid_wall) < 0.1]
+            mine = (min(sent, key=lambda w: abs(w - grid_wall)) - grid_wall) * 1000 if sent else float("nan")
+            own.append(mine)
+            if abs(got - want) * 1000 > 2.0:
+                late_notes.append((grid_wall, abs(got - want) * 1000, mine))
             if k == 0:  # against the grid time it had before any late shift
                 first_late.append(got - to_jack(n.start - ex.shift))
     errors = np.abs(np.array(errors)) * 1000
@@ -273,6 +349,24 @@ def main() -> None:
         f"{100 * on_time / len(answered):.1f}% ({on_time}/{len(answered)})")
     row("  ... margin before the bar line, min / p50 (ms)", "",
         f"{ready.min():.0f} / {np.percentile(ready, 50):.0f}")
+    own_a = np.abs(np.array(own))
+    row("  ... the engine's own send time vs grid, p50 / p99 / max (ms)", "",
+        f"{np.nanpercentile(own_a, 50):.2f} / {np.nanpercentile(own_a, 99):.2f} / {np.nanmax(own_a):.2f}")
+    sent_late = sum(1 for _, _, mine in late_notes if abs(mine) > 1.0)
+    in_stall = sum(1 for g, err, _ in late_notes
+                   if any(d - 0.002 <= g <= d + ms / 1000 + 0.002 for d, ms in stalls))
+    row("  ... notes off by > 2 ms: all / sent > 1 ms late / in a stall a waker saw", "",
+        f"{len(late_notes)} / {sent_late} / {in_stall}")
+    per_cpu = []
+    for c, w in zip(cpus, woke):
+        n = sum(1 for _, ms in w["late"] if ms > 2.0)
+        per_cpu.append(f"cpu{c} {n / max(w['wakes'] / 60000, 1e-9):.0f} "
+                       f"(max {max((ms for _, ms in w['late']), default=0.0):.1f})")
+    row("  ... bare wakers (1 kHz, one per CPU): wakes > 2 ms late a minute (max ms)", "",
+        ", ".join(per_cpu))
+    if steal0 is not None and steal is not None:
+        row("  ... CPU time the host took from this VM during the run (steal)", "",
+            f"{100 * (steal[0] - steal0[0]) / max(steal[1] - steal0[1], 1):.1f}%")
     row("answer notes in the player's key", ">= 95%", f"{100 * in_key / total:.1f}% ({in_key}/{total})")
     row("  ... in the key the session detected", "", f"{100 * in_detected / total:.1f}%")
     row("answer vs call similarity (shared onset+pitch), mean; copies (> 0.5)", "no copy",

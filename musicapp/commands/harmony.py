@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("prepare-harmony", help="parse the chordal scores of music21 into the harmony cache",
                        description="Parse the Bach chorales and other chordal scores shipped with music21 into "
-                       "~/.cache/musicapp/harmony-v1 (or $MUSICAPP_CACHE). Resumes if interrupted.")
+                       "~/.cache/musicapp/harmony-v2 (or $MUSICAPP_CACHE). Resumes if interrupted.")
     p.add_argument("--corpus", action="append", default=None, metavar="NAME",
                    help="only this music21 corpus folder (repeatable; default: all the harmony corpora, in order)")
     p.set_defaults(handler=_prepare)

@@ -7,14 +7,20 @@ benchmark's unseen style), the parse of one score into plain note arrays, the ca
 cutting of long movements into chunks and the content-hash split. Each score becomes one
 ``.npz`` file in ``cache_dir()/CORPUS/`` holding
 
-- ``notes``: int32 ``(N, 4)`` rows ``(onset, length, pitch, top)`` in ticks at ``PPQ`` (480
-  per quarter), ties merged, every part of the score (this is the score "chordified": all
-  sounding pitches per instant), ``top`` = 1 for the notes of the highest part (the melody);
+- ``notes``: int32 ``(N, 5)`` rows ``(onset, length, pitch, top, part)`` in ticks at ``PPQ``
+  (480 per quarter), ties merged, every part of the score (this is the score "chordified": all
+  sounding pitches per instant), ``top`` = 1 for the notes of the melody (``melody_part``: the
+  highest of the parts that sound most of the piece), ``part`` the part's index in the score;
 - ``meta``: int32 ``(6,)`` = ``beat_ticks, bar_ticks, anchor, key_tonic, key_mode, parts``;
   ``anchor`` is the tick of a bar line (the start of the first full bar, so a pickup sits
   before it), ``key_mode`` 0 major, 1 minor (music21's key analysis of the whole score);
-- ``split_hash`` (newer files): the split hash of the *whole* top line, so a score kept only
-  in part (see below) stays in the split its full melody hashes to.
+- ``split_hash``: the split hash of the *whole* line of the part with the highest mean pitch
+  (the melody of cache v1), so a score kept only in part (see below) stays in the split its
+  full line hashes to, and the v2 melody rule moved no score between splits.
+
+Cache v1 (until 2026-12-07) took the part with the highest mean pitch as the melody: read at
+sounding pitch, a chorale's trumpet descant (a few bars) could be "the melody"; v2 takes the
+highest of the parts sounding at least half as long as the longest-sounding part.
 
 A score whose meter changes keeps only its longest stretch in one meter (the bar grid the model
 reads assumes one meter). The score's files are read in the order ``.mxl``, ``.musicxml``,
@@ -39,7 +45,7 @@ import numpy as np
 from musicapp.ml.corpus import HELD_OUT_CORPORA, music21_corpus_root
 
 PPQ = 480
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 #: music21 corpus folders of tonal music in three or more parts, in the order they are parsed:
 #: chorales, madrigals, string quartets (Haydn, Mozart, Schumann, Beethoven), a trio sonata,
 #: arias, Lieder and songs with their accompaniment. Not the trecento / Josquin / Ciconia
@@ -57,7 +63,7 @@ CHUNK_BARS = 64
 
 
 def cache_dir() -> Path:
-    """``$MUSICAPP_CACHE/harmony-v1`` or ``~/.cache/musicapp/harmony-v1``."""
+    """``$MUSICAPP_CACHE/harmony-v2`` or ``~/.cache/musicapp/harmony-v2`` (``CACHE_VERSION``)."""
     root = os.environ.get("MUSICAPP_CACHE") or os.path.join(Path.home(), ".cache", "musicapp")
     return Path(root) / f"harmony-v{CACHE_VERSION}"
 
@@ -108,6 +114,42 @@ def melody_hash(melody: np.ndarray) -> int:
     return int(hashlib.sha1(key).hexdigest()[:8], 16) % 100
 
 
+def sounding_ticks(notes: list[tuple[int, int, int]]) -> int:
+    """Ticks during which at least one of ``notes`` ``(onset, length, pitch)`` sounds."""
+    total, reach = 0, None
+    for on, ln, _ in sorted(notes):
+        end = on + ln
+        if reach is None or on >= reach:
+            total += ln
+            reach = end
+        elif end > reach:
+            total += end - reach
+            reach = end
+    return total
+
+
+#: a part is a melody candidate when it sounds at least this share of what the part that
+#: sounds longest does (a trumpet descant in a few bars of a chorale is not the tune).
+MELODY_MIN_SOUNDING = 0.5
+
+
+def melody_part(per_part: list[list[tuple[int, int, int]]]) -> int:
+    """Index of the melody among the parts' ``(onset, length, pitch)`` notes: the part with the
+    highest mean pitch among those sounding at least ``MELODY_MIN_SOUNDING`` of the longest-
+    sounding part's time (read at sounding pitch, trumpets and descants often lie higher than
+    the soprano for a few bars)."""
+    sounding = [sounding_ticks(n) for n in per_part]
+    longest = max(sounding, default=0)
+    best, best_mean = 0, -1.0
+    for i, notes in enumerate(per_part):
+        if not notes or sounding[i] < MELODY_MIN_SOUNDING * longest:
+            continue
+        mean = sum(p for _, _, p in notes) / len(notes)
+        if mean > best_mean:
+            best, best_mean = i, mean
+    return best
+
+
 def extract_score(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, int] | None:
     """Parse one score into ``(notes (N, 4), meta (6,), split_hash)`` as described above, or None."""
     from music21 import converter
@@ -135,13 +177,14 @@ def extract_score(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, int]
                     notes.append((on, ln, int(p.midi)))
         per_part.append(notes)
         mean_pitch.append(sum(p for _, _, p in notes) / len(notes) if notes else -1.0)
-    top = int(np.argmax(mean_pitch))
+    top = melody_part(per_part)
+    highest = int(np.argmax(mean_pitch))  # the melody until cache v2: still what the split hashes
     for i, notes in enumerate(per_part):
-        rows.extend((on, ln, p, int(i == top)) for on, ln, p in notes)
+        rows.extend((on, ln, p, int(i == top), i) for on, ln, p in notes)
     if len(per_part[top]) < 8:
         return None
-    arr = np.asarray(sorted(rows), dtype=np.int32).reshape(-1, 4)
-    split_hash = melody_hash(arr[arr[:, 3] == 1, :3])
+    arr = np.asarray(sorted(rows), dtype=np.int32).reshape(-1, 5)
+    split_hash = melody_hash(arr[arr[:, 4] == highest, :3])
     total = int((arr[:, 0] + arr[:, 1]).max())
     lo, hi, ts = max(_meter_stretches(parts[top], total), key=lambda m: m[1] - m[0])
     beat = round(float(ts.beatDuration.quarterLength) * PPQ)
@@ -205,7 +248,7 @@ def prepare_harmony(corpora: tuple[str, ...] = HARMONY_CORPORA, limit: int | Non
 
 @dataclass(frozen=True)
 class Score:
-    """One cached score: ``notes`` ``(N, 4)`` onset, length, pitch, top (ticks at PPQ 480)."""
+    """One cached score: ``notes`` ``(N, 5)`` onset, length, pitch, top, part (ticks at PPQ 480)."""
 
     name: str
     notes: np.ndarray
@@ -262,7 +305,7 @@ def chunks(score: Score, bars: int = CHUNK_BARS) -> list[Score]:
         sel[:, 0] -= lo
         if int((sel[:, 3] == 1).sum()) < 8:
             continue
-        key = detect_key([Note(int(a), int(p), int(max(b, 1))) for a, b, p, _ in sel])
+        key = detect_key([Note(int(a), int(p), int(max(b, 1))) for a, b, p in sel[:, :3]])
         out.append(Score(f"{score.name}#{k}", sel.astype(np.int32), score.beat_ticks, score.bar_ticks,
                          score.anchor if k == 0 else 0, key.tonic, int(key.mode == "minor"), h))
     return out

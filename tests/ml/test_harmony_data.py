@@ -149,3 +149,32 @@ def test_the_split_is_80_10_10_and_keeps_the_earlier_held_out_scores_held_out():
     where = {h: split_of_score(replace(score, split_hash=h)) for h in range(100)}
     assert sum(v == "train" for v in where.values()) == 80 and sum(v == "test" for v in where.values()) == 10
     assert all(where[h] == "valid" for h in range(90, 95)) and all(where[h] == "test" for h in range(95, 100))
+
+
+def test_a_descant_of_a_few_bars_above_the_soprano_is_not_taken_as_the_melody(tmp_path):
+    """A trumpet playing 3 bars of 12 above the soprano (as in bwv149.7) leaves the soprano the
+    melody; the split still hashes the highest line, so no score moves between splits."""
+    from music21 import instrument, meter, note, stream
+
+    from musicapp.ml.harmony_data import melody_hash, melody_part
+
+    score = stream.Score()
+    for inst, octave, bars in ((instrument.Trumpet(), 6, 3), (instrument.Soprano(), 5, 12),
+                               (instrument.Alto(), 4, 12), (instrument.Bass(), 3, 12)):
+        part = stream.Part()
+        part.insert(0, inst)
+        part.append(meter.TimeSignature("4/4"))
+        for m in range(12):
+            for _ in range(4):
+                part.append(note.Note(f"{'CEG'[m % 3]}{octave}", quarterLength=1.0) if m < bars
+                            else note.Rest(quarterLength=1.0))
+        score.insert(0, part)
+    path = score.write("musicxml", fp=str(tmp_path / "descant.musicxml"))
+    notes, meta, split_hash = extract_score(path)
+    top = notes[notes[:, 3] == 1]
+    assert len(top) == 48 and set((top[:, 2] // 12).tolist()) == {6}  # C5-G5: the soprano
+    assert sorted(set(notes[:, 4].tolist())) == [0, 1, 2, 3] and int(meta[5]) == 4
+    trumpet = notes[notes[:, 4] == 0, :3]
+    assert len(trumpet) == 12 and split_hash == melody_hash(trumpet)
+    assert melody_part([[(0, 480, 84)], [(0, 1920, 72)]]) == 1  # sounds a quarter of the time: not it
+    assert melody_part([[(0, 1000, 84)], [(0, 1920, 72)]]) == 0
