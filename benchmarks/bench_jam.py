@@ -125,16 +125,19 @@ def run_probe(path: str) -> None:
 
 
 def run_waker(path: str, cpu: int | None) -> None:
-    """The machine's own floor during the run: a thread on the engine thread's footing
-    (SCHED_FIFO where allowed), pinned to ``cpu``, sleeping to an absolute deadline every 1 ms,
+    """The machine's own floor during the run: a SCHED_FIFO thread (where allowed) one priority
+    above the engine's (below JACK's), pinned to ``cpu``, sleeping to an absolute deadline every 1 ms,
     no MIDI, no spin. Until SIGTERM; writes ``{"wakes": n, "late": [[deadline, ms late], ...]}``
     (wakes over 1 ms late, ``perf_counter`` seconds) to ``path``. A stall it sees is one every
     thread on that CPU saw (a virtual CPU taken away by the host, or a higher-priority thread)."""
-    from bench_engine import engine_footing
+    from musicapp.engine.scheduler import SchedulerConfig
 
     if cpu is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {cpu})
-    engine_footing()
+    try:  # one above the engine's and the player's threads: their busy-wait tails never delay it
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(SchedulerConfig().fifo_priority + 1))
+    except (AttributeError, OSError):
+        pass
     stop = []
     signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
     print("ready", flush=True)
