@@ -362,13 +362,16 @@ def extract_song(song: Song, refs: Iterable[NoteRef], from_bar: bool = True) -> 
 
 
 def merge_tracks(song: Song, tracks: Iterable[Track], adopt_timing_from: Song | None = None) -> Song:
-    """Append ``tracks``; with ``adopt_timing_from`` also take that song's tempo, meter and key.
+    """Append ``tracks``; with ``adopt_timing_from`` also take that song's tempo, meter and key,
+    and its chord track and conductor-track extras (markers, copyright, text) where it has them.
 
-    Used by MIDI import: into an empty song the file's timing comes along, into a song with
-    notes only its tracks are added.
+    Used by MIDI import: into an empty song the file's timing and chords come along (chords the
+    user typed into the empty song stay when the file has none), into a song with notes only its
+    tracks are added.
     """
     out = song.replace(tracks=song.tracks + tuple(tracks))
     if adopt_timing_from is not None:
         src = adopt_timing_from
-        out = out.replace(tempos=src.tempos, meters=src.meters, key=src.key)
+        out = out.replace(tempos=src.tempos, meters=src.meters, key=src.key,
+                          chords=src.chords or out.chords, extras=src.extras or out.extras)
     return out

@@ -124,6 +124,26 @@ def test_import_into_empty_song_takes_file_timing(win, dialogs, tmp_path):
     assert win.document.song.key == Key(7, "major")
 
 
+def test_import_into_empty_song_takes_the_files_chords_and_conductor_events(win, dialogs, tmp_path):
+    from musicapp.core.chords import Chord
+    from musicapp.core.kept_events import KeptEvent
+
+    chords = (Chord(0, 960, 7), Chord(960, 960, 0, "maj7"), Chord(1920, 1920, 2, "7", bass=6))
+    extras = (KeptEvent(0, 0x02, b"(c) 2026 someone"), KeptEvent(1920, 0x06, b"Verse"))
+    path = tmp_path / "lead-sheet.mid"
+    write_midi(two_track_song().replace(chords=chords, extras=extras), path)
+    assert win.files.import_midi(path)
+    song = win.document.song
+    assert song.chords == chords and song.extras == extras
+    win.document.undo_stack.undo()
+    assert win.document.song.chords == () and win.document.song.extras == ()
+    typed = (Chord(0, 1920, 9, "min"),)  # chords typed into the empty song stay if the file has none
+    win.document.reset(Song(chords=typed))
+    write_midi(two_track_song(), tmp_path / "plain.mid")
+    assert win.files.import_midi(tmp_path / "plain.mid")
+    assert win.document.song.chords == typed and len(win.document.song.tracks) == 2
+
+
 def test_export_whole_song_and_selection(win, dialogs, tmp_path):
     win.document.reset(song_with([Note(1920 + 240, 60, 240), Note(1920 + 720, 64, 240), Note(0, 50, 240)]))
     whole, part = tmp_path / "whole.mid", tmp_path / "part"
