@@ -131,12 +131,13 @@ class Poller:
 
 
 # ----- senders ------------------------------------------------------------------------------
-def engine_footing() -> None:
-    """Put this thread on the engine thread's footing: SCHED_FIFO at its priority, where allowed."""
+def engine_footing(above: int = 0) -> None:
+    """Put this thread on the engine thread's footing: SCHED_FIFO at its priority (``above``
+    it by that many levels), where allowed."""
     from musicapp.engine.scheduler import SchedulerConfig
 
     try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(SchedulerConfig().fifo_priority))
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(SchedulerConfig().fifo_priority + above))
     except (AttributeError, OSError):
         pass
 

@@ -130,14 +130,11 @@ def run_waker(path: str, cpu: int | None) -> None:
     no MIDI, no spin. Until SIGTERM; writes ``{"wakes": n, "late": [[deadline, ms late], ...]}``
     (wakes over 1 ms late, ``perf_counter`` seconds) to ``path``. A stall it sees is one every
     thread on that CPU saw (a virtual CPU taken away by the host, or a higher-priority thread)."""
-    from musicapp.engine.scheduler import SchedulerConfig
+    from bench_engine import engine_footing
 
     if cpu is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {cpu})
-    try:  # one above the engine's and the player's threads: their busy-wait tails never delay it
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(SchedulerConfig().fifo_priority + 1))
-    except (AttributeError, OSError):
-        pass
+    engine_footing(above=1)  # above the engine's and the player's threads: their busy-wait tails never delay it
     stop = []
     signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
     print("ready", flush=True)
@@ -151,7 +148,6 @@ def run_waker(path: str, cpu: int | None) -> None:
         wakes += 1
         if now - deadline > 0.001:
             late.append((deadline, (now - deadline) * 1000))
-        if now - deadline > 0.001:
             deadline = now  # no burst of catch-up wakes after a stall
     with open(path, "w") as fh:
         json.dump({"wakes": wakes, "late": late}, fh)

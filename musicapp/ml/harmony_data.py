@@ -133,6 +133,11 @@ def sounding_ticks(notes: list[tuple[int, int, int]]) -> int:
 MELODY_MIN_SOUNDING = 0.5
 
 
+def mean_pitches(per_part: list[list[tuple[int, int, int]]]) -> list[float]:
+    """Mean MIDI pitch of each part's ``(onset, length, pitch)`` notes (-1 for a part without notes)."""
+    return [sum(p for _, _, p in notes) / len(notes) if notes else -1.0 for notes in per_part]
+
+
 def melody_part(per_part: list[list[tuple[int, int, int]]]) -> int:
     """Index of the melody among the parts' ``(onset, length, pitch)`` notes: the part with the
     highest mean pitch among those sounding at least ``MELODY_MIN_SOUNDING`` of the longest-
@@ -141,17 +146,14 @@ def melody_part(per_part: list[list[tuple[int, int, int]]]) -> int:
     sounding = [sounding_ticks(n) for n in per_part]
     longest = max(sounding, default=0)
     best, best_mean = 0, -1.0
-    for i, notes in enumerate(per_part):
-        if not notes or sounding[i] < MELODY_MIN_SOUNDING * longest:
-            continue
-        mean = sum(p for _, _, p in notes) / len(notes)
-        if mean > best_mean:
+    for i, mean in enumerate(mean_pitches(per_part)):
+        if per_part[i] and sounding[i] >= MELODY_MIN_SOUNDING * longest and mean > best_mean:
             best, best_mean = i, mean
     return best
 
 
 def extract_score(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, int] | None:
-    """Parse one score into ``(notes (N, 4), meta (6,), split_hash)`` as described above, or None."""
+    """Parse one score into ``(notes (N, 5), meta (6,), split_hash)`` as described above, or None."""
     from music21 import converter
 
     score = converter.parse(str(path))
@@ -162,8 +164,7 @@ def extract_score(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, int]
             getattr(i, "transposition", None) is not None for i in score.recurse().getElementsByClass("Instrument")):
         score.toSoundingPitch(inPlace=True)  # a clarinet in B flat is written a tone above its sound
         parts = list(score.parts)
-    rows: list[tuple[int, int, int, int]] = []
-    mean_pitch: list[float] = []
+    rows: list[tuple[int, int, int, int, int]] = []
     per_part: list[list[tuple[int, int, int]]] = []
     for part in parts:
         notes: list[tuple[int, int, int]] = []
@@ -176,9 +177,8 @@ def extract_score(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, int]
                 if 0 <= p.midi <= 127:
                     notes.append((on, ln, int(p.midi)))
         per_part.append(notes)
-        mean_pitch.append(sum(p for _, _, p in notes) / len(notes) if notes else -1.0)
     top = melody_part(per_part)
-    highest = int(np.argmax(mean_pitch))  # the melody until cache v2: still what the split hashes
+    highest = int(np.argmax(mean_pitches(per_part)))  # the melody until cache v2: still what the split hashes
     for i, notes in enumerate(per_part):
         rows.extend((on, ln, p, int(i == top), i) for on, ln, p in notes)
     if len(per_part[top]) < 8:
