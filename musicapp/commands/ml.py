@@ -39,6 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, help="stop after this many optimizer steps")
     p.add_argument("--batch-size", type=int, help="windows per optimizer step")
     p.add_argument("--lr", type=float, help="peak learning rate")
+    p.add_argument("--init", help="infill: checkpoint to start from: an LSTM (default: the shipped "
+                   "lstm) or an infill checkpoint to go on fine-tuning")
     p.add_argument("--seed", type=int, help="random seed")
     p.add_argument("--device", help="auto (default), cpu, cuda or mps")
     p.add_argument("--threads", type=int, help="CPU threads for torch (2)")

@@ -44,7 +44,7 @@ class InfillTrainConfig:
     """How to train. Minutes of wall clock; lengths in 16th steps. ``init`` = LSTM checkpoint to start from."""
 
     run_dir: str = "runs/infill"
-    init: str | None = None  # None: the shipped models/lstm.json
+    init: str | None = None  # None: the shipped models/lstm.json; an infill checkpoint continues it
     minutes: float = 33.0
     max_steps: int = 1_000_000
     batch: int = 32
@@ -232,9 +232,18 @@ def _meta(config: InfillConfig, cfg: InfillTrainConfig, splits: dict, device, st
 
 
 def initial_model(cfg: InfillTrainConfig, config: InfillConfig) -> InfillLSTM:
-    """The infill model initialised from the LSTM checkpoint ``cfg.init`` (the shipped one by default)."""
+    """The infill model to train from ``cfg.init``.
+
+    An LSTM checkpoint (the shipped one by default) gives :meth:`InfillLSTM.from_lstm`; an
+    infill checkpoint (e.g. the shipped ``models/infill``) is continued as it is, its own
+    config winning over ``config``.
+    """
+    from musicapp.ml.checkpoint import read_meta
     from musicapp.ml.generate import MelodyGenerator
 
+    if cfg.init is not None and read_meta(cfg.init)[0].kind == KIND:
+        meta, tensors = model_tensors(cfg.init, kind=KIND, encoding=asdict(EncodingInfo()))
+        return build_model(meta, tensors, name=str(cfg.init)).train()
     gen = MelodyGenerator(cfg.init)
     gen.load()
     return InfillLSTM.from_lstm(gen._ready()[0].cpu(), config)
@@ -248,11 +257,12 @@ def train(cfg: InfillTrainConfig, config: InfillConfig = InfillConfig(), splits:
     run = Path(cfg.run_dir)
     run.mkdir(parents=True, exist_ok=True)
     splits = splits if splits is not None else encoded_splits()
+    torch.manual_seed(cfg.seed)
+    model = initial_model(cfg, config).to(device)
+    config = model.infill_config  # an infill checkpoint brings its own
     train_bank = RegionBank(TuneBank(splits["train"], config.lookback), config, cfg)
     valid_bank = RegionBank(TuneBank(splits["valid"] or splits["train"], config.lookback), config, cfg)
     valid_regions = valid_bank.fixed(cfg.valid_windows)
-    torch.manual_seed(cfg.seed)
-    model = initial_model(cfg, config).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     state = TrainState()
     last = run / "last.json"
@@ -261,7 +271,8 @@ def train(cfg: InfillTrainConfig, config: InfillConfig = InfillConfig(), splits:
         log(f"resumed from {last} at step {state.step} ({state.seconds / 60:.1f} min)")
     else:
         start = evaluate_regions(model, valid_bank, valid_regions)
-        log(f"before training (= the LSTM): valid region {start['nats_per_step']:.4f} nats/step, "
+        what = cfg.init or "the shipped LSTM"
+        log(f"before training (= {what}): valid region {start['nats_per_step']:.4f} nats/step, "
             f"{start['nats_per_note']:.4f} nats/note")
     rng = numpy_rng(state.numpy_rng, cfg.seed)
     losses = LossLog(run / "loss.csv", run / "loss.png")
@@ -331,7 +342,8 @@ def run(args) -> int:
     from dataclasses import replace
 
     cfg = InfillTrainConfig(run_dir=args.run_dir or "runs/infill")
-    changes = {k: v for k, v in (("minutes", args.minutes), ("max_steps", args.steps), ("batch", args.batch_size),
+    changes = {k: v for k, v in (("init", getattr(args, "init", None)),
+                                 ("minutes", args.minutes), ("max_steps", args.steps), ("batch", args.batch_size),
                                  ("lr", args.lr), ("seed", args.seed), ("device", args.device),
                                  ("threads", args.threads), ("max_shift", args.max_shift)) if v is not None}
     if args.no_resume:

@@ -169,6 +169,14 @@ def test_infill_training_runs_and_resumes(tmp_path):
     assert any("resumed" in line and "step 2" in line for line in logs)
     out = export(best, tmp_path / "infill")
     assert MelodyInfiller(out).fill(tune(6), BAR, 3 * BAR, random_seed=0)
+    # going on fine-tuning from the exported infill checkpoint starts at its weights
+    logs.clear()
+    train(replace(cfg, run_dir=str(tmp_path / "more"), init=str(out)), TINY_INFILL, splits=splits,
+          log=logs.append, progress=False)
+    first = next(line for line in logs if line.startswith("before training"))
+    best_valid = min(float(row.split(",")[4]) for row in (tmp_path / "run" / "loss.csv").read_text().splitlines()[1:])
+    assert str(out) in first
+    assert f"{best_valid:.4f} nats/step" in first
 
 
 def test_the_likelihood_figures_split_region_bars_into_copies_and_new_material():
@@ -203,3 +211,4 @@ def test_the_likelihood_figures_split_region_bars_into_copies_and_new_material()
     assert total_i / lk["notes"] == pytest.approx(lk["infill"], rel=1e-6)
     assert sum(k["forward_share"] for k in kinds.values()) == pytest.approx(1.0)
     assert lk["bound_copies"] <= lk["bound_suffix"] <= lk["ratio"] + 1e-9
+
