@@ -4,7 +4,10 @@ Owns :func:`run_infill_eval`. Tunes: test-split tunes with at least 12 whole bar
 meter, cut to 12 bars; the region is bars 5-8, the context bars 1-4 and 9-12.
 
 1. **Likelihood**: nats per true note of the region's steps under the infill model (both
-   sides) and under the shipped forward LSTM (left side only), and their ratio.
+   sides) and under the shipped forward LSTM (left side only), and their ratio; once on the
+   12-bar tunes (bars 5-8) and once on the *whole* tunes the editor would hold (every test
+   tune of at least 12 whole bars of one meter, uncut, one 4-bar region per tune on a bar
+   line drawn uniformly among those with at least 4 bars on each side, seeded).
 2. **Generated regions** (one per tune, T=1, top-p 0.95, the tune's key as mask) from the
    infill model, from forward continuation of bars 1-4 (the LSTM), and from the reference
    (8 forward samples re-ranked by the LSTM's likelihood of bars 9-12 after them): pitch-class
@@ -76,6 +79,22 @@ class EvalTune:
     def key_obj(self) -> Key:
         return Key(self.key if self.key < 12 else 0, "minor" if self.mode == 1 else "major")
 
+    @property
+    def lines(self) -> np.ndarray:
+        """Steps of the bar lines, with the tune's end appended (bar ``k`` = ``lines[k]..lines[k+1]``)."""
+        return np.append(np.flatnonzero(self.pos == 0), len(self.tokens))
+
+    @property
+    def region_bars(self) -> range:
+        """Indices of the bars inside the region ``a..b``."""
+        lines = self.lines
+        return range(int(np.searchsorted(lines, self.a)), int(np.searchsorted(lines, self.b)))
+
+
+def _notes_in(tokens: np.ndarray, lo: int, hi: int) -> int:
+    seg = tokens[lo:hi]
+    return int(((seg >= PITCH_OFFSET) & (seg < NUM_CLASSES)).sum())
+
 
 def twelve_bar_tunes(tunes) -> list[EvalTune]:
     """Tunes with 12 whole bars of one meter from step 0, cut there; region bars 5-8."""
@@ -87,9 +106,33 @@ def twelve_bar_tunes(tunes) -> list[EvalTune]:
             continue
         end = int(lines[12])
         toks = m.tokens[:end]
-        notes = lambda lo, hi: int(((toks[lo:hi] >= PITCH_OFFSET) & (toks[lo:hi] < NUM_CLASSES)).sum())  # noqa: E731
         a, b = int(lines[4]), int(lines[8])
-        if notes(0, a) == 0 or notes(a, b) == 0 or notes(b, end) == 0:
+        if _notes_in(toks, 0, a) == 0 or _notes_in(toks, a, b) == 0 or _notes_in(toks, b, end) == 0:
+            continue
+        out.append(EvalTune(toks, m.pos[:end], m.bar_len[:end], t.key, t.mode, a, b, _meter_for(int(m.bar_len[0]))))
+    return out
+
+
+def whole_tunes(tunes, seed: int = 0, region: int = 4, margin: int = 4) -> list[EvalTune]:
+    """Whole tunes of one meter starting on a bar line, with at least ``region + 2 * margin``
+    whole bars (a last bar shorter than the meter's is cut off); the region is ``region`` bars
+    from a bar line drawn uniformly (``seed``, one draw per usable tune) among those with at
+    least ``margin`` whole bars before and after it."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for t in tunes:
+        m = t.melody
+        lines = np.flatnonzero(m.pos == 0)
+        if len(lines) == 0 or lines[0] != 0 or len(set(m.bar_len.tolist())) != 1:
+            continue
+        end = len(m.tokens) if len(m.tokens) - lines[-1] == m.bar_len[0] else int(lines[-1])
+        starts = lines[lines < end]  # starts of whole bars
+        if len(starts) < region + 2 * margin:
+            continue
+        first = int(rng.integers(margin, len(starts) - margin - region + 1))
+        a, b = int(starts[first]), int(starts[first + region]) if first + region < len(starts) else end
+        toks = m.tokens[:end]
+        if _notes_in(toks, 0, a) == 0 or _notes_in(toks, a, b) == 0 or _notes_in(toks, b, end) == 0:
             continue
         out.append(EvalTune(toks, m.pos[:end], m.bar_len[:end], t.key, t.mode, a, b, _meter_for(int(m.bar_len[0]))))
     return out
@@ -99,12 +142,15 @@ BAR_KINDS = ("prefix", "suffix", "new")
 
 
 def bar_kind(t: EvalTune, lines: np.ndarray, k: int) -> str:
-    """What region bar ``k`` (0-based) of ``t`` is: "prefix" (its steps equal one of bars 1-4),
-    "suffix" (equal to one of bars 9-12 only) or "new" (on neither side)."""
+    """What region bar ``k`` (0-based) of ``t`` is: "prefix" (its steps equal a bar before the
+    region: bars 1-4 of a 12-bar tune), "suffix" (equal to a bar after the region only: 9-12)
+    or "new" (on neither side)."""
     bar = lambda i: t.tokens[lines[i]:lines[i + 1]].tobytes()  # noqa: E731
-    if any(bar(k) == bar(i) for i in range(4)):
+    before = range(0, int(np.searchsorted(lines, t.a)))
+    after = range(int(np.searchsorted(lines, t.b)), len(lines) - 1)
+    if any(bar(k) == bar(i) for i in before):
         return "prefix"
-    return "suffix" if any(bar(k) == bar(i) for i in range(8, 12)) else "new"
+    return "suffix" if any(bar(k) == bar(i) for i in after) else "new"
 
 
 def likelihood(infill_model, lstm, tunes: list[EvalTune]) -> dict:
@@ -126,8 +172,8 @@ def likelihood(infill_model, lstm, tunes: list[EvalTune]) -> dict:
             ni = torch.nn.functional.cross_entropy(li[0, t.a:t.b].float(), target, reduction="none")
             nf = torch.nn.functional.cross_entropy(lf[t.a:t.b].float(), target, reduction="none")
             is_note = (target >= PITCH_OFFSET) & (target < NUM_CLASSES)
-            lines = np.append(np.flatnonzero(t.pos == 0), len(t.tokens))
-            for k in range(4, 8):
+            lines = t.lines
+            for k in t.region_bars:
                 lo, hi = int(lines[k]) - t.a, int(lines[k + 1]) - t.a
                 kind = bar_kind(t, lines, k)
                 nats_i[kind] += float(ni[lo:hi].sum())
@@ -320,8 +366,14 @@ def run_infill_eval(cfg: InfillEvalConfig, log=print) -> dict:
     order = rng.permutation(len(tunes))
     fig = {"split": cfg.split, "checkpoint": infiller.checkpoint.name,
            "likelihood": likelihood(infiller._ready()[0], generator._ready()[0], tunes)}
+    whole = whole_tunes(encoded_splits(prepare=False)[cfg.split], seed=cfg.random_seed)
+    fig["likelihood_whole"] = likelihood(infiller._ready()[0], generator._ready()[0], whole)
+    fig["likelihood_whole"]["mean_bars"] = float(np.mean([len(t.lines) - 1 for t in whole])) if whole else 0.0
     log(f"likelihood done ({time.monotonic() - t0:.0f} s)")
     fig["generated"] = generated_regions(infiller, generator, [tunes[i] for i in order[:cfg.generate_tunes]], cfg)
+    w_order = rng.permutation(len(whole))
+    fig["generated_whole"] = generated_regions(infiller, generator, [whole[i] for i in w_order[:cfg.generate_tunes]],
+                                               cfg)
     log(f"generated regions done ({time.monotonic() - t0:.0f} s)")
     fig["controls"] = controls(infiller, generator, [tunes[i] for i in order], cfg)
     fig["seconds"] = round(time.monotonic() - t0, 1)
@@ -332,6 +384,58 @@ def run_infill_eval(cfg: InfillEvalConfig, log=print) -> dict:
     return fig
 
 
+def _likelihood_lines(lk: dict, ratio: str, intro: str, labels: tuple[str, str, str]) -> list[str]:
+    """Nats/note of both models, the ``ratio`` sentence, and the table by kind of region bar
+    (``labels`` for prefix copies, suffix-only copies and new bars) after ``intro``."""
+    return [
+        "| model (true region notes, teacher forced) | nats/note |",
+        "|---|---|",
+        f"| forward LSTM, left side only | {lk['forward']:.3f} |",
+        f"| infill model, both sides | {lk['infill']:.3f} |",
+        "",
+        ratio,
+        "",
+        *([intro, ""] if intro else []),
+        "| region bars | notes | forward nats/note | infill nats/note | share of forward nats |",
+        "|---|---|---|---|---|",
+        *[f"| {label} | {lk['kinds'][k]['notes']} | {lk['kinds'][k]['forward']:.3f} | "
+          f"{lk['kinds'][k]['infill']:.3f} | {lk['kinds'][k]['forward_share']:.3f} |"
+          for k, label in zip(BAR_KINDS, labels)],
+        "",
+    ]
+
+
+def _whole_tune_lines(lk: dict | None) -> list[str]:
+    """The whole-tune likelihood section of the card (none for figures made before it existed)."""
+    if not lk or not lk.get("notes"):
+        return []
+    return [
+        f"Whole tunes, as the editor holds them: {lk['tunes']} tunes of the split with at least 12 whole bars "
+        f"of one meter, uncut (mean {lk['mean_bars']:.1f} bars); one 4-bar region per tune from a bar line "
+        "drawn at random (seed 0) among those with at least 4 bars on each side; the forward LSTM reads "
+        "everything before the region, the infill model also up to 128 16th steps after it:",
+        "",
+        *_likelihood_lines(lk, f"Ratio infill / forward on whole tunes: **{lk['ratio']:.3f}** ({lk['notes']} notes).",
+                           "", ("copy of a bar before the region", "copy of a bar after it only", "on neither side")),
+    ]
+
+
+def _generated_lines(g: dict, after: str) -> list[str]:
+    """The table of :func:`generated_regions`' figures; ``after`` names what follows the region."""
+    lines = ["| source | pitch-class overlap | length overlap | \\|last -> next\\| (semitones) | "
+             f"LSTM nats/note of {after} after it | notes/bar |",
+             "|---|---|---|---|---|---|"]
+    names = {"true": "true bars", "infill": "infill model", "forward": "forward LSTM (1 sample)",
+             "rerank": f"reference: 8 forward samples re-ranked by {after}"}
+    for k, label in names.items():
+        f = g[k]
+        po = "1" if k == "true" else f"{f['pitch_class_overlap']:.3f}"
+        lo = "1" if k == "true" else f"{f['length_overlap']:.3f}"
+        lines.append(f"| {label} | {po} | {lo} | {f['junction_interval']:.2f} | {f['suffix_nats_per_note']:.3f} "
+                     f"| {f['notes_per_bar']:.2f} |")
+    return lines
+
+
 def format_table(fig: dict) -> str:
     """The model-card markdown of :func:`run_infill_eval`'s figures."""
     lk, g, c = fig["likelihood"], fig["generated"], fig["controls"]
@@ -339,40 +443,22 @@ def format_table(fig: dict) -> str:
         f"Split `{fig['split']}`: {lk['tunes']} tunes with 12 whole bars of one meter; region = bars 5-8, "
         f"context = bars 1-4 and 9-12; checkpoint `{fig['checkpoint']}`.",
         "",
-        "| model (true region notes, teacher forced) | nats/note |",
-        "|---|---|",
-        f"| forward LSTM, left side only | {lk['forward']:.3f} |",
-        f"| infill model, both sides | {lk['infill']:.3f} |",
-        "",
-        f"Ratio infill / forward: **{lk['ratio']:.3f}** (target <= 0.80; {lk['notes']} notes).",
-        "",
-        "The same notes by kind of region bar (a bar whose 16th steps equal one of bars 1-4, one of "
-        "bars 9-12 only, or neither):",
-        "",
-        "| region bars | notes | forward nats/note | infill nats/note | share of forward nats |",
-        "|---|---|---|---|---|",
-        *[f"| {label} | {lk['kinds'][k]['notes']} | {lk['kinds'][k]['forward']:.3f} | "
-          f"{lk['kinds'][k]['infill']:.3f} | {lk['kinds'][k]['forward_share']:.3f} |"
-          for k, label in (("prefix", "copy of a bar of 1-4"), ("suffix", "copy of a bar of 9-12 only"),
-                           ("new", "on neither side"))],
-        "",
+        *_likelihood_lines(lk, f"Ratio infill / forward: **{lk['ratio']:.3f}** (target <= 0.80; {lk['notes']} notes).",
+                           "The same notes by kind of region bar (a bar whose 16th steps equal one of bars 1-4, "
+                           "one of bars 9-12 only, or neither):",
+                           ("copy of a bar of 1-4", "copy of a bar of 9-12 only", "on neither side")),
         f"Ratio if every bar copied from 9-12 only cost 0 nats: {lk['bound_suffix']:.3f}; if every copied "
         f"bar (either side) cost 0: {lk['bound_copies']:.3f}.",
         "",
+        *_whole_tune_lines(fig.get("likelihood_whole")),
         f"Generated bars 5-8 of {g['tunes']} tunes (T=1, top-p 0.95, key mask) against the true bars:",
         "",
-        "| source | pitch-class overlap | length overlap | \\|last -> next\\| (semitones) | "
-        "LSTM nats/note of bars 9-12 after it | notes/bar |",
-        "|---|---|---|---|---|---|",
+        *_generated_lines(g, "bars 9-12"),
     ]
-    names = {"true": "true bars", "infill": "infill model", "forward": "forward LSTM (1 sample)",
-             "rerank": "reference: 8 forward samples re-ranked by bars 9-12"}
-    for k, label in names.items():
-        f = g[k]
-        po = "1" if k == "true" else f"{f['pitch_class_overlap']:.3f}"
-        lo = "1" if k == "true" else f"{f['length_overlap']:.3f}"
-        lines.append(f"| {label} | {po} | {lo} | {f['junction_interval']:.2f} | {f['suffix_nats_per_note']:.3f} "
-                     f"| {f['notes_per_bar']:.2f} |")
+    if fig.get("generated_whole"):
+        gw = fig["generated_whole"]
+        lines += ["", f"Generated regions of {gw['tunes']} of the whole tunes above (the same sampling):", "",
+                  *_generated_lines(gw, "the rest of the tune")]
     lines += ["", f"Controls ({c['tunes']} 4/4 tunes, 4 variations each; Infill = bars 5-8, Continue = 4 bars "
               "after bars 1-4):", "",
               "| density requested (notes/bar) | Infill generated | in-key | Continue generated | in-key |",

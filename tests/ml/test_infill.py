@@ -212,3 +212,59 @@ def test_the_likelihood_figures_split_region_bars_into_copies_and_new_material()
     assert sum(k["forward_share"] for k in kinds.values()) == pytest.approx(1.0)
     assert lk["bound_copies"] <= lk["bound_suffix"] <= lk["ratio"] + 1e-9
 
+
+def test_whole_tune_regions_are_four_bars_on_bar_lines_with_four_bars_either_side():
+    """eval-infill's whole-tune protocol: every usable tune kept uncut (a short last bar cut off),
+    one 4-bar region on bar lines with >= 4 whole bars before and after it, drawn by the seed;
+    tunes under 12 whole bars, with a pickup or a meter change are left out; a region bar equal
+    to any later bar counts as a suffix copy, also beyond bar 12."""
+    from musicapp.ml.dataset import EncodedTune
+    from musicapp.ml.encoding import encode_notes
+    from musicapp.ml.infill_eval import bar_kind, whole_tunes
+
+    meters = (TimeSignature(0, 4, 4),)
+
+    def enc(bars: int, extra: int = 0, meter=meters, first: int = 0):
+        notes = [Note(first + i * 480, 60 + (i * 5) % 12, 480, 90) for i in range(bars * 4 + extra)]
+        e, _ = encode_notes(notes, meter, 0, first + (bars * 4 + extra) * 480)
+        return e
+
+    tunes = [EncodedTune(f"t{n}", enc(n), 0, 0) for n in (11, 12, 16, 30)]
+    tunes.append(EncodedTune("short-last-bar", enc(14, extra=2), 0, 0))
+    tunes.append(EncodedTune("meter-change", enc(16, meter=(TimeSignature(0, 4, 4), TimeSignature(8 * BAR, 3, 4))), 0, 0))
+    got = whole_tunes(tunes, seed=3)
+    assert [len(t.lines) - 1 for t in got] == [12, 16, 30, 14]  # 11 bars and the meter change left out
+    for t in got:
+        lines = t.lines
+        assert t.a in lines and t.b in lines and len(t.region_bars) == 4
+        assert t.region_bars.start >= 4 and len(lines) - 1 - t.region_bars.stop >= 4
+    assert [(t.a, t.b) for t in got] == [(t.a, t.b) for t in whole_tunes(tunes, seed=3)]
+    assert len({(t.a, t.b) for t in whole_tunes([tunes[3]] * 40, seed=0)}) > 5  # regions spread over the tune
+    # a region bar whose copy comes 20 bars later is a suffix copy
+    notes = [Note(b * BAR + i * 480, 40 + (7 * b + 3 * i) % 50, 480, 90) for b in range(30) for i in range(4)]
+    notes = [n for n in notes if not 26 * BAR <= n.start < 27 * BAR]
+    notes += [n.moved(dt=21 * BAR) for n in notes if 5 * BAR <= n.start < 6 * BAR]
+    e, _ = encode_notes(notes, meters, 0, 30 * BAR)
+    (t,) = whole_tunes([EncodedTune("x", e, 0, 0)], seed=0)
+    t.a, t.b = int(t.lines[4]), int(t.lines[8])
+    assert [bar_kind(t, t.lines, k) for k in t.region_bars] == ["new", "suffix", "new", "new"]
+
+
+def test_the_card_table_shows_the_whole_tune_figures_beside_the_twelve_bar_ones():
+    from musicapp.ml.infill_eval import format_table
+
+    kinds = {k: {"notes": 10, "infill": 1.0, "forward": 1.2, "forward_share": 1 / 3} for k in ("prefix", "suffix", "new")}
+    lk = {"tunes": 5, "notes": 30, "infill": 1.0, "forward": 1.2, "ratio": 0.833, "kinds": kinds,
+          "bound_suffix": 0.8, "bound_copies": 0.7}
+    row = {"pitch_class_overlap": 0.9, "length_overlap": 0.9, "junction_interval": 3.0,
+           "suffix_nats_per_note": 2.0, "notes_per_bar": 4.0}
+    gen = {"tunes": 5, **{k: row for k in ("true", "infill", "forward", "rerank")}}
+    controls = {"tunes": 0, "density": {}, "rhythm": {}, "repeat": {}, "register": {}}
+    fig = {"split": "test", "checkpoint": "infill.json", "likelihood": lk, "generated": gen, "controls": controls,
+           "seconds": 1.0}
+    old = format_table(fig)
+    assert "Whole tunes" not in old and "Ratio infill / forward: **0.833**" in old
+    new = format_table({**fig, "likelihood_whole": {**lk, "ratio": 0.777, "mean_bars": 17.5},
+                        "generated_whole": {**gen, "tunes": 4}})
+    assert "Ratio infill / forward on whole tunes: **0.777**" in new and "mean 17.5 bars" in new
+    assert "Generated regions of 4 of the whole tunes" in new and "copy of a bar after it only" in new
