@@ -253,16 +253,19 @@ def analyst_agreement(log: Callable[[str], None] = print) -> dict[str, float]:
         ex = piece_examples(score) if score is not None else None
         if ex is None:
             continue
-        rns = [r for r in converter.parse(str(path), format="romanText").recurse()
-               .getElementsByClass(roman.RomanNumeral)
-               if r.measureNumber is not None and math.isfinite(float(r.beat))]  # unplaceable ones skipped
+        # measure and beat are read once per numeral: music21 derives them from the element's
+        # current site, which a second parse of the same file (music21's cache) can move
+        rns = []
+        for r in converter.parse(str(path), format="romanText").recurse().getElementsByClass(roman.RomanNumeral):
+            bar, at = r.measureNumber, float(r.beat)
+            if bar is not None and math.isfinite(at):  # unplaceable ones skipped
+                rns.append((bar, at, r.root().pitchClass, {"major": "maj", "minor": "min", "diminished": "dim",
+                                                            "augmented": "aug"}.get(r.quality)))
         if not rns:
             continue
-        first = min(r.measureNumber for r in rns)
+        first = min(bar for bar, _, _, _ in rns)
         beat = score.beat_ticks
-        marks = sorted(((r.measureNumber - first) * score.bar_ticks + round((float(r.beat) - 1) * beat),
-                        r.root().pitchClass, {"major": "maj", "minor": "min", "diminished": "dim",
-                                               "augmented": "aug"}.get(r.quality)) for r in rns)
+        marks = sorted(((bar - first) * score.bar_ticks + round((at - 1) * beat), pc, q) for bar, at, pc, q in rns)
         starts = np.asarray([t for t, _, _ in marks])
         lab = ex.seg_labels[4]
         seg = ex.grid.segments(ex.song, 4)
