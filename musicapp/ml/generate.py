@@ -228,6 +228,7 @@ class MelodyGenerator:
         if n_seed and self._sounding(tokens):
             first_mask[HOLD] = -np.inf  # never lengthen the seed's last note
         bias = chord_bias(chords, meters, start_step * tps, n_gen, tps, key, chord_strength, ppq) if chords else None
+        first_cols, cols = allowed_columns(first_mask), allowed_columns(mask)  # chord biases are finite
         inv_t = 1.0 / temperature if temperature > 0 else 0.0
         out = np.empty((variations, n_gen), dtype=np.int64)
         history = LookbackHistory(stepper.lookback, tokens, bar_len, variations) if stepper.lookback else None
@@ -259,7 +260,7 @@ class MelodyGenerator:
                     step_mask = step_mask + bias[t]
                 if steer is not None:
                     logits = steer.adjust(t, logits, step_mask, lb)
-                prev = sample_tokens(logits, step_mask, inv_t, top_p, rng)
+                prev = sample_tokens(logits, step_mask, inv_t, top_p, rng, first_cols if t == 0 else cols)
                 if steer is not None:
                     steer.observe(prev)
                 out[:, t] = prev
@@ -336,14 +337,26 @@ class MelodyGenerator:
         return MelodyScore(notes=notes, steps=len(melody), nats=float(nll))
 
 
+def allowed_columns(mask: np.ndarray) -> np.ndarray | None:
+    """The tokens an additive ``mask`` ``(130,)`` allows, for :func:`sample_tokens`' ``cols``
+    (None when it allows all or none: then sampling looks at every column)."""
+    cols = np.flatnonzero(np.isfinite(mask))
+    return cols if 0 < len(cols) < len(mask) else None
+
+
 def sample_tokens(logits: np.ndarray, mask: np.ndarray, inv_t: float, top_p: float,
-                  rng: np.random.Generator) -> np.ndarray:
+                  rng: np.random.Generator, cols: np.ndarray | None = None) -> np.ndarray:
     """One token per row of ``logits`` ``(B, 130)`` -> ``(B,)`` int64.
 
     ``mask`` is added (-inf forbids a token); ``inv_t`` = 1 / temperature (0 = greedy);
     nucleus sampling keeps the most likely tokens whose mass reaches ``top_p`` (inverse-CDF
     sampling over the probabilities sorted once, the fewest numpy calls per step).
+    ``cols`` (:func:`allowed_columns` of ``mask``) restricts the work to the tokens the mask
+    allows; the draw is the same, as a forbidden token has no probability (a key mask
+    forbids about 40 % of them, and sorting is most of a step's sampling time).
     """
+    if cols is not None:
+        return cols[sample_tokens(logits[:, cols], mask[cols], inv_t, top_p, rng)]
     z = logits + mask
     if inv_t == 0.0:
         return z.argmax(axis=1)

@@ -27,7 +27,8 @@ from musicapp.core.song import DRUM_CHANNEL, PPQ, Key, Note, TimeSignature
 from musicapp.ml.encoding import (BOS, HOLD, STEPS_PER_QUARTER, EncodingInfo, bar_start_step, decode_notes,
                                   encode_notes, positions_from_meters)
 from musicapp.ml.generate import (MAX_VARIATIONS, Cancel, GenerationCancelled, GenerationError, MelodyGenerator,
-                                  Progress, _is_cancelled, model_key_features, sample_tokens)
+                                  Progress, _is_cancelled, allowed_columns, model_key_features,
+                                  sample_tokens)
 from musicapp.ml.infill_model import KIND, InfillLSTM, lookahead_inputs, prefix_inputs, remaining_index
 from musicapp.ml.lstm import NO_TOKEN, FusedStepper, LookbackHistory, single_thread
 from musicapp.ml.steering import Steering, SteeringState, note_odds, octave_shift, shift_notes, shift_range
@@ -205,6 +206,7 @@ class MelodyInfiller:
         la = la_all[1:] if a > 0 else la_all  # (R, J) per region step
         la_prev = la_all[0] if a > 0 else np.full(len(c.lookahead), NO_TOKEN)  # lookahead row of the step before
         remain = remaining_index(b - np.arange(a, b), c.max_remaining)
+        first_cols, cols = allowed_columns(first_mask), allowed_columns(mask)
         rng = np.random.default_rng(random_seed)
         inv_t = 1.0 / temperature if temperature > 0 else 0.0
         out = np.empty((variations, n_gen), dtype=np.int64)
@@ -239,7 +241,7 @@ class MelodyInfiller:
                 logits = stepper.step(ctx, prev, meter[t], lb, match, scale)
                 m = first_mask if t == 0 else mask
                 z = steer.adjust(t, logits, m, lb)
-                prev = sample_tokens(z, m, inv_t, top_p, rng)
+                prev = sample_tokens(z, m, inv_t, top_p, rng, first_cols if t == 0 else cols)
                 steer.observe(prev)
                 prev_la = la_t
                 out[:, t] = prev

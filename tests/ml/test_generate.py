@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 
 from musicapp.core.scales import scale_pitch_classes
@@ -97,3 +98,27 @@ def test_lazy_load_is_thread_safe(tiny_checkpoint):
     for t in threads:
         t.join()
     assert len(results) == 4 and gen.loaded
+
+
+def test_sampling_only_the_tokens_a_mask_allows_draws_what_sampling_all_of_them_draws():
+    """``sample_tokens(..., cols=allowed_columns(mask))`` skips forbidden tokens (less to sort)
+    and gives the same tokens and random-stream use as sampling over every column."""
+    from musicapp.core.song import Key
+    from musicapp.ml.generate import MelodyGenerator, allowed_columns, sample_tokens
+
+    rng = np.random.default_rng(0)
+    masks = [MelodyGenerator._allowed(Key(2, "major"), None), MelodyGenerator._allowed(Key(9, "minor"), (55, 79))]
+    assert allowed_columns(np.zeros(130, np.float32)) is None  # nothing forbidden: plain sampling
+    checked = 0
+    for mask in masks:
+        cols = allowed_columns(mask)
+        assert cols is not None and len(cols) < 100 and np.isfinite(mask[cols]).all()
+        for batch in (1, 3, 8):
+            for inv_t, top_p in ((1.0, 0.95), (0.5, 1.0), (0.0, 0.9), (2.0, 0.5)):
+                logits = (rng.standard_normal((batch, 130)) * 3).astype(np.float32)
+                a_rng, b_rng = np.random.default_rng(checked), np.random.default_rng(checked)
+                full = sample_tokens(logits.copy(), mask, inv_t, top_p, a_rng)
+                fast = sample_tokens(logits.copy(), mask, inv_t, top_p, b_rng, cols)
+                assert full.tolist() == fast.tolist() and np.isin(fast, cols).all()
+                assert a_rng.random() == b_rng.random()
+                checked += 1
