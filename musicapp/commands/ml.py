@@ -41,6 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, help="peak learning rate")
     p.add_argument("--init", help="infill: checkpoint to start from: an LSTM (default: the shipped "
                    "lstm) or an infill checkpoint to go on fine-tuning")
+    p.add_argument("--keep", choices=("best", "last"), default="best",
+                   help="infill: weights written to --out: best (lowest loss on the validation windows) or last")
     p.add_argument("--seed", type=int, help="random seed")
     p.add_argument("--device", help="auto (default), cpu, cuda or mps")
     p.add_argument("--threads", type=int, help="CPU threads for torch (2)")

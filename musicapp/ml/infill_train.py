@@ -349,6 +349,7 @@ def run(args) -> int:
     if args.no_resume:
         changes["resume"] = False
     best = train(replace(cfg, **changes), progress=not args.quiet)
-    out = export(best, args.out or "models/infill")
+    keep = best if getattr(args, "keep", "best") == "best" else best.with_name("last.json")
+    out = export(keep, args.out or "models/infill")
     print(f"wrote {out}")
     return 0

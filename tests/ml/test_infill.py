@@ -268,3 +268,45 @@ def test_the_card_table_shows_the_whole_tune_figures_beside_the_twelve_bar_ones(
                         "generated_whole": {**gen, "tunes": 4}})
     assert "Ratio infill / forward on whole tunes: **0.777**" in new and "mean 17.5 bars" in new
     assert "Generated regions of 4 of the whole tunes" in new and "copy of a bar after it only" in new
+
+
+def test_train_command_writes_the_best_or_the_last_weights_as_asked(tmp_path, monkeypatch):
+    """``musicapp train --model infill --keep last`` exports the run's last weights, the default
+    its best (lowest validation-window loss)."""
+    import argparse
+    from dataclasses import asdict, replace
+
+    from musicapp.ml import infill_train
+    from musicapp.ml.checkpoint import CheckpointMeta, save_checkpoint
+    from musicapp.ml.dataset import EncodedTune
+    from musicapp.ml.encoding import EncodedMelody, EncodingInfo
+    from musicapp.ml.infill_model import KIND
+    from musicapp.ml.lstm import KIND as LSTM_KIND
+    from musicapp.ml.training import model_tensors
+
+    torch.manual_seed(0)
+    lstm_cfg = TINY_INFILL.lstm_config()
+    init = save_checkpoint(tmp_path / "lstm", MelodyLSTM(lstm_cfg).state_dict(),
+                           CheckpointMeta(LSTM_KIND, lstm_cfg.to_dict(), asdict(EncodingInfo())))
+    rng = np.random.default_rng(0)
+    tunes = [EncodedTune(f"t{i}", EncodedMelody(rng.choice([0, 1, 1, 62, 64, 67], size=96), np.arange(96) % 16,
+                                                np.full(96, 16)), 0, 0) for i in range(8)]
+    real_train = infill_train.train
+
+    def tiny_train(cfg, progress=True):
+        cfg = replace(cfg, eval_every=2, batch=4, valid_windows=4, max_prefix=32, max_region=32, warmup=0)
+        return real_train(cfg, TINY_INFILL, splits={"train": tunes, "valid": tunes[:3], "test": tunes[:3]},
+                          log=lambda s: None, progress=False)
+
+    monkeypatch.setattr(infill_train, "train", tiny_train)
+    for keep in ("best", "last"):
+        args = argparse.Namespace(run_dir=str(tmp_path / "run"), init=str(init), minutes=None, steps=10, batch_size=None,
+                                  lr=0.3, seed=None, device=None, threads=1, max_shift=None, no_resume=True,
+                                  quiet=True, keep=keep, out=str(tmp_path / f"out-{keep}"))
+        assert infill_train.run(args) == 0
+        _, written = model_tensors(tmp_path / f"out-{keep}.json", kind=KIND)
+        _, source = model_tensors(tmp_path / "run" / f"{keep}.json", kind=KIND)
+        assert written.keys() == source.keys() and all(torch.equal(written[k], source[k]) for k in written)
+    _, best = model_tensors(tmp_path / "run" / "best.json", kind=KIND)
+    _, last = model_tensors(tmp_path / "run" / "last.json", kind=KIND)
+    assert not all(torch.equal(best[k], last[k]) for k in best)  # the two choices differ here
