@@ -96,6 +96,16 @@ def _notes_in(tokens: np.ndarray, lo: int, hi: int) -> int:
     return int(((seg >= PITCH_OFFSET) & (seg < NUM_CLASSES)).sum())
 
 
+def _cut(t, end: int, a: int, b: int) -> EvalTune | None:
+    """Tune ``t`` cut at step ``end`` with the region ``a..b``; None unless there are notes
+    before, inside and after the region."""
+    m = t.melody
+    toks = m.tokens[:end]
+    if _notes_in(toks, 0, a) == 0 or _notes_in(toks, a, b) == 0 or _notes_in(toks, b, end) == 0:
+        return None
+    return EvalTune(toks, m.pos[:end], m.bar_len[:end], t.key, t.mode, a, b, _meter_for(int(m.bar_len[0])))
+
+
 def twelve_bar_tunes(tunes) -> list[EvalTune]:
     """Tunes with 12 whole bars of one meter from step 0, cut there; region bars 5-8."""
     out = []
@@ -104,12 +114,9 @@ def twelve_bar_tunes(tunes) -> list[EvalTune]:
         lines = np.flatnonzero(m.pos == 0)
         if len(lines) < 13 or lines[0] != 0 or len(set(m.bar_len[:lines[12]].tolist())) != 1:
             continue
-        end = int(lines[12])
-        toks = m.tokens[:end]
-        a, b = int(lines[4]), int(lines[8])
-        if _notes_in(toks, 0, a) == 0 or _notes_in(toks, a, b) == 0 or _notes_in(toks, b, end) == 0:
-            continue
-        out.append(EvalTune(toks, m.pos[:end], m.bar_len[:end], t.key, t.mode, a, b, _meter_for(int(m.bar_len[0]))))
+        cut = _cut(t, int(lines[12]), int(lines[4]), int(lines[8]))
+        if cut is not None:
+            out.append(cut)
     return out
 
 
@@ -130,11 +137,10 @@ def whole_tunes(tunes, seed: int = 0, region: int = 4, margin: int = 4) -> list[
         if len(starts) < region + 2 * margin:
             continue
         first = int(rng.integers(margin, len(starts) - margin - region + 1))
-        a, b = int(starts[first]), int(starts[first + region]) if first + region < len(starts) else end
-        toks = m.tokens[:end]
-        if _notes_in(toks, 0, a) == 0 or _notes_in(toks, a, b) == 0 or _notes_in(toks, b, end) == 0:
-            continue
-        out.append(EvalTune(toks, m.pos[:end], m.bar_len[:end], t.key, t.mode, a, b, _meter_for(int(m.bar_len[0]))))
+        b = int(starts[first + region]) if first + region < len(starts) else end
+        cut = _cut(t, end, int(starts[first]), b)
+        if cut is not None:
+            out.append(cut)
     return out
 
 
@@ -361,13 +367,15 @@ def run_infill_eval(cfg: InfillEvalConfig, log=print) -> dict:
     limit_threads(cfg.threads)
     t0 = time.monotonic()
     infiller, generator = MelodyInfiller(cfg.checkpoint), MelodyGenerator()
-    tunes = twelve_bar_tunes(encoded_splits(prepare=False)[cfg.split])
+    split = encoded_splits(prepare=False)[cfg.split]
+    tunes = twelve_bar_tunes(split)
     rng = np.random.default_rng(cfg.random_seed)
     order = rng.permutation(len(tunes))
+    infill_model, lstm = infiller._ready()[0], generator._ready()[0]
     fig = {"split": cfg.split, "checkpoint": infiller.checkpoint.name,
-           "likelihood": likelihood(infiller._ready()[0], generator._ready()[0], tunes)}
-    whole = whole_tunes(encoded_splits(prepare=False)[cfg.split], seed=cfg.random_seed)
-    fig["likelihood_whole"] = likelihood(infiller._ready()[0], generator._ready()[0], whole)
+           "likelihood": likelihood(infill_model, lstm, tunes)}
+    whole = whole_tunes(split, seed=cfg.random_seed)
+    fig["likelihood_whole"] = likelihood(infill_model, lstm, whole)
     fig["likelihood_whole"]["mean_bars"] = float(np.mean([len(t.lines) - 1 for t in whole])) if whole else 0.0
     log(f"likelihood done ({time.monotonic() - t0:.0f} s)")
     fig["generated"] = generated_regions(infiller, generator, [tunes[i] for i in order[:cfg.generate_tunes]], cfg)

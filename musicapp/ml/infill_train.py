@@ -342,14 +342,14 @@ def run(args) -> int:
     from dataclasses import replace
 
     cfg = InfillTrainConfig(run_dir=args.run_dir or "runs/infill")
-    changes = {k: v for k, v in (("init", getattr(args, "init", None)),
+    changes = {k: v for k, v in (("init", args.init),
                                  ("minutes", args.minutes), ("max_steps", args.steps), ("batch", args.batch_size),
                                  ("lr", args.lr), ("seed", args.seed), ("device", args.device),
                                  ("threads", args.threads), ("max_shift", args.max_shift)) if v is not None}
     if args.no_resume:
         changes["resume"] = False
     best = train(replace(cfg, **changes), progress=not args.quiet)
-    keep = best if getattr(args, "keep", "best") == "best" else best.with_name("last.json")
+    keep = best if args.keep == "best" else best.with_name("last.json")
     out = export(keep, args.out or "models/infill")
     print(f"wrote {out}")
     return 0
