@@ -43,6 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "lstm) or an infill checkpoint to go on fine-tuning")
     p.add_argument("--keep", choices=("best", "last"), default="best",
                    help="infill: weights written to --out: best (lowest loss on the validation windows) or last")
+    p.add_argument("--lookahead", type=_bar_list,
+                   help='infill: lookahead distances in bars, "1,2,4,8" (default); with an infill --init they '
+                   "must start with its distances and the new ones start untrained")
+    p.add_argument("--suffix-steps", type=int,
+                   help="infill: 16th steps after the region the lookahead may read (128)")
     p.add_argument("--seed", type=int, help="random seed")
     p.add_argument("--device", help="auto (default), cpu, cuda or mps")
     p.add_argument("--threads", type=int, help="CPU threads for torch (2)")
@@ -108,6 +113,14 @@ def _prepare(args: argparse.Namespace) -> int:
     ensure_corpus(workers=max(1, args.workers))
     print(f"corpora ready in {cache_dir()}")
     return 0
+
+
+def _bar_list(text: str) -> tuple[int, ...]:
+    """``"1,2,4,8"`` -> ``(1, 2, 4, 8)`` (argparse type: a bad list is a usage error)."""
+    try:
+        return tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a list of bar counts like "1,2,4,8"') from None
 
 
 def _train(args: argparse.Namespace) -> int:

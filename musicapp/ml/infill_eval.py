@@ -173,7 +173,9 @@ def likelihood(infill_model, lstm, tunes: list[EvalTune]) -> dict:
     with torch.inference_mode():
         for t in tunes:
             target = torch.from_numpy(t.tokens[t.a:t.b])
-            li, _ = infill_model(**region_inputs(infill_model, t.tokens, t.pos, t.bar_len, t.key, t.mode, (t.a, t.b)))
+            end = t.b + infill_model.infill_config.suffix_steps  # what the infill service reads after the region
+            li, _ = infill_model(**region_inputs(infill_model, t.tokens[:end], t.pos[:end], t.bar_len[:end], t.key,
+                                                 t.mode, (t.a, t.b)))
             lf = melody_logits(lstm, t.tokens, t.pos, t.bar_len, t.key, t.mode)
             ni = torch.nn.functional.cross_entropy(li[0, t.a:t.b].float(), target, reduction="none")
             nf = torch.nn.functional.cross_entropy(lf[t.a:t.b].float(), target, reduction="none")
@@ -189,6 +191,7 @@ def likelihood(infill_model, lstm, tunes: list[EvalTune]) -> dict:
     kinds = {k: {"notes": count[k], "infill": nats_i[k] / max(count[k], 1), "forward": nats_f[k] / max(count[k], 1),
                  "forward_share": nats_f[k] / tf} for k in BAR_KINDS}
     return {"tunes": len(tunes), "notes": notes, "infill": ti / notes, "forward": tf / notes, "ratio": ti / tf,
+            "suffix_steps": infill_model.infill_config.suffix_steps,
             "kinds": kinds, "bound_suffix": (ti - nats_i["suffix"]) / tf, "bound_copies": nats_i["new"] / tf}
 
 
@@ -421,7 +424,7 @@ def _whole_tune_lines(lk: dict | None) -> list[str]:
         f"Whole tunes, as the editor holds them: {lk['tunes']} tunes of the split with at least 12 whole bars "
         f"of one meter, uncut (mean {lk['mean_bars']:.1f} bars); one 4-bar region per tune from a bar line "
         "drawn at random (seed 0) among those with at least 4 bars on each side; the forward LSTM reads "
-        "everything before the region, the infill model also up to 128 16th steps after it:",
+        f"everything before the region, the infill model also up to {lk.get('suffix_steps', 128)} 16th steps after it:",
         "",
         *_likelihood_lines(lk, f"Ratio infill / forward on whole tunes: **{lk['ratio']:.3f}** ({lk['notes']} notes).",
                            "", ("copy of a bar before the region", "copy of a bar after it only", "on neither side")),

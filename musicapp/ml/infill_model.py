@@ -190,6 +190,44 @@ class InfillLSTM(MelodyLSTM):
             model.load_state_dict(own)
         return model
 
+    def widen(self, lookahead: tuple[int, ...], suffix_steps: int | None = None) -> "InfillLSTM":
+        """A copy of this model with more lookahead distances (and optionally a longer suffix
+        window), behaving exactly as this one until trained.
+
+        ``lookahead`` must start with this model's distances (their slots keep their place, so
+        every learned weight is copied); the new slots' input columns and copy rows start at
+        zero. ``suffix_steps`` (16th steps the lookahead may read after the region) defaults
+        to this model's. Raises ``ValueError`` for distances that do not extend the current ones.
+        """
+        old = self.infill_config
+        lookahead = tuple(lookahead)
+        J = len(old.lookahead)
+        if lookahead[:J] != old.lookahead:
+            raise ValueError(f"lookahead {list(lookahead)} must start with the model's {list(old.lookahead)}")
+        config = InfillConfig(**{**old.to_dict(), "lookahead": lookahead,
+                                 "suffix_steps": suffix_steps if suffix_steps is not None else old.suffix_steps})
+        model = InfillLSTM(config).to(next(self.parameters()).device)
+        K, J2, f = len(config.lookback), len(lookahead), config.feat
+        e5 = config.embed + 5 * f
+        src, own = self.state_dict(), model.state_dict()
+        with torch.no_grad():
+            for name, value in src.items():
+                if name == "rnn.weight_ih_l0":
+                    w = torch.zeros_like(own[name])
+                    tok_end = e5 + 2 * f * (K + J)  # embeddings + lookback/lookahead tokens
+                    w[:, :tok_end] = value[:, :tok_end]
+                    m_dst = e5 + 2 * f * (K + J2)
+                    w[:, m_dst:m_dst + f * (K + J)] = value[:, tok_end:tok_end + f * (K + J)]  # match flags
+                    w[:, model.base_inputs:] = value[:, self.base_inputs:]  # remaining steps + summary
+                    own[name] = w
+                elif name in ("copy.weight", "copy.bias"):
+                    own[name] = torch.zeros_like(own[name])
+                    own[name][:K + J] = value
+                else:
+                    own[name] = value.clone()  # the new lb/match embeddings keep their fresh init
+            model.load_state_dict(own)
+        return model.train(self.training)
+
     # ----- suffix ------------------------------------------------------------------------------
     def summarise_suffix(self, tokens: torch.Tensor, pos: torch.Tensor, key: torch.Tensor,
                          lengths: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,7 @@ of 4-128 steps; transposition and key dropout as for the LSTM.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -66,6 +66,8 @@ class InfillTrainConfig:
     device: str | None = None
     resume: bool = True
     bf16: bool = True
+    lookahead: tuple[int, ...] | None = None  # None: the init's (or InfillConfig's) distances, in bars
+    suffix_steps: int | None = None  # None: likewise; 16th steps the lookahead may read after the region
 
 
 @dataclass(frozen=True)
@@ -236,14 +238,21 @@ def initial_model(cfg: InfillTrainConfig, config: InfillConfig) -> InfillLSTM:
 
     An LSTM checkpoint (the shipped one by default) gives :meth:`InfillLSTM.from_lstm`; an
     infill checkpoint (e.g. the shipped ``models/infill``) is continued as it is, its own
-    config winning over ``config``.
+    config winning over ``config``, except that ``cfg.lookahead``/``cfg.suffix_steps`` widen
+    it (:meth:`InfillLSTM.widen`: more lookahead distances, the model unchanged until trained).
     """
     from musicapp.ml.checkpoint import read_meta
     from musicapp.ml.generate import MelodyGenerator
 
     if cfg.init is not None and read_meta(cfg.init)[0].kind == KIND:
         meta, tensors = model_tensors(cfg.init, kind=KIND, encoding=asdict(EncodingInfo()))
-        return build_model(meta, tensors, name=str(cfg.init)).train()
+        model = build_model(meta, tensors, name=str(cfg.init)).train()
+        if cfg.lookahead is not None or cfg.suffix_steps is not None:
+            model = model.widen(cfg.lookahead or model.infill_config.lookahead, cfg.suffix_steps)
+        return model
+    if cfg.lookahead is not None or cfg.suffix_steps is not None:
+        config = replace(config, lookahead=cfg.lookahead or config.lookahead,
+                         suffix_steps=cfg.suffix_steps or config.suffix_steps)
     gen = MelodyGenerator(cfg.init)
     gen.load()
     return InfillLSTM.from_lstm(gen._ready()[0].cpu(), config)
@@ -339,16 +348,30 @@ def build_model(meta: CheckpointMeta, tensors: dict, name: str = "checkpoint") -
 
 def run(args) -> int:
     """``musicapp train --model infill``: train, then export to ``--out`` (models/infill)."""
-    from dataclasses import replace
+    from musicapp.core.errors import MusicappError
 
     cfg = InfillTrainConfig(run_dir=args.run_dir or "runs/infill")
     changes = {k: v for k, v in (("init", args.init),
                                  ("minutes", args.minutes), ("max_steps", args.steps), ("batch", args.batch_size),
                                  ("lr", args.lr), ("seed", args.seed), ("device", args.device),
-                                 ("threads", args.threads), ("max_shift", args.max_shift)) if v is not None}
+                                 ("threads", args.threads), ("max_shift", args.max_shift),
+                                 ("lookahead", args.lookahead), ("suffix_steps", args.suffix_steps)) if v is not None}
     if args.no_resume:
         changes["resume"] = False
-    best = train(replace(cfg, **changes), progress=not args.quiet)
+    cfg = replace(cfg, **changes)
+    if cfg.lookahead is not None or cfg.suffix_steps is not None:
+        try:  # a bad --lookahead / --suffix-steps is a one-line message before any work
+            InfillConfig(lookahead=cfg.lookahead or InfillConfig.lookahead, suffix_steps=cfg.suffix_steps or 1)
+            if cfg.init is not None and cfg.lookahead is not None:
+                from musicapp.ml.checkpoint import read_meta
+
+                meta = read_meta(cfg.init)[0]
+                old = tuple(meta.config.get("lookahead", ())) if meta.kind == KIND else ()
+                if old and cfg.lookahead[:len(old)] != old:
+                    raise ValueError(f"--lookahead must start with the checkpoint's distances {','.join(map(str, old))}")
+        except ValueError as err:
+            raise MusicappError(str(err)) from None
+    best = train(cfg, progress=not args.quiet)
     keep = best if args.keep == "best" else best.with_name("last.json")
     out = export(keep, args.out or "models/infill")
     print(f"wrote {out}")

@@ -121,6 +121,38 @@ def test_a_model_made_from_the_lstm_is_that_lstm(tmp_path):
     assert torch.allclose(want, got, atol=1e-5)
 
 
+def test_a_widened_model_keeps_its_weights_and_predicts_exactly_as_before(tmp_path):
+    """More lookahead distances (new slots at zero): the same logits on inputs whose new slots
+    hold real tokens, and the same sampled candidates through the fused sampler."""
+    from dataclasses import asdict
+
+    from musicapp.ml.checkpoint import CheckpointMeta, save_checkpoint
+    from musicapp.ml.encoding import EncodingInfo
+    from musicapp.ml.infill_model import KIND
+
+    old_path = save_tiny_infill(tmp_path / "old.json", seed=3)
+    old, _ = MelodyInfiller(old_path)._ready()
+    wide = old.widen((1, 2, 3, 5), suffix_steps=96)
+    assert wide.infill_config.lookahead == (1, 2, 3, 5) and wide.infill_config.suffix_steps == 96
+    rng = np.random.default_rng(1)
+    toks = rng.choice([0, 1, 1, 62, 64, 67], size=120)
+    pos, bl = np.arange(120) % 16, np.full(120, 16)
+    with torch.no_grad():
+        want, _ = old(**region_inputs(old, toks, pos, bl, 0, 0, (32, 64)))
+        inputs = region_inputs(wide.eval(), toks, pos, bl, 0, 0, (32, 64))
+        assert (inputs["lb"][0, 32:64, 4:] != NO_TOKEN).any()  # the new 3- and 5-bar slots see the suffix
+        got, _ = wide(**inputs)
+    assert torch.allclose(want, got, atol=1e-5)
+    new_path = save_checkpoint(tmp_path / "wide", wide.state_dict(),
+                               CheckpointMeta(KIND, wide.infill_config.to_dict(), asdict(EncodingInfo())))
+    notes = tune(10)
+    a = [n.pitch for n in MelodyInfiller(old_path).fill(notes, 2 * BAR, 4 * BAR, variations=2, random_seed=5)[1]]
+    b = [n.pitch for n in MelodyInfiller(new_path).fill(notes, 2 * BAR, 4 * BAR, variations=2, random_seed=5)[1]]
+    assert a == b and a
+    with pytest.raises(ValueError, match="must start with"):
+        old.widen((2, 1, 3))
+
+
 @pytest.mark.parametrize("start,end,words", [
     (2 * BAR, 2 * BAR, "empty"),
     (3 * BAR, 2 * BAR, "empty"),
@@ -302,7 +334,8 @@ def test_train_command_writes_the_best_or_the_last_weights_as_asked(tmp_path, mo
     for keep in ("best", "last"):
         args = argparse.Namespace(run_dir=str(tmp_path / "run"), init=str(init), minutes=None, steps=10, batch_size=None,
                                   lr=0.3, seed=None, device=None, threads=1, max_shift=None, no_resume=True,
-                                  quiet=True, keep=keep, out=str(tmp_path / f"out-{keep}"))
+                                  quiet=True, keep=keep, out=str(tmp_path / f"out-{keep}"), lookahead=None,
+                                  suffix_steps=None)
         assert infill_train.run(args) == 0
         _, written = model_tensors(tmp_path / f"out-{keep}.json", kind=KIND)
         _, source = model_tensors(tmp_path / "run" / f"{keep}.json", kind=KIND)
@@ -310,3 +343,52 @@ def test_train_command_writes_the_best_or_the_last_weights_as_asked(tmp_path, mo
     _, best = model_tensors(tmp_path / "run" / "best.json", kind=KIND)
     _, last = model_tensors(tmp_path / "run" / "last.json", kind=KIND)
     assert not all(torch.equal(best[k], last[k]) for k in best)  # the two choices differ here
+
+
+def test_train_command_widens_an_infill_checkpoint_with_more_lookahead_distances(tmp_path, monkeypatch):
+    """``train --model infill --init INFILL --lookahead 1,2,3``: training starts from the
+    checkpoint with a new 3-bar slot; distances that do not extend the checkpoint's are a
+    one-line error before any work."""
+    import argparse
+    from dataclasses import replace
+
+    from musicapp.core.errors import MusicappError
+    from musicapp.ml import infill_train
+    from musicapp.ml.checkpoint import read_meta
+    from musicapp.ml.dataset import EncodedTune
+    from musicapp.ml.encoding import EncodedMelody
+
+    init = save_tiny_infill(tmp_path / "init.json", seed=2)
+    rng = np.random.default_rng(0)
+    tunes = [EncodedTune(f"t{i}", EncodedMelody(rng.choice([0, 1, 1, 62, 64, 67], size=96), np.arange(96) % 16,
+                                                np.full(96, 16)), 0, 0) for i in range(8)]
+    real_train = infill_train.train
+    logs: list[str] = []
+
+    def tiny_train(cfg, progress=True):
+        cfg = replace(cfg, eval_every=2, batch=4, valid_windows=4, max_prefix=32, max_region=32, warmup=0)
+        return real_train(cfg, TINY_INFILL, splits={"train": tunes, "valid": tunes[:3], "test": tunes[:3]},
+                          log=logs.append, progress=False)
+
+    monkeypatch.setattr(infill_train, "train", tiny_train)
+
+    def args(lookahead):
+        return argparse.Namespace(run_dir=str(tmp_path / "run"), init=str(init), minutes=None, steps=2, batch_size=None,
+                                  lr=None, seed=None, device=None, threads=1, max_shift=None, no_resume=True,
+                                  quiet=True, keep="last", out=str(tmp_path / "out"), lookahead=lookahead,
+                                  suffix_steps=48)
+
+    assert infill_train.run(args((1, 2, 3))) == 0
+    meta = read_meta(tmp_path / "out.json")[0]
+    assert meta.config["lookahead"] == [1, 2, 3] and meta.config["suffix_steps"] == 48
+    # before training, the widened model scored the validation windows exactly as the checkpoint does
+    start = next(line for line in logs if line.startswith("before training"))
+    logs.clear()
+    real_train(replace(infill_train.InfillTrainConfig(run_dir=str(tmp_path / "same"), init=str(init), max_steps=0,
+                                                      valid_windows=4, max_prefix=32, max_region=32)),
+               TINY_INFILL, splits={"train": tunes, "valid": tunes[:3], "test": tunes[:3]}, log=logs.append,
+               progress=False)
+    assert start.split(":")[1] == next(line for line in logs if line.startswith("before training")).split(":")[1]
+    with pytest.raises(MusicappError, match="must start with the checkpoint's distances 1,2") as err:
+        infill_train.run(args((2, 3)))
+    assert "\n" not in str(err.value)
