@@ -216,9 +216,12 @@ class RegionStats(MelodyStats):
         self.junction: list[int] = []
         self.s_nats = 0.0
         self.s_notes = 0
+        self.region_hists: list[tuple[np.ndarray, np.ndarray]] = []  # per region: (pitch classes, lengths)
 
     def add_region(self, notes: list[Note], scale, next_pitch: int, lstm=None, tune: EvalTune | None = None) -> None:
+        pc, lengths = self.pc.copy(), self.lengths.copy()
         self.add(notes, scale)
+        self.region_hists.append((self.pc - pc, self.lengths - lengths))
         if notes:
             self.junction.append(abs(max(notes, key=lambda n: n.start).pitch - next_pitch))
         if lstm is not None and tune is not None:
@@ -227,8 +230,15 @@ class RegionStats(MelodyStats):
             self.s_notes += k
 
     def figures(self, truth: "RegionStats") -> dict:
+        """Overlaps with ``truth`` (the true regions, added in the same order): of the pooled
+        histograms, and the mean over regions of each region's own overlap with its true bars."""
+        pairs = list(zip(self.region_hists, truth.region_hists))
         return {"pitch_class_overlap": histogram_overlap(self.pc, truth.pc),
                 "length_overlap": histogram_overlap(self.lengths, truth.lengths),
+                "pitch_class_overlap_region": float(np.mean([histogram_overlap(g[0], t[0]) for g, t in pairs]))
+                if pairs else float("nan"),
+                "length_overlap_region": float(np.mean([histogram_overlap(g[1], t[1]) for g, t in pairs]))
+                if pairs else float("nan"),
                 "junction_interval": float(np.mean(self.junction)) if self.junction else float("nan"),
                 "suffix_nats_per_note": self.s_nats / max(1, self.s_notes),
                 "notes_per_bar": self.notes / max(1, self.melodies * 4),
@@ -433,16 +443,18 @@ def _whole_tune_lines(lk: dict | None) -> list[str]:
 
 def _generated_lines(g: dict, after: str) -> list[str]:
     """The table of :func:`generated_regions`' figures; ``after`` names what follows the region."""
-    lines = ["| source | pitch-class overlap | length overlap | \\|last -> next\\| (semitones) | "
-             f"LSTM nats/note of {after} after it | notes/bar |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| source | pitch-class overlap | length overlap | per region: pitch classes | per region: lengths "
+             f"| \\|last -> next\\| (semitones) | LSTM nats/note of {after} after it | notes/bar |",
+             "|---|---|---|---|---|---|---|---|"]
     names = {"true": "true bars", "infill": "infill model", "forward": "forward LSTM (1 sample)",
              "rerank": f"reference: 8 forward samples re-ranked by {after}"}
     for k, label in names.items():
         f = g[k]
         po = "1" if k == "true" else f"{f['pitch_class_overlap']:.3f}"
         lo = "1" if k == "true" else f"{f['length_overlap']:.3f}"
-        lines.append(f"| {label} | {po} | {lo} | {f['junction_interval']:.2f} | {f['suffix_nats_per_note']:.3f} "
+        rp = "1" if k == "true" else f"{f.get('pitch_class_overlap_region', float('nan')):.3f}"
+        rl = "1" if k == "true" else f"{f.get('length_overlap_region', float('nan')):.3f}"
+        lines.append(f"| {label} | {po} | {lo} | {rp} | {rl} | {f['junction_interval']:.2f} | {f['suffix_nats_per_note']:.3f} "
                      f"| {f['notes_per_bar']:.2f} |")
     return lines
 

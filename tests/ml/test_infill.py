@@ -392,3 +392,23 @@ def test_train_command_widens_an_infill_checkpoint_with_more_lookahead_distances
     with pytest.raises(MusicappError, match="must start with the checkpoint's distances 1,2") as err:
         infill_train.run(args((2, 3)))
     assert "\n" not in str(err.value)
+
+
+def test_per_region_overlap_separates_what_pooled_histograms_cannot():
+    """Two tunes whose generated regions swap the true regions' notes: the pooled histograms are
+    identical (overlap 1), the per-region overlaps show each region is wrong (0)."""
+    from musicapp.ml.infill_eval import RegionStats
+
+    scale = frozenset(range(12))
+    a = [Note(0, 60, 480), Note(480, 64, 480)]  # C, E quarters
+    b = [Note(0, 62, 240), Note(240, 65, 240)]  # D, F eighths
+    truth, swapped, same = RegionStats(), RegionStats(), RegionStats()
+    for true, gen in ((a, b), (b, a)):
+        truth.add_region(true, scale, 67)
+        swapped.add_region(gen, scale, 67)
+        same.add_region(true, scale, 67)
+    f = swapped.figures(truth)
+    assert f["pitch_class_overlap"] == 1.0 and f["length_overlap"] == 1.0
+    assert f["pitch_class_overlap_region"] == 0.0 and f["length_overlap_region"] == 0.0
+    g = same.figures(truth)
+    assert g["pitch_class_overlap_region"] == 1.0 and g["length_overlap_region"] == 1.0
