@@ -8,10 +8,11 @@ meter, cut to 12 bars; the region is bars 5-8, the context bars 1-4 and 9-12.
    12-bar tunes (bars 5-8) and once on the *whole* tunes the editor would hold (every test
    tune of at least 12 whole bars of one meter, uncut, one 4-bar region per tune on a bar
    line drawn uniformly among those with at least 4 bars on each side, seeded).
-2. **Generated regions** (one per tune, T=1, top-p 0.95, the tune's key as mask) from the
-   infill model, from forward continuation of bars 1-4 (the LSTM), and from the reference
-   (8 forward samples re-ranked by the LSTM's likelihood of bars 9-12 after them): pitch-class
-   and note-length histogram overlap with the true regions, mean |interval| from the region's
+2. **Generated regions** (4 per tune, T=1, top-p 0.95, the tune's key as mask) from the
+   infill model and from forward continuation of bars 1-4 (the LSTM), and one from the
+   reference (8 forward samples re-ranked by the LSTM's likelihood of bars 9-12 after them):
+   pitch-class and note-length histogram overlap with the true regions (pooled over all
+   regions, and per region: each against its own tune's true bars, averaged), mean |interval| from the region's
    last note to the first note after it, and the LSTM's nats/note of bars 9-12 after the
    generated region (how well it leads into what follows).
 3. **Controls**, requested against generated: density (notes per bar) and in-key ratio,
@@ -52,6 +53,7 @@ class InfillEvalConfig:
     generate_tunes: int = 120
     control_tunes: int = 40
     rerank_samples: int = 8
+    samples: int = 4  # generated regions per tune for the infill model and forward continuation
     card: str | None = None
     random_seed: int = 0
     threads: int = 1
@@ -216,12 +218,15 @@ class RegionStats(MelodyStats):
         self.junction: list[int] = []
         self.s_nats = 0.0
         self.s_notes = 0
-        self.region_hists: list[tuple[np.ndarray, np.ndarray]] = []  # per region: (pitch classes, lengths)
+        self.region_hists: list[tuple[int, np.ndarray, np.ndarray]] = []  # per region: (tune, pitch classes, lengths)
 
-    def add_region(self, notes: list[Note], scale, next_pitch: int, lstm=None, tune: EvalTune | None = None) -> None:
+    def add_region(self, notes: list[Note], scale, next_pitch: int, lstm=None, tune: EvalTune | None = None,
+                   index: int | None = None) -> None:
+        """Add one region's notes; ``index`` names its tune (default: one region per tune, in order)."""
         pc, lengths = self.pc.copy(), self.lengths.copy()
         self.add(notes, scale)
-        self.region_hists.append((self.pc - pc, self.lengths - lengths))
+        index = len(self.region_hists) if index is None else index
+        self.region_hists.append((index, self.pc - pc, self.lengths - lengths))
         if notes:
             self.junction.append(abs(max(notes, key=lambda n: n.start).pitch - next_pitch))
         if lstm is not None and tune is not None:
@@ -232,7 +237,8 @@ class RegionStats(MelodyStats):
     def figures(self, truth: "RegionStats") -> dict:
         """Overlaps with ``truth`` (the true regions, added in the same order): of the pooled
         histograms, and the mean over regions of each region's own overlap with its true bars."""
-        pairs = list(zip(self.region_hists, truth.region_hists))
+        true = {i: (pc, ln) for i, pc, ln in truth.region_hists}
+        pairs = [((pc, ln), true[i]) for i, pc, ln in self.region_hists if i in true]
         return {"pitch_class_overlap": histogram_overlap(self.pc, truth.pc),
                 "length_overlap": histogram_overlap(self.lengths, truth.lengths),
                 "pitch_class_overlap_region": float(np.mean([histogram_overlap(g[0], t[0]) for g, t in pairs]))
@@ -255,17 +261,18 @@ def generated_regions(infiller, generator, tunes: list[EvalTune], cfg: InfillEva
         context = t.notes(0, t.a) + t.notes(t.b)
         nxt = t.notes(t.b)[0].pitch
         a_t, b_t = t.a * TICKS_PER_STEP, t.b * TICKS_PER_STEP
-        stats["true"].add_region(t.notes(t.a, t.b), scale, nxt, lstm, t)
-        (fill,) = infiller.fill(context, a_t, b_t, key=key, meters=t.meters, random_seed=i)
-        stats["infill"].add_region(fill, scale, nxt, lstm, t)
-        samples = generator.continue_melody(t.notes(0, t.a), bars=4, variations=cfg.rerank_samples, key=key,
-                                            meters=t.meters, start_tick=a_t, random_seed=i)
+        stats["true"].add_region(t.notes(t.a, t.b), scale, nxt, lstm, t, index=i)
+        for fill in infiller.fill(context, a_t, b_t, variations=cfg.samples, key=key, meters=t.meters, random_seed=i):
+            stats["infill"].add_region(fill, scale, nxt, lstm, t, index=i)
+        samples = generator.continue_melody(t.notes(0, t.a), bars=4, variations=max(cfg.rerank_samples, cfg.samples),
+                                            key=key, meters=t.meters, start_tick=a_t, random_seed=i)
         samples = [[n for n in s if n.start < b_t] for s in samples]
-        stats["forward"].add_region(samples[0], scale, nxt, lstm, t)
-        best = min(samples, key=lambda s: suffix_nats(lstm, t, s)[0])
-        stats["rerank"].add_region(best, scale, nxt, lstm, t)
+        for s in samples[:cfg.samples]:
+            stats["forward"].add_region(s, scale, nxt, lstm, t, index=i)
+        best = min(samples[:cfg.rerank_samples], key=lambda s: suffix_nats(lstm, t, s)[0])
+        stats["rerank"].add_region(best, scale, nxt, lstm, t, index=i)
     truth = stats["true"]
-    return {"tunes": len(tunes), **{k: v.figures(truth) for k, v in stats.items()}}
+    return {"tunes": len(tunes), "samples": cfg.samples, **{k: v.figures(truth) for k, v in stats.items()}}
 
 
 def _notes_per_bar(cands: list[list[Note]], bars: float) -> float:
@@ -446,7 +453,9 @@ def _generated_lines(g: dict, after: str) -> list[str]:
     lines = ["| source | pitch-class overlap | length overlap | per region: pitch classes | per region: lengths "
              f"| \\|last -> next\\| (semitones) | LSTM nats/note of {after} after it | notes/bar |",
              "|---|---|---|---|---|---|---|---|"]
-    names = {"true": "true bars", "infill": "infill model", "forward": "forward LSTM (1 sample)",
+    n = g.get("samples", 1)
+    each = f" ({n} samples per tune)" if n > 1 else ""
+    names = {"true": "true bars", "infill": f"infill model{each}", "forward": f"forward LSTM{each or ' (1 sample)'}",
              "rerank": f"reference: 8 forward samples re-ranked by {after}"}
     for k, label in names.items():
         f = g[k]

@@ -412,3 +412,10 @@ def test_per_region_overlap_separates_what_pooled_histograms_cannot():
     assert f["pitch_class_overlap_region"] == 0.0 and f["length_overlap_region"] == 0.0
     g = same.figures(truth)
     assert g["pitch_class_overlap_region"] == 1.0 and g["length_overlap_region"] == 1.0
+    # several samples per tune are each paired with their own tune's true bars
+    many = RegionStats()
+    for i, true in enumerate((a, b)):
+        many.add_region(true, scale, 67, index=i)
+        many.add_region(b if i == 0 else a, scale, 67, index=i)
+    h = many.figures(truth)
+    assert h["pitch_class_overlap_region"] == 0.5 and h["length_overlap_region"] == 0.5
