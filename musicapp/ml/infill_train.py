@@ -361,7 +361,8 @@ def run(args) -> int:
     cfg = replace(cfg, **changes)
     if cfg.lookahead is not None or cfg.suffix_steps is not None:
         try:  # a bad --lookahead / --suffix-steps is a one-line message before any work
-            InfillConfig(lookahead=cfg.lookahead or InfillConfig.lookahead, suffix_steps=cfg.suffix_steps or 1)
+            InfillConfig(lookahead=cfg.lookahead or InfillConfig.lookahead,
+                         suffix_steps=InfillConfig.suffix_steps if cfg.suffix_steps is None else cfg.suffix_steps)
             if cfg.init is not None and cfg.lookahead is not None:
                 from musicapp.ml.checkpoint import read_meta
 

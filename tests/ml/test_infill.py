@@ -392,6 +392,10 @@ def test_train_command_widens_an_infill_checkpoint_with_more_lookahead_distances
     with pytest.raises(MusicappError, match="must start with the checkpoint's distances 1,2") as err:
         infill_train.run(args((2, 3)))
     assert "\n" not in str(err.value)
+    bad = args((1, 2, 3))
+    bad.suffix_steps = 0
+    with pytest.raises(MusicappError, match="suffix_steps must be a positive integer"):
+        infill_train.run(bad)
 
 
 def test_per_region_overlap_separates_what_pooled_histograms_cannot():
