@@ -25,7 +25,7 @@ summary inputs are the last input columns and enter the stepper as per-step gate
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -80,6 +80,19 @@ class InfillConfig:
         d = asdict(self)
         d["lookback"], d["lookahead"] = list(self.lookback), list(self.lookahead)
         return d
+
+
+def with_lookahead(config: InfillConfig, lookahead: tuple[int, ...] | None = None,
+                   suffix_steps: int | None = None) -> InfillConfig:
+    """``config`` with more lookahead distances and/or another suffix window (16th steps), as a
+    trained model can be widened: ``lookahead`` must start with ``config``'s distances (their
+    slots keep their place). None keeps a value. Raises ``ValueError`` otherwise, or when the
+    result is not a valid config."""
+    la = config.lookahead if lookahead is None else tuple(lookahead)
+    if la[:len(config.lookahead)] != config.lookahead:
+        raise ValueError(f"lookahead {','.join(map(str, la))} must start with the checkpoint's distances "
+                         f"{','.join(map(str, config.lookahead))}")
+    return replace(config, lookahead=la, suffix_steps=config.suffix_steps if suffix_steps is None else suffix_steps)
 
 
 def remaining_index(remaining: np.ndarray | torch.Tensor, max_remaining: int):
@@ -168,26 +181,7 @@ class InfillLSTM(MelodyLSTM):
         if lstm.config.to_dict() != config.lstm_config().to_dict():
             raise ValueError("the LSTM's config does not match the infill config's LSTM part")
         model = cls(config)
-        K = len(config.lookback)
-        src = lstm.state_dict()
-        own = model.state_dict()
-        with torch.no_grad():
-            for name, value in src.items():
-                if name == "rnn.weight_ih_l0":
-                    w = torch.zeros_like(own[name])
-                    e5 = config.embed + 5 * config.feat
-                    f = config.feat
-                    w[:, :e5 + 2 * f * K] = value[:, :e5 + 2 * f * K]  # embeddings + lookback tokens
-                    J = len(config.lookahead)
-                    m_src, m_dst = e5 + 2 * f * K, e5 + 2 * f * (K + J)
-                    w[:, m_dst:m_dst + f * K] = value[:, m_src:m_src + f * K]  # lookback match flags
-                    own[name] = w
-                elif name in ("copy.weight", "copy.bias"):
-                    own[name] = torch.zeros_like(own[name])
-                    own[name][:K] = value
-                else:
-                    own[name] = value.clone()
-            model.load_state_dict(own)
+        model._load_grown(lstm.state_dict(), slots=len(config.lookback), tail=0)
         return model
 
     def widen(self, lookahead: tuple[int, ...], suffix_steps: int | None = None) -> "InfillLSTM":
@@ -200,33 +194,40 @@ class InfillLSTM(MelodyLSTM):
         to this model's. Raises ``ValueError`` for distances that do not extend the current ones.
         """
         old = self.infill_config
-        lookahead = tuple(lookahead)
-        J = len(old.lookahead)
-        if lookahead[:J] != old.lookahead:
-            raise ValueError(f"lookahead {list(lookahead)} must start with the model's {list(old.lookahead)}")
-        config = InfillConfig(**{**old.to_dict(), "lookahead": lookahead,
-                                 "suffix_steps": suffix_steps if suffix_steps is not None else old.suffix_steps})
-        model = InfillLSTM(config).to(next(self.parameters()).device)
-        K, J2, f = len(config.lookback), len(lookahead), config.feat
-        e5 = config.embed + 5 * f
-        src, own = self.state_dict(), model.state_dict()
+        model = InfillLSTM(with_lookahead(old, lookahead, suffix_steps)).to(next(self.parameters()).device)
+        model._load_grown(self.state_dict(), slots=len(old.lookback) + len(old.lookahead),
+                          tail=old.feat + old.suffix_hidden)
+        return model.train(self.training)
+
+    def _load_grown(self, src: dict, slots: int, tail: int) -> None:
+        """Load the state dict ``src`` of a model with fewer copy slots into this one.
+
+        ``src`` has ``slots`` lookback/lookahead slots, which are this model's first ones in the
+        same order, and ``tail`` layer-1 input columns after its slot inputs (0 for an LSTM; the
+        remaining-steps and summary inputs for an infill model). Those keep their weights; the
+        other slots' input columns and copy rows are zero (their embeddings keep their fresh
+        init), so the model predicts as the source did; every other weight is copied.
+        """
+        c = self.infill_config
+        f, e5, n = c.feat, c.embed + 5 * c.feat, len(c.lookback) + len(c.lookahead)
+        own = self.state_dict()
         with torch.no_grad():
             for name, value in src.items():
                 if name == "rnn.weight_ih_l0":
                     w = torch.zeros_like(own[name])
-                    tok_end = e5 + 2 * f * (K + J)  # embeddings + lookback/lookahead tokens
-                    w[:, :tok_end] = value[:, :tok_end]
-                    m_dst = e5 + 2 * f * (K + J2)
-                    w[:, m_dst:m_dst + f * (K + J)] = value[:, tok_end:tok_end + f * (K + J)]  # match flags
-                    w[:, model.base_inputs:] = value[:, self.base_inputs:]  # remaining steps + summary
+                    tok = e5 + 2 * f * slots  # embeddings + the source's slot tokens
+                    w[:, :tok] = value[:, :tok]
+                    m = e5 + 2 * f * n
+                    w[:, m:m + f * slots] = value[:, tok:tok + f * slots]  # their match flags
+                    if tail:
+                        w[:, self.base_inputs:self.base_inputs + tail] = value[:, -tail:]
                     own[name] = w
                 elif name in ("copy.weight", "copy.bias"):
                     own[name] = torch.zeros_like(own[name])
-                    own[name][:K + J] = value
+                    own[name][:slots] = value
                 else:
-                    own[name] = value.clone()  # the new lb/match embeddings keep their fresh init
-            model.load_state_dict(own)
-        return model.train(self.training)
+                    own[name] = value.clone()
+            self.load_state_dict(own)
 
     # ----- suffix ------------------------------------------------------------------------------
     def summarise_suffix(self, tokens: torch.Tensor, pos: torch.Tensor, key: torch.Tensor,

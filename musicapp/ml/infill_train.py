@@ -29,7 +29,8 @@ from musicapp.ml import corpus
 from musicapp.ml.checkpoint import CheckpointMeta, save_checkpoint
 from musicapp.ml.dataset import UNKNOWN_KEY, UNKNOWN_MODE, TuneBank, encoded_splits
 from musicapp.ml.encoding import BOS, NUM_CLASSES, PITCH_OFFSET, EncodingInfo
-from musicapp.ml.infill_model import KIND, InfillConfig, InfillLSTM, lookahead_inputs, remaining_index
+from musicapp.ml.infill_model import (KIND, InfillConfig, InfillLSTM, lookahead_inputs, remaining_index,
+                                      with_lookahead)
 from musicapp.ml.lstm import NO_TOKEN
 from musicapp.ml.lstm_train import autocast, lr_at, say_if_float32
 from musicapp.ml.training import (LossLog, Progress, TrainState, hardware_description, limit_threads,
@@ -360,16 +361,16 @@ def run(args) -> int:
         changes["resume"] = False
     cfg = replace(cfg, **changes)
     if cfg.lookahead is not None or cfg.suffix_steps is not None:
-        try:  # a bad --lookahead / --suffix-steps is a one-line message before any work
-            InfillConfig(lookahead=cfg.lookahead or InfillConfig.lookahead,
-                         suffix_steps=InfillConfig.suffix_steps if cfg.suffix_steps is None else cfg.suffix_steps)
-            if cfg.init is not None and cfg.lookahead is not None:
-                from musicapp.ml.checkpoint import read_meta
+        from musicapp.ml.checkpoint import config_from_dict, read_meta
 
-                meta = read_meta(cfg.init)[0]
-                old = tuple(meta.config.get("lookahead", ())) if meta.kind == KIND else ()
-                if old and cfg.lookahead[:len(old)] != old:
-                    raise ValueError(f"--lookahead must start with the checkpoint's distances {','.join(map(str, old))}")
+        try:  # a bad --lookahead / --suffix-steps is a one-line message before any work
+            meta = read_meta(cfg.init)[0] if cfg.init is not None else None
+            if meta is not None and meta.kind == KIND:  # widening a trained model: the rule of InfillLSTM.widen
+                with_lookahead(config_from_dict(InfillConfig, meta.config, str(cfg.init)), cfg.lookahead,
+                               cfg.suffix_steps)
+            else:
+                InfillConfig(lookahead=cfg.lookahead or InfillConfig.lookahead,
+                             suffix_steps=InfillConfig.suffix_steps if cfg.suffix_steps is None else cfg.suffix_steps)
         except ValueError as err:
             raise MusicappError(str(err)) from None
     best = train(cfg, progress=not args.quiet)
