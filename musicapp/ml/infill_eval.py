@@ -221,22 +221,25 @@ class RegionStats(MelodyStats):
         self.region_hists: list[tuple[int, np.ndarray, np.ndarray]] = []  # per region: (tune, pitch classes, lengths)
 
     def add_region(self, notes: list[Note], scale, next_pitch: int, lstm=None, tune: EvalTune | None = None,
-                   index: int | None = None) -> None:
-        """Add one region's notes; ``index`` names its tune (default: one region per tune, in order)."""
+                   index: int | None = None, suffix: tuple[float, int] | None = None) -> None:
+        """Add one region's notes; ``index`` names its tune (default: one region per tune, in order);
+        ``suffix`` is :func:`suffix_nats` of it when already known (else computed with ``lstm``)."""
         pc, lengths = self.pc.copy(), self.lengths.copy()
         self.add(notes, scale)
         index = len(self.region_hists) if index is None else index
         self.region_hists.append((index, self.pc - pc, self.lengths - lengths))
         if notes:
             self.junction.append(abs(max(notes, key=lambda n: n.start).pitch - next_pitch))
-        if lstm is not None and tune is not None:
-            n, k = suffix_nats(lstm, tune, notes)
+        if suffix is None and lstm is not None and tune is not None:
+            suffix = suffix_nats(lstm, tune, notes)
+        if suffix is not None:
+            n, k = suffix
             self.s_nats += n
             self.s_notes += k
 
     def figures(self, truth: "RegionStats") -> dict:
-        """Overlaps with ``truth`` (the true regions, added in the same order): of the pooled
-        histograms, and the mean over regions of each region's own overlap with its true bars."""
+        """Overlaps with ``truth`` (the true regions): of the pooled histograms, and the mean over
+        regions of each region's own overlap with the true bars of its tune (same ``index``)."""
         true = {i: (pc, ln) for i, pc, ln in truth.region_hists}
         pairs = [((pc, ln), true[i]) for i, pc, ln in self.region_hists if i in true]
         return {"pitch_class_overlap": histogram_overlap(self.pc, truth.pc),
@@ -267,10 +270,11 @@ def generated_regions(infiller, generator, tunes: list[EvalTune], cfg: InfillEva
         samples = generator.continue_melody(t.notes(0, t.a), bars=4, variations=max(cfg.rerank_samples, cfg.samples),
                                             key=key, meters=t.meters, start_tick=a_t, random_seed=i)
         samples = [[n for n in s if n.start < b_t] for s in samples]
-        for s in samples[:cfg.samples]:
-            stats["forward"].add_region(s, scale, nxt, lstm, t, index=i)
-        best = min(samples[:cfg.rerank_samples], key=lambda s: suffix_nats(lstm, t, s)[0])
-        stats["rerank"].add_region(best, scale, nxt, lstm, t, index=i)
+        scored = [suffix_nats(lstm, t, s) for s in samples]  # once per sample: the forward rows and the re-rank
+        for s, sc in zip(samples[:cfg.samples], scored):
+            stats["forward"].add_region(s, scale, nxt, tune=t, index=i, suffix=sc)
+        best = min(range(min(cfg.rerank_samples, len(samples))), key=lambda j: scored[j][0])
+        stats["rerank"].add_region(samples[best], scale, nxt, tune=t, index=i, suffix=scored[best])
     truth = stats["true"]
     return {"tunes": len(tunes), "samples": cfg.samples, **{k: v.figures(truth) for k, v in stats.items()}}
 
